@@ -1,0 +1,3 @@
+"""flowrun: run Kestra-style YAML flows locally."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""`python -m flowrun` entry point."""
+
+from flowrun.cli import main
+
+main()

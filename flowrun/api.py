@@ -1,0 +1,286 @@
+"""Use cases behind the CLI: validate, run, inspect executions, logs and KV, render expressions, purge."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flowrun.engine.model import Execution, new_id
+from flowrun.errors import FlowrunError, InvalidFlowError, Problem
+from flowrun.project import Project, open_project, resolve_flow_ref
+from flowrun.state.db import Database
+
+
+@dataclass
+class RunOptions:
+    inputs: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    home: str | None = None
+    trigger: dict[str, Any] | None = None
+    listeners: list[Any] = field(default_factory=list)
+    max_parallel: int | None = None
+
+
+def open_state(project: Project) -> Database:
+    """Open the state DB and mark executions whose process died as KILLED."""
+    from flowrun.state.store import reap_dead
+
+    db = Database(project.db_path)
+    reap_dead(db)
+    return db
+
+
+# -- validate -------------------------------------------------------------------------------------------
+def validate_paths(paths: list[str], home: str | None = None) -> list[tuple[str, list[Problem]]]:
+    """Validate flow files and directories; returns (file, problems) for every file checked."""
+    from flowrun.validate import load_flow
+
+    results: list[tuple[str, list[Problem]]] = []
+    for raw in paths:
+        path = Path(raw)
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
+        for file in files:
+            project = open_project(home, file.resolve().parent)
+            try:
+                load_flow(file, project.config.plugin_defaults)
+                results.append((str(file), []))
+            except InvalidFlowError as exc:
+                results.append((str(file), exc.problems))
+    return results
+
+
+# -- run ------------------------------------------------------------------------------------------------
+def _seal_for(services: Any) -> Any:
+    from flowrun.crypto import is_sealed
+
+    def seal(value: Any, secret_ids: set[str]) -> Any:
+        def walk(obj: Any, top: bool) -> Any:
+            if isinstance(obj, dict) and not is_sealed(obj):
+                return {k: (services.cipher.seal(v) if top and k in secret_ids and isinstance(v, str)
+                            else walk(v, False)) for k, v in obj.items()}
+            if isinstance(obj, list):
+                return [walk(v, False) for v in obj]
+            if isinstance(obj, str) and len(services.masker) and services.masker.mask(obj) != obj:
+                return services.cipher.seal(obj)
+            return obj
+
+        return walk(value, True)
+
+    return seal
+
+
+def _resolve_inputs(flow: Any, supplied: dict[str, Any], services: Any, execution_id: str) -> Any:
+    from flowrun.engine.context import TemplateRuntime
+    from flowrun.inputs import resolve_inputs
+    from flowrun.storage.internal import input_prefix
+    from flowrun.templating import TemplateError, render_value
+
+    class _Runtime(TemplateRuntime):
+        def __init__(self) -> None:
+            self.executor = type("E", (), {"services": services, "flow": flow, "storage_prefix": None})()
+
+    runtime = _Runtime()
+    base = {"flow": {"id": flow.id, "namespace": flow.namespace}, "envs": services.envs,
+            "globals": services.globals, "execution": {"id": execution_id}}
+
+    def render(value: Any, inputs: Any) -> Any:
+        try:
+            return render_value(value, {**base, "inputs": inputs}, runtime)
+        except TemplateError as exc:
+            raise ValueError(exc.message) from None
+
+    def upload(input_id: str, path: Path) -> str:
+        prefix = input_prefix(flow.namespace, flow.id, execution_id, input_id)
+        return services.storage.put_file(path, prefix, path.name)
+
+    return resolve_inputs(flow.inputs, supplied, render, upload_file=upload)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not in the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def prepare_run(ref: str, options: RunOptions) -> tuple[Any, Execution, Any]:
+    """Load and validate the flow, resolve its inputs: everything that can fail before anything runs."""
+    from flowrun.engine.services import open_services
+    from flowrun.validate import load_flow
+
+    path, project = resolve_flow_ref(ref, options.home)
+    flow = load_flow(path, project.config.plugin_defaults)
+    if flow.doc.disabled:
+        raise InvalidFlowError([Problem("the flow is disabled (`disabled: true`)", file=str(path))],
+                               hint="set `disabled: false` to run it")
+    services = open_services(project, open_state(project))
+    execution = Execution(id=new_id(), namespace=flow.namespace, flow_id=flow.id, trigger=options.trigger)
+    resolved = _resolve_inputs(flow, options.inputs, services, execution.id)
+    for secret_id in resolved.secret_ids:
+        value = resolved.flat.get(secret_id)
+        if isinstance(value, str):
+            services.masker.add(value)
+    execution.inputs = resolved.values
+    execution.secret_inputs = set(resolved.secret_ids)
+    labels = dict(flow.labels)
+    labels.update(options.labels)
+    labels.setdefault("system.correlationId", execution.id)
+    execution.labels = list(labels.items())
+    return flow, execution, services
+
+
+def run_prepared(flow: Any, execution: Execution, services: Any, options: RunOptions) -> Execution:
+    from flowrun.engine.events import Bus
+    from flowrun.engine.executor import Executor
+    from flowrun.state.recorder import Recorder
+    from flowrun.state.store import Heartbeat
+
+    recorder = Recorder(services.db, _seal_for(services), services.masker)
+    bus = Bus([recorder, *options.listeners])
+    executor = Executor(flow, execution, services, bus)
+    with _sigterm_as_interrupt():
+        bus.execution_updated(execution)
+        with Heartbeat(services.db, execution.id):
+            try:
+                executor.run()
+            except KeyboardInterrupt:
+                executor.kill()
+                execution.set_state("KILLED")
+                bus.execution_updated(execution)
+    return execution
+
+
+def run_flow(ref: str | Path, options: RunOptions | None = None) -> Execution:
+    """Validate, resolve inputs and run a flow to its end. Returns the finished execution."""
+    options = options or RunOptions()
+    flow, execution, services = prepare_run(str(ref), options)
+    return run_prepared(flow, execution, services, options)
+
+
+# -- inspect --------------------------------------------------------------------------------------------
+def _project_db(home: str | None) -> tuple[Project, Database]:
+    project = open_project(home)
+    return project, open_state(project)
+
+
+def list_executions(home: str | None, flow: str | None, state: str | None, limit: int) -> list[dict[str, Any]]:
+    from flowrun.state.store import list_executions as query
+
+    _, db = _project_db(home)
+    return query(db, flow, state, limit)
+
+
+def show_execution(home: str | None, execution_id: str) -> dict[str, Any]:
+    from flowrun.crypto import mask_sealed
+    from flowrun.state.store import get_execution
+
+    _, db = _project_db(home)
+    return get_execution(db, execution_id, mask_sealed)
+
+
+def execution_logs(home: str | None, execution_id: str, task_id: str | None = None) -> list[dict[str, Any]]:
+    from flowrun.state.store import get_logs
+
+    _, db = _project_db(home)
+    return get_logs(db, execution_id, task_id)
+
+
+# -- kv -------------------------------------------------------------------------------------------------
+def kv_store(home: str | None) -> Any:
+    from flowrun.storage.kv import KVStore
+
+    _, db = _project_db(home)
+    return KVStore(db)
+
+
+# -- render ---------------------------------------------------------------------------------------------
+def render_expression(expression: str, context: dict[str, Any] | None = None, flow_ref: str | None = None,
+                      inputs: dict[str, Any] | None = None, execution_id: str | None = None,
+                      home: str | None = None) -> Any:
+    """Render an expression from an explicit context, a flow's context, or a past execution's."""
+    from flowrun.engine.context import TemplateRuntime
+    from flowrun.engine.services import open_services
+    from flowrun.templating import TemplateError, render
+
+    project = open_project(home)
+    variables: dict[str, Any] = dict(context or {})
+    flow_stub: Any = type("F", (), {"namespace": "", "id": ""})()
+    if flow_ref:
+        flow, execution, services = prepare_run(flow_ref, RunOptions(inputs=inputs or {}, home=home))
+        flow_stub = flow
+        variables = {"flow": {"id": flow.id, "namespace": flow.namespace}, "inputs": execution.inputs,
+                     "vars": flow.variables, "labels": execution.labels_map(), "envs": services.envs,
+                     "globals": services.globals, "execution": {"id": execution.id}, "outputs": {}, **variables}
+    else:
+        services = open_services(project, open_state(project))
+    if execution_id:
+        variables = {**_execution_context(services.db, execution_id), **variables}
+        flow_stub = type("F", (), {"namespace": variables["flow"]["namespace"], "id": variables["flow"]["id"]})()
+    runtime = TemplateRuntime(type("E", (), {"services": services, "flow": flow_stub,
+                                             "storage_prefix": None})())  # type: ignore[arg-type]
+    try:
+        return render(expression, variables, runtime)
+    except TemplateError as exc:
+        raise FlowrunError(f"template error: {exc.message}", hint="check names with printContext()") from None
+
+
+def _execution_context(db: Database, execution_id: str) -> dict[str, Any]:
+    from flowrun.crypto import mask_sealed
+    from flowrun.state.store import get_execution
+
+    data = get_execution(db, execution_id, mask_sealed)
+    outputs: dict[str, Any] = {}
+    for tr in data["taskRuns"]:
+        if tr["outputs"]:
+            outputs[tr["taskId"]] = tr["outputs"] if tr["value"] is None else {
+                **outputs.get(tr["taskId"], {}), tr["value"]: tr["outputs"]}
+    labels = {item["key"]: item["value"] for item in data["labels"]}
+    context = {"flow": {"id": data["flowId"], "namespace": data["namespace"]}, "inputs": data["inputs"],
+               "outputs": outputs, "labels": labels,
+               "execution": {"id": data["id"], "startDate": data["startDate"], "state": data["state"]}}
+    if data["trigger"]:
+        context["trigger"] = data["trigger"]
+    return context
+
+
+# -- purge ----------------------------------------------------------------------------------------------
+def purge(home: str | None, before: str) -> dict[str, int]:
+    """Delete executions (rows, logs and files) that started before `before` (ISO date)."""
+    from flowrun.storage.internal import InternalStorage, execution_prefix
+
+    project, db = _project_db(home)
+    rows = db.query("SELECT id, namespace, flow_id FROM executions WHERE start_date < ? AND state NOT IN "
+                    "('RUNNING', 'CREATED', 'QUEUED', 'PAUSED', 'RETRYING')", (before,))
+    storage = InternalStorage(project.storage_dir)
+    files = 0
+    for row in rows:
+        files += len(storage.delete_prefix(execution_prefix(row["namespace"], row["flow_id"], row["id"])))
+    with db.write() as conn:
+        for row in rows:
+            for table, column in (("logs", "execution_id"), ("metrics", "execution_id"),
+                                  ("task_runs", "execution_id"), ("executions", "id")):
+                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (row["id"],))
+    return {"executions": len(rows), "files": files}
+
+
+def hostname() -> str:
+    return socket.gethostname()
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str)

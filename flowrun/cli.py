@@ -1,0 +1,308 @@
+"""The `flowrun` command line: parse options, call `flowrun.api`, render the result, map errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from flowrun import api
+from flowrun.errors import ExitCode, FlowrunError, InvalidFlowError, UsageError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None, help="Run Kestra-style YAML flows locally: no JVM, no Docker, no server.")
+executions_app = typer.Typer(no_args_is_help=True, help="List and inspect executions.")
+kv_app = typer.Typer(no_args_is_help=True, help="Read and write the per-namespace KV store.")
+app.add_typer(executions_app, name="executions")
+app.add_typer(kv_app, name="kv")
+
+Home = Annotated[str | None, typer.Option("--home", help="State dir (default: FLOWRUN_HOME, flowrun.yaml, "
+                                                          "<project>/.flowrun).", show_default=False)]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for item in values or []:
+        if "=" not in item:
+            raise UsageError(f"{what} `{item}` must look like key=value")
+        key, _, value = item.partition("=")
+        result[key.strip()] = value
+    return result
+
+
+def _reporter(json_output: bool) -> list[Any]:
+    from flowrun.report.console import LiveReporter, PlainReporter
+
+    stream = sys.stderr if json_output else sys.stdout
+    if stream.isatty() and os.environ.get("TERM") != "dumb":
+        return [LiveReporter(stream)]
+    return [PlainReporter(stream)]
+
+
+@app.command()
+def run(
+    flow: Annotated[str, typer.Argument(help="A flow file, or NAMESPACE/FLOW_ID of a flow under flows/.")],
+    input: Annotated[list[str] | None, typer.Option("--input", "-i", help="An input as key=value (repeatable; "
+                                                    "JSON for ARRAY, JSON and MULTISELECT).")] = None,
+    inputs: Annotated[list[Path] | None, typer.Option("--inputs", help="A JSON or YAML file of inputs.")] = None,
+    label: Annotated[list[str] | None, typer.Option("--label", "-l", help="An execution label key=value.")] = None,
+    json_output: JsonFlag = False,
+    home: Home = None,
+) -> None:
+    """Run a flow and wait for its end.
+
+    Example: flowrun run flows/hello.yaml --input name=Ana
+    """
+    from flowrun.inputs import parse_cli_inputs
+
+    options = api.RunOptions(inputs=parse_cli_inputs(input or [], inputs or []), labels=_pairs(label, "label"),
+                             home=home)
+    flow_obj, execution, services = api.prepare_run(flow, options)
+    options.listeners = _reporter(json_output)
+    try:
+        execution = api.run_prepared(flow_obj, execution, services, options)
+    finally:
+        for listener in options.listeners:
+            getattr(listener, "close", lambda: None)()
+    if json_output:
+        from flowrun.crypto import mask_sealed
+
+        document = execution.to_json()
+        document["inputs"] = _mask_inputs(document["inputs"], execution.secret_inputs)
+        document = json.loads(services.masker.mask(json.dumps(mask_sealed(document), default=str)))
+        typer.echo(json.dumps(document, indent=2, default=str))
+    raise typer.Exit(_exit_code(execution.state))
+
+
+def _mask_inputs(inputs: dict[str, Any], secret_ids: set[str]) -> dict[str, Any]:
+    return {k: ("******" if k in secret_ids and v is not None else v) for k, v in inputs.items()}
+
+
+def _exit_code(state: str) -> int:
+    if state in ("SUCCESS", "WARNING"):
+        return ExitCode.OK
+    if state == "PAUSED":
+        return ExitCode.PAUSED
+    return ExitCode.FLOW_FAILED
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[str], typer.Argument(help="Flow files or directories (searched recursively).")],
+    home: Home = None,
+) -> None:
+    """Validate flow files without running them. Exits 0 when all are valid, 3 otherwise.
+
+    Example: flowrun validate flows/
+    """
+    results = api.validate_paths(paths, home)
+    bad = 0
+    for file, problems in results:
+        if problems:
+            bad += 1
+            for problem in problems:
+                _err(str(problem))
+        else:
+            typer.echo(f"ok  {file}")
+    if not results:
+        raise UsageError("no flow files found", hint="pass a .yaml file or a directory holding some")
+    if bad:
+        _err(f"{bad} of {len(results)} flow file(s) invalid")
+        raise typer.Exit(ExitCode.INVALID)
+
+
+@executions_app.command("list")
+def executions_list(
+    flow: Annotated[str | None, typer.Option("--flow", help="FLOW_ID or NAMESPACE/FLOW_ID.")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="Only this state, e.g. FAILED.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 20,
+    json_output: JsonFlag = False,
+    home: Home = None,
+) -> None:
+    """List executions, newest first.
+
+    Example: flowrun executions list --flow zoomcamp/04_postgres_taxi --state FAILED
+    """
+    rows = api.list_executions(home, flow, state, limit)
+    if json_output:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        typer.echo(f"{row['id']}  {row['state']:<9} {row['startDate'] or '':<28} {row['namespace']}/{row['flowId']}")
+
+
+@executions_app.command("show")
+def executions_show(
+    execution_id: Annotated[str, typer.Argument(help="An execution id (a unique prefix is enough).")],
+    json_output: JsonFlag = False,
+    home: Home = None,
+) -> None:
+    """Show one execution with its task runs. Secret values are masked.
+
+    Example: flowrun executions show 4bWcR8u3mRkNp2WJmY0E7H
+    """
+    data = api.show_execution(home, execution_id)
+    if json_output:
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    typer.echo(f"{data['namespace']}/{data['flowId']}  {data['id']}  {data['state']}")
+    typer.echo(f"  start {data['startDate']}  end {data['endDate']}")
+    if data.get("error"):
+        typer.echo(f"  error: {data['error']}")
+    for tr in data["taskRuns"]:
+        value = f"[{tr['value']}]" if tr["value"] is not None else ""
+        typer.echo(f"  {tr['state']:<9} {tr['taskId']}{value}  attempts={len(tr['attempts'])}"
+                   + (f"  error: {tr['error']}" if tr.get("error") else ""))
+
+
+@app.command()
+def logs(
+    execution_id: Annotated[str, typer.Argument(help="An execution id (a unique prefix is enough).")],
+    task: Annotated[str | None, typer.Option("--task", help="Only this task's logs.")] = None,
+    home: Home = None,
+) -> None:
+    """Print an execution's logs.
+
+    Example: flowrun logs 4bWcR8u3mRkNp2WJmY0E7H --task extract
+    """
+    for line in api.execution_logs(home, execution_id, task):
+        typer.echo(f"{line['timestamp']} {line['level']:<5} {line['task_id'] or 'execution'}: {line['message']}")
+
+
+@kv_app.command("list")
+def kv_list(namespace: str, home: Home = None) -> None:
+    """List the keys of a namespace.
+
+    Example: flowrun kv list zoomcamp
+    """
+    for row in api.kv_store(home).list(namespace):
+        typer.echo(f"{row['key']}  {row['type']}  expires={row.get('expires_at') or '-'}")
+
+
+@kv_app.command("get")
+def kv_get(namespace: str, key: str, home: Home = None) -> None:
+    """Print a value (JSON for maps and lists).
+
+    Example: flowrun kv get zoomcamp GCP_BUCKET_NAME
+    """
+    value = api.kv_store(home).get(namespace, key, error_on_missing=True)
+    typer.echo(value if isinstance(value, str) else json.dumps(value))
+
+
+@kv_app.command("set")
+def kv_set(
+    namespace: str, key: str, value: str,
+    type_: Annotated[str | None, typer.Option("--type", help="STRING, NUMBER, BOOLEAN, DATETIME, DATE, "
+                                              "DURATION or JSON.")] = None,
+    ttl: Annotated[str | None, typer.Option("--ttl", help="ISO-8601 duration, e.g. P1D.")] = None,
+    home: Home = None,
+) -> None:
+    """Set a value. Use `@file` to read the value from a file.
+
+    Example: flowrun kv set zoomcamp GCP_CREDS @service-account.json --type JSON
+    """
+    if value.startswith("@"):
+        value = Path(value[1:]).read_text(encoding="utf-8")
+    api.kv_store(home).set(namespace, key, value, kv_type=type_.upper() if type_ else None, ttl=ttl)
+
+
+@kv_app.command("delete")
+def kv_delete(namespace: str, key: str, home: Home = None) -> None:
+    """Delete a key.
+
+    Example: flowrun kv delete zoomcamp GCP_CREDS
+    """
+    if not api.kv_store(home).delete(namespace, key):
+        raise UsageError(f"no key `{key}` in namespace `{namespace}`")
+
+
+@app.command()
+def render(
+    expression: Annotated[str, typer.Argument(help="A Pebble template, e.g. \"{{ inputs.name | upper }}\".")],
+    context: Annotated[str | None, typer.Option("--context", help="JSON context, or @file.json.")] = None,
+    flow: Annotated[str | None, typer.Option("--flow", help="Render in this flow's context.")] = None,
+    input: Annotated[list[str] | None, typer.Option("--input", "-i", help="Input key=value for --flow.")] = None,
+    execution: Annotated[str | None, typer.Option("--execution", help="Render in a past execution's "
+                                                  "context.")] = None,
+    home: Home = None,
+) -> None:
+    """Print what an expression renders to: the expression debugger.
+
+    Example: flowrun render "{{ 'x_' ~ (trigger.date | date('yyyy-MM')) }}" --context '{"trigger": {"date": "2019-01-01T09:00:00Z"}}'
+    """
+    data = None
+    if context:
+        text = Path(context[1:]).read_text(encoding="utf-8") if context.startswith("@") else context
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--context is not valid JSON: {exc}") from None
+    typer.echo(api.render_expression(expression, data, flow, _pairs(input, "input"), execution, home))
+
+
+@app.command()
+def purge(
+    before: Annotated[str, typer.Option("--before", help="ISO date: executions started before it go.")],
+    home: Home = None,
+) -> None:
+    """Delete old executions: their rows, logs and internal-storage files.
+
+    Example: flowrun purge --before 2026-01-01
+    """
+    counts = api.purge(home, before)
+    typer.echo(f"purged {counts['executions']} execution(s) and {counts['files']} file(s)")
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except FlowrunError as exc:
+        _report(exc, debug)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        sys.exit(ExitCode.FLOW_FAILED)
+    except Exception as exc:  # click usage errors and real bugs
+        _handle_unexpected(exc, debug)
+
+
+def _report(exc: FlowrunError, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    prefix = "invalid: " if isinstance(exc, InvalidFlowError) and len(exc.problems) == 1 else ""
+    _err(f"error: {prefix}{exc.message}" if "\n" not in exc.message else f"error:\n{exc.message}")
+    if exc.hint:
+        _err(f"hint: {exc.hint}")
+
+
+def _handle_unexpected(exc: Exception, debug: bool) -> None:
+    import click
+
+    if isinstance(exc, click.exceptions.Abort):
+        _err("aborted")
+        sys.exit(ExitCode.FLOW_FAILED)
+    if isinstance(exc, click.ClickException):
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    if debug:
+        raise exc
+    _err(f"error: internal error: {type(exc).__name__}: {exc}")
+    _err("hint: run again with --debug for the traceback, and report it")
+    sys.exit(ExitCode.STATE)

@@ -1,0 +1,1 @@
+"""The executor: runs a flow's tasks, emits events, derives states."""

@@ -1,0 +1,220 @@
+"""What a running task sees: `TaskContext` (the RunContext), its logger, storage view and template runtime."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flowrun.engine.events import LogLine
+from flowrun.engine.model import TaskRun, utcnow
+from flowrun.errors import TaskError
+from flowrun.templating import TemplateError, render_value
+
+if TYPE_CHECKING:
+    from flowrun.engine.executor import Executor
+
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+
+
+@dataclass
+class Scope:
+    """Where a task run sits: its loop values, parents and (inside WorkingDirectory) a shared dir."""
+
+    value_path: tuple[str, ...] = ()
+    parents: list[dict[str, Any]] = field(default_factory=list)
+    shared_dir: Path | None = None
+    parent_run: TaskRun | None = None
+    retry: Any = None
+
+    def child(self, parent_run: TaskRun, value: str | None = None, outputs: dict | None = None) -> Scope:
+        path = (*self.value_path, value) if value is not None else self.value_path
+        parents = self.parents
+        if value is not None or outputs:
+            parents = [{"taskrun": {"value": value}, "outputs": outputs or {}}, *self.parents]
+        return Scope(path, parents, self.shared_dir, parent_run, self.retry)
+
+
+class TaskLogger:
+    def __init__(self, ctx: TaskContext) -> None:
+        self.ctx = ctx
+
+    def log(self, level: str, message: str) -> None:
+        self.ctx.executor.emit_log(self.ctx.taskrun, self.ctx.attempt, level.upper(), message)
+
+    def trace(self, message: str) -> None:
+        self.log("TRACE", message)
+
+    def debug(self, message: str) -> None:
+        self.log("DEBUG", message)
+
+    def info(self, message: str) -> None:
+        self.log("INFO", message)
+
+    def warn(self, message: str) -> None:
+        self.log("WARN", message)
+
+    warning = warn
+
+    def error(self, message: str) -> None:
+        self.log("ERROR", message)
+
+
+class TaskStorage:
+    """Internal storage as seen by one task run: writes go under its prefix, reads stay in the execution."""
+
+    def __init__(self, ctx: TaskContext) -> None:
+        self.ctx = ctx
+        ex = ctx.executor
+        from flowrun.storage.internal import task_prefix
+
+        self.internal = ex.services.storage
+        self.prefix = task_prefix(ex.flow.namespace, ex.flow.id, ex.execution.id, ctx.task_id, ctx.taskrun_id)
+        self.execution_prefix = ex.storage_prefix
+
+    def put_file(self, local_path: Path, name: str | None = None) -> str:
+        return self.internal.put_file(local_path, self.prefix, name or local_path.name)
+
+    def new_file(self, name: str) -> tuple[Path, str]:
+        return self.internal.new_file(self.prefix, name)
+
+    def local_path(self, uri: str) -> Path:
+        return self.internal.local_path(uri, allowed_prefix=None)
+
+
+class TaskContext:
+    """The RunContext handed to `Task.run` for one attempt."""
+
+    def __init__(self, executor: Executor, taskrun: TaskRun, task: Any, scope: Scope, attempt: int) -> None:
+        self.executor = executor
+        self.taskrun = taskrun
+        self.task = task
+        self.scope = scope
+        self.attempt = attempt
+        self.execution_id = executor.execution.id
+        self.namespace = executor.flow.namespace
+        self.flow_id = executor.flow.id
+        self.task_id = taskrun.task_id
+        self.taskrun_id = taskrun.id
+        self.cancel = threading.Event()
+        self.timed_out = False
+        self.state_dir = executor.services.project.home
+        self.logger = TaskLogger(self)
+        self._storage: TaskStorage | None = None
+        self._workdir: Path | None = None
+        self.namespace_files = executor.services.namespace_files
+        self.variables = executor.task_variables(task, taskrun, scope)
+
+    @property
+    def storage(self) -> TaskStorage:
+        if self._storage is None:
+            self._storage = TaskStorage(self)
+        return self._storage
+
+    def _vars(self, extra: dict[str, Any]) -> dict[str, Any]:
+        if not extra:
+            return self.variables
+        merged = dict(self.variables)
+        merged.update(extra)
+        return merged
+
+    def render(self, value: Any, **extra_vars: Any) -> Any:
+        return self.executor.render(value, self._vars(extra_vars))
+
+    def render_typed(self, value: Any, **extra_vars: Any) -> Any:
+        return self.executor.render(value, self._vars(extra_vars), typed=True)
+
+    def working_dir(self) -> Path:
+        if self.scope.shared_dir is not None:
+            return self.scope.shared_dir
+        if self._workdir is None:
+            base = self.executor.services.project.home / "tmp"
+            base.mkdir(parents=True, exist_ok=True)
+            self._workdir = Path(tempfile.mkdtemp(prefix=f"{self.task_id}-", dir=base))
+        return self._workdir
+
+    def cleanup(self) -> None:
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def kv(self) -> Any:
+        return self.executor.services.kv
+
+    def metric(self, name: str, type: str, value: float, tags: dict[str, str] | None = None) -> None:
+        self.executor.bus.metric(self.executor.execution, self.taskrun, name, type, value, tags or {})
+
+    def add_labels(self, labels: dict[str, str]) -> None:
+        self.executor.add_labels(labels)
+
+    def register_secret(self, value: str) -> None:
+        self.executor.services.masker.add(value)
+
+
+class TemplateRuntime:
+    """The outside world for template functions: kv(), secret(), read(), fileSize()..."""
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+
+    def kv(self, key: str, namespace: str | None, error_on_missing: bool) -> Any:
+        from flowrun.storage.kv import KVError
+
+        try:
+            return self.executor.services.kv.get(namespace or self.executor.flow.namespace, key,
+                                                 error_on_missing=error_on_missing)
+        except KVError as exc:
+            raise TemplateError(str(exc)) from None
+
+    def secret(self, key: str) -> str:
+        from flowrun.secrets import SecretError
+
+        try:
+            value = self.executor.services.secrets.get(key)
+        except SecretError as exc:
+            raise TemplateError(str(exc)) from None
+        self.executor.services.masker.add(value)
+        return value
+
+    def _local(self, path: str) -> Path:
+        services = self.executor.services
+        try:
+            if path.startswith("kestra://"):
+                return services.storage.local_path(path, allowed_prefix=self.executor.storage_prefix)
+            return services.namespace_files.path(self.executor.flow.namespace, path)
+        except Exception as exc:  # storage errors carry a clear message
+            raise TemplateError(str(exc)) from None
+
+    def read(self, path: str) -> str:
+        local = self._local(path)
+        try:
+            return local.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TemplateError(f"cannot read `{path}`: {exc.strerror}") from None
+
+    def file_size(self, uri: str) -> int:
+        return self._local(uri).stat().st_size
+
+    def file_exists(self, path: str) -> bool:
+        try:
+            return self._local(path).exists()
+        except TemplateError:
+            return False
+
+    def is_file_empty(self, path: str) -> bool:
+        return self.file_size(path) == 0
+
+
+def render_with(runtime: TemplateRuntime, value: Any, variables: dict[str, Any], typed: bool = False) -> Any:
+    try:
+        return render_value(value, variables, runtime, typed=typed)
+    except TemplateError as exc:
+        raise TaskError(f"template error: {exc.message}") from None
+
+
+def make_log_line(execution_id: str, taskrun: TaskRun | None, attempt: int | None, level: str,
+                  message: str) -> LogLine:
+    return LogLine(execution_id, taskrun.id if taskrun else None, taskrun.task_id if taskrun else None,
+                   attempt, level, utcnow(), message)

@@ -1,0 +1,332 @@
+"""Runs a flow's task tree: task runs, attempts, retries, timeouts, errors/finally, and the final state."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any
+
+from flowrun.engine.context import Scope, TaskContext, TemplateRuntime, make_log_line, render_with
+from flowrun.engine.events import Bus
+from flowrun.engine.model import FAILED_LIKE, TERMINAL, Execution, TaskRun, final_state, new_id, utcnow
+from flowrun.engine.retry import next_delay
+from flowrun.engine.services import Services
+from flowrun.errors import TaskError, TaskKilled
+from flowrun.model.flow import Flow
+from flowrun.storage.internal import execution_prefix
+from flowrun.tasks.base import Task
+
+TRUTHY_FALSE = {"", "false", "0", "-0"}
+
+
+def is_true(rendered: Any) -> bool:
+    """Kestra's TruthUtils: false only for "", "false", "0", "-0" (and null)."""
+    if rendered is None or rendered is False:
+        return False
+    return str(rendered).strip() not in TRUTHY_FALSE
+
+
+class Executor:
+    """Drives one execution. Flowable tasks call back into `run_list` / `run_task`."""
+
+    def __init__(self, flow: Flow, execution: Execution, services: Services, bus: Bus) -> None:
+        self.flow = flow
+        self.execution = execution
+        self.services = services
+        self.bus = bus
+        self.runtime = TemplateRuntime(self)
+        self.outputs: dict[str, Any] = {}
+        self.task_states: dict[str, Any] = {}
+        self.lock = threading.RLock()
+        self.killed = threading.Event()
+        self.active: dict[str, TaskContext] = {}
+        self._seq = itertools.count(len(execution.task_runs))
+        self.storage_prefix = execution_prefix(flow.namespace, flow.id, execution.id)
+        self.base_vars = self._base_variables()
+
+    # -- variables -------------------------------------------------------------------------------------
+    def _base_variables(self) -> dict[str, Any]:
+        ex = self.execution
+        base: dict[str, Any] = {
+            "flow": {"id": self.flow.id, "namespace": self.flow.namespace, "revision": 1, "tenantId": None},
+            "execution": {"id": ex.id, "startDate": _iso(ex.start_date), "originalId": ex.original_id or ex.id,
+                          "state": ex.state},
+            "inputs": ex.inputs,
+            "vars": self.flow.variables,
+            "labels": ex.labels_map(),
+            "envs": self.services.envs,
+            "globals": self.services.globals,
+        }
+        if ex.trigger is not None:
+            base["trigger"] = ex.trigger
+            if "date" in ex.trigger:
+                base["schedule"] = ex.trigger
+        return base
+
+    def task_variables(self, task: Task | None, taskrun: TaskRun | None, scope: Scope) -> dict[str, Any]:
+        variables = dict(self.base_vars)
+        with self.lock:
+            variables["outputs"] = dict(self.outputs)
+            variables["tasks"] = dict(self.task_states)
+        variables["labels"] = self.execution.labels_map()
+        variables["execution"] = {**self.base_vars["execution"], "state": self.execution.state}
+        if task is not None and taskrun is not None:
+            variables["task"] = {"id": task.id, "type": task.type}
+            variables["taskrun"] = {
+                "id": taskrun.id, "startDate": _iso(taskrun.start_date), "attemptsCount": len(taskrun.attempts),
+                "parentId": taskrun.parent_id, "value": taskrun.value, "iteration": taskrun.iteration,
+            }
+        if scope.parents:
+            variables["parents"] = scope.parents
+            variables["parent"] = scope.parents[0]
+        return variables
+
+    def render(self, value: Any, variables: dict[str, Any], typed: bool = False) -> Any:
+        return render_with(self.runtime, value, variables, typed)
+
+    # -- events ----------------------------------------------------------------------------------------
+    def emit_log(self, taskrun: TaskRun | None, attempt: int | None, level: str, message: str) -> None:
+        text = self.services.masker.mask(str(message))
+        self.bus.log(make_log_line(self.execution.id, taskrun, attempt, level, text))
+
+    def _update(self, taskrun: TaskRun) -> None:
+        self.bus.taskrun_updated(self.execution, taskrun)
+
+    def add_labels(self, labels: dict[str, str]) -> None:
+        with self.lock:
+            kept = [(k, v) for k, v in self.execution.labels if k not in labels]
+            self.execution.labels = kept + [(k, v) for k, v in labels.items()]
+        self.bus.execution_updated(self.execution)
+
+    # -- running ---------------------------------------------------------------------------------------
+    def run(self) -> Execution:
+        ex = self.execution
+        ex.set_state("RUNNING")
+        self.bus.execution_updated(ex)
+        try:
+            runs = self.run_list(self.flow.tasks, Scope(retry=self.flow.doc.retry))
+            state = final_state([tr.state for tr in runs])
+            if state in FAILED_LIKE and self.flow.errors and not self.killed.is_set():
+                self.run_list(self.flow.errors, Scope())
+            if self.flow.finally_:
+                self.run_list(self.flow.finally_, Scope())
+        except KeyboardInterrupt:
+            self.kill()
+            runs = [tr for tr in ex.task_runs if tr.parent_id is None]
+        top = [tr for tr in ex.task_runs if tr.parent_id is None and tr.task_id in self._top_ids()]
+        state = "KILLED" if self.killed.is_set() else final_state([tr.state for tr in top])
+        if state not in FAILED_LIKE and self.flow.doc.outputs:
+            state = self._render_flow_outputs(state)
+        ex.end_date = utcnow()
+        ex.set_state(state)
+        self.bus.execution_updated(ex)
+        if self.flow.after_execution:
+            self.base_vars["execution"]["state"] = state
+            self.run_list(self.flow.after_execution, Scope())
+        return ex
+
+    def _top_ids(self) -> set[str]:
+        return {t.id for t in self.flow.tasks}
+
+    def kill(self) -> None:
+        """Ctrl-C / SIGTERM: stop everything that runs and mark unfinished task runs KILLED."""
+        self.killed.set()
+        for ctx in list(self.active.values()):
+            ctx.cancel.set()
+        for tr in self.execution.task_runs:
+            if tr.state not in TERMINAL:
+                tr.state = "KILLED"
+                tr.end_date = utcnow()
+                for attempt in tr.attempts:
+                    if attempt.end_date is None:
+                        attempt.state, attempt.end_date = "KILLED", utcnow()
+                self._update(tr)
+
+    def run_list(self, tasks: list[Task], scope: Scope) -> list[TaskRun]:
+        """Run tasks one after the other; stop at the first FAILED or KILLED task run."""
+        runs: list[TaskRun] = []
+        for task in tasks:
+            if task.disabled:
+                continue
+            if self.killed.is_set():
+                break
+            taskrun = self.run_task(task, scope)
+            runs.append(taskrun)
+            if taskrun.state in FAILED_LIKE or taskrun.state == "PAUSED":
+                break
+        return runs
+
+    def new_taskrun(self, task: Task, scope: Scope, value: str | None = None,
+                    iteration: int | None = None) -> TaskRun:
+        taskrun = TaskRun(id=new_id(), execution_id=self.execution.id, task_id=task.id, task_type=task.type,
+                          seq=next(self._seq), parent_id=scope.parent_run.id if scope.parent_run else None,
+                          value=value, iteration=iteration, value_path=scope.value_path)
+        with self.lock:
+            self.execution.task_runs.append(taskrun)
+        return taskrun
+
+    def run_task(self, task: Task, scope: Scope, value: str | None = None, iteration: int | None = None) -> TaskRun:
+        taskrun = self.new_taskrun(task, scope, value, iteration)
+        self._set_task_state(taskrun, "CREATED")
+        if task.run_if is not None:
+            try:
+                condition = self.render(task.run_if, self.task_variables(task, taskrun, scope))
+            except TaskError as exc:
+                self.emit_log(taskrun, None, "ERROR", f"runIf: {exc.message}")
+                return self._finish(taskrun, "FAILED", error=f"runIf: {exc.message}")
+            if not is_true(condition):
+                return self._finish(taskrun, "SKIPPED")
+        if task.flowable:
+            return self._run_flowable(task, taskrun, scope)
+        return self._run_attempts(task, taskrun, scope)
+
+    def _run_flowable(self, task: Any, taskrun: TaskRun, scope: Scope) -> TaskRun:
+        self._set_task_state(taskrun, "RUNNING")
+        try:
+            state = task.execute(self, taskrun, scope)
+        except TaskError as exc:
+            self.emit_log(taskrun, None, "ERROR", exc.message)
+            taskrun.error = exc.message
+            state = "FAILED"
+        if self.killed.is_set():
+            state = "KILLED"
+        return self._finish(taskrun, _allowances(task, state))
+
+    def _run_attempts(self, task: Task, taskrun: TaskRun, scope: Scope) -> TaskRun:
+        policy = task.retry or scope.retry
+        while True:
+            state = self._attempt(task, taskrun, scope)
+            if state != "FAILED" or self.killed.is_set():
+                break
+            delay = next_delay(policy, taskrun) if policy else None
+            if delay is None:
+                break
+            self._set_task_state(taskrun, "RETRYING")
+            self.emit_log(taskrun, len(taskrun.attempts), "WARN",
+                          f"attempt {len(taskrun.attempts)} failed; retrying in {delay:.3g}s")
+            if self.killed.wait(delay):
+                state = "KILLED"
+                break
+        if state == "SUCCESS" and policy and policy.warning_on_retry and len(taskrun.attempts) > 1:
+            state = "WARNING"
+        return self._finish(taskrun, _allowances(task, state))
+
+    def _attempt(self, task: Task, taskrun: TaskRun, scope: Scope) -> str:
+        from flowrun.engine.model import Attempt
+
+        attempt = Attempt(state="RUNNING", start_date=utcnow())
+        taskrun.attempts.append(attempt)
+        number = len(taskrun.attempts)
+        ctx = TaskContext(self, taskrun, task, scope, number)
+        self._set_task_state(taskrun, "RUNNING")
+        self.active[taskrun.id] = ctx
+        timer = self._start_timer(task, ctx)
+        try:
+            outputs = task.run(ctx) or {}
+            state = "SUCCESS"
+        except TaskError as exc:
+            outputs, state = exc.outputs or {}, "FAILED"
+            self._record_error(taskrun, number, exc.message, exc.evidence)
+        except (TaskKilled, KeyboardInterrupt) as exc:
+            outputs = {}
+            state = "FAILED" if ctx.timed_out else "KILLED"
+            if state == "KILLED":
+                self.killed.set()
+                if isinstance(exc, KeyboardInterrupt):
+                    self.kill()
+            else:
+                self._record_error(taskrun, number, f"timed out after {task.timeout}", {})
+        except Exception as exc:  # a task bug must fail the task, never flowrun itself
+            outputs, state = {}, "FAILED"
+            self._record_error(taskrun, number, f"{type(exc).__name__}: {exc}", {})
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self.active.pop(taskrun.id, None)
+            ctx.cleanup()
+        if ctx.timed_out and state == "SUCCESS":
+            state = "FAILED"
+            self._record_error(taskrun, number, f"timed out after {task.timeout}", {})
+        attempt.state, attempt.end_date = state, utcnow()
+        self.set_outputs(taskrun, outputs)
+        return state
+
+    def _start_timer(self, task: Task, ctx: TaskContext) -> threading.Timer | None:
+        if not task.timeout:
+            return None
+        from flowrun.durations import parse_duration
+
+        seconds = parse_duration(str(self.render(task.timeout, ctx.variables))).total_seconds()
+
+        def expire() -> None:
+            ctx.timed_out = True
+            ctx.cancel.set()
+
+        timer = threading.Timer(seconds, expire)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def _record_error(self, taskrun: TaskRun, attempt: int, message: str, evidence: dict[str, Any]) -> None:
+        taskrun.error = self.services.masker.mask(message)
+        self.emit_log(taskrun, attempt, "ERROR", message)
+        for key, value in evidence.items():
+            self.emit_log(taskrun, attempt, "ERROR", f"  {key}: {value}")
+
+    def set_outputs(self, taskrun: TaskRun, outputs: dict[str, Any]) -> None:
+        taskrun.outputs = outputs
+        if not outputs:
+            return
+        with self.lock:
+            if not taskrun.value_path:
+                self.outputs[taskrun.task_id] = outputs
+                return
+            node = self.outputs.setdefault(taskrun.task_id, {})
+            for value in taskrun.value_path[:-1]:
+                node = node.setdefault(value, {})
+            node[taskrun.value_path[-1]] = outputs
+
+    def _set_task_state(self, taskrun: TaskRun, state: str) -> None:
+        taskrun.state = state
+        with self.lock:
+            if taskrun.value_path:
+                node = self.task_states.setdefault(taskrun.task_id, {})
+                for value in taskrun.value_path[:-1]:
+                    node = node.setdefault(value, {})
+                node[taskrun.value_path[-1]] = {"state": state}
+            else:
+                self.task_states[taskrun.task_id] = {"state": state}
+        self._update(taskrun)
+
+    def _finish(self, taskrun: TaskRun, state: str, error: str | None = None) -> TaskRun:
+        taskrun.end_date = utcnow()
+        if error:
+            taskrun.error = error
+        self._set_task_state(taskrun, state)
+        return taskrun
+
+    def _render_flow_outputs(self, state: str) -> str:
+        from flowrun.engine.outputs import render_flow_outputs
+
+        variables = self.task_variables(None, None, Scope())
+        try:
+            self.execution.outputs = render_flow_outputs(self.flow.doc.outputs or [], self, variables)
+        except TaskError as exc:
+            self.emit_log(None, None, "ERROR", f"flow outputs: {exc.message}")
+            self.execution.error = exc.message
+            return "FAILED"
+        return state
+
+
+def _allowances(task: Task, state: str) -> str:
+    if state == "FAILED" and task.allow_failure:
+        state = "WARNING"
+    if state == "WARNING" and task.allow_warning:
+        state = "SUCCESS"
+    return state
+
+
+def _iso(moment: Any) -> str | None:
+    from flowrun.engine.model import iso
+
+    return iso(moment)

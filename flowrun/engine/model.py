@@ -1,0 +1,123 @@
+"""Execution, TaskRun and Attempt records, the Kestra states and how a final state is derived."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+STATES = ("CREATED", "QUEUED", "RUNNING", "PAUSED", "RETRYING", "SUCCESS", "WARNING", "FAILED",
+          "KILLING", "KILLED", "CANCELLED", "SKIPPED", "RESTARTED", "RETRIED")
+TERMINAL = frozenset({"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"})
+FAILED_LIKE = frozenset({"FAILED", "KILLED", "CANCELLED"})
+
+_ALPHABET = string.digits + string.ascii_letters
+
+
+def new_id() -> str:
+    """A Kestra-style friendly id: a random UUID in base62 (22 chars)."""
+    number = uuid.UUID(bytes=secrets.token_bytes(16)).int
+    chars = []
+    while number:
+        number, rem = divmod(number, 62)
+        chars.append(_ALPHABET[rem])
+    return "".join(reversed(chars)).rjust(22, "0")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def final_state(states: list[str]) -> str:
+    """Kestra's guessFinalState over sibling task runs: KILLED > FAILED > WARNING > PAUSED > SUCCESS."""
+    present = set(states)
+    for state in ("KILLED", "FAILED", "WARNING", "PAUSED"):
+        if state in present:
+            return state
+    if "CANCELLED" in present:
+        return "KILLED"
+    return "SUCCESS"
+
+
+@dataclass
+class Attempt:
+    state: str
+    start_date: datetime
+    end_date: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state, "startDate": iso(self.start_date), "endDate": iso(self.end_date)}
+
+
+@dataclass
+class TaskRun:
+    id: str
+    execution_id: str
+    task_id: str
+    task_type: str
+    seq: int
+    parent_id: str | None = None
+    value: str | None = None
+    iteration: int | None = None
+    state: str = "CREATED"
+    start_date: datetime = field(default_factory=utcnow)
+    end_date: datetime | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    attempts: list[Attempt] = field(default_factory=list)
+    error: str | None = None
+    #: values of the looping ancestors, outermost first (for outputs[task][v1][v2])
+    value_path: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "taskId": self.task_id, "parentTaskRunId": self.parent_id, "value": self.value,
+            "state": self.state, "startDate": iso(self.start_date), "endDate": iso(self.end_date),
+            "attempts": [a.to_json() for a in self.attempts], "outputs": self.outputs,
+        }
+
+
+@dataclass
+class Execution:
+    id: str
+    namespace: str
+    flow_id: str
+    state: str = "CREATED"
+    start_date: datetime = field(default_factory=utcnow)
+    end_date: datetime | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    labels: list[tuple[str, str]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    trigger: dict[str, Any] | None = None
+    task_runs: list[TaskRun] = field(default_factory=list)
+    histories: list[dict[str, Any]] = field(default_factory=list)
+    parent_id: str | None = None
+    original_id: str | None = None
+    error: str | None = None
+    secret_inputs: set[str] = field(default_factory=set)
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.histories.append({"state": state, "date": iso(utcnow())})
+
+    def labels_map(self) -> dict[str, str]:
+        result: dict[str, str] = {}
+        for key, value in self.labels:
+            result.setdefault(key, value)
+        return result
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "namespace": self.namespace, "flowId": self.flow_id, "state": self.state,
+            "startDate": iso(self.start_date), "endDate": iso(self.end_date), "inputs": self.inputs,
+            "labels": [{"key": k, "value": v} for k, v in self.labels], "outputs": self.outputs,
+            "taskRuns": [tr.to_json() for tr in self.task_runs],
+        }

@@ -1,0 +1,46 @@
+"""Retry policies (constant, exponential, random): when the next attempt may start, if at all."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from flowrun.engine.model import TaskRun, utcnow
+
+
+def _seconds(text: str | None) -> float:
+    from flowrun.durations import parse_duration
+
+    return parse_duration(text).total_seconds() if text else 0.0
+
+
+def next_delay(policy: Any, taskrun: TaskRun) -> float | None:
+    """Seconds to wait before the next attempt, or None when no attempt is left.
+
+    `maxAttempt` counts every attempt, the first included. `maxDuration` is measured from the first
+    attempt's start. Exponential backoff grows as interval * delayFactor^(n-1), capped at maxInterval.
+    """
+    attempts = len(taskrun.attempts)
+    if policy.max_attempt is not None and attempts >= policy.max_attempt:
+        return None
+    kind = policy.type.lower()
+    if kind == "constant":
+        delay = _seconds(policy.interval)
+    elif kind == "exponential":
+        factor = policy.delay_factor or 2.0
+        delay = _seconds(policy.interval) * factor ** (attempts - 1)
+        if policy.max_interval:
+            delay = min(delay, _seconds(policy.max_interval))
+    elif kind == "random":
+        low, high = _seconds(policy.min_interval), _seconds(policy.max_interval)
+        delay = random.uniform(low, high) if high > low else low
+    else:
+        return None
+    if policy.max_duration:
+        first = taskrun.attempts[0].start_date
+        elapsed = (utcnow() - first).total_seconds()
+        if elapsed + delay > _seconds(policy.max_duration):
+            return None
+    if policy.max_attempt is None and not policy.max_duration:
+        return None
+    return delay

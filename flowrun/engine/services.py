@@ -1,0 +1,48 @@
+"""The services an execution uses (state DB, storage, KV, secrets, masking), built once per command."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowrun.project import Project
+from flowrun.state.db import Database
+
+
+@dataclass
+class Services:
+    project: Project
+    db: Database
+    storage: Any
+    namespace_files: Any
+    kv: Any
+    secrets: Any
+    masker: Any
+    cipher: Any
+    envs: dict[str, str] = field(default_factory=dict)
+    globals: dict[str, Any] = field(default_factory=dict)
+
+
+def env_variables(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """`envs.*`: process variables prefixed ENV_, prefix stripped and name lowercased."""
+    environ = dict(os.environ) if environ is None else environ
+    return {k[4:].lower(): v for k, v in environ.items() if k.startswith("ENV_")}
+
+
+def open_services(project: Project, db: Database | None = None) -> Services:
+    from flowrun.crypto import Cipher
+    from flowrun.secrets import Masker, Secrets
+    from flowrun.storage.internal import InternalStorage
+    from flowrun.storage.kv import KVStore
+    from flowrun.storage.namespace_files import NamespaceFiles
+
+    db = db or Database(project.db_path)
+    masker = Masker()
+    return Services(
+        project=project, db=db, storage=InternalStorage(project.storage_dir),
+        namespace_files=NamespaceFiles(project.namespace_files_dir), kv=KVStore(db),
+        secrets=Secrets(os.environ, project.secrets_file, masker=masker), masker=masker,
+        cipher=Cipher(project.home),
+        envs=env_variables(), globals=project.config.globals,
+    )

@@ -1,0 +1,113 @@
+"""YAML text -> plain Python data, with the line and column of every key and item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flowrun.errors import InvalidFlowError, Problem
+
+try:  # the C loader is several times faster; fall back to pure Python
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+Path_ = tuple[str | int, ...]
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+@dataclass
+class Document:
+    """A parsed YAML file: its data and where each part of it was written."""
+
+    data: Any
+    file: str
+    text: str
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, path: Path_) -> tuple[int | None, int | None]:
+        """Line and column of `path`, or of its nearest located ancestor."""
+        while True:
+            if path in self.positions:
+                return self.positions[path]
+            if not path:
+                return None, None
+            path = path[:-1]
+
+    def problem(self, path: Path_, message: str, where: str | None = None) -> Problem:
+        line, col = self.locate(path)
+        return Problem(message, file=self.file, line=line, column=col, where=where)
+
+
+class _Builder:
+    def __init__(self, loader: Any, doc: Document) -> None:
+        self.loader = loader
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if node.tag == _TIMESTAMP:  # dates stay text, as Kestra reads them
+            return node.value
+        return self.loader.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
+        self.loader.flatten_mapping(node)
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.loader.construct_object(key_node, deep=True)
+            if isinstance(key, (list, dict)):
+                key = str(key)
+            if key in result:
+                mark = key_node.start_mark
+                self.problems.append(Problem(f"duplicate key `{key}`", file=self.doc.file,
+                                             line=mark.line + 1, column=mark.column + 1))
+            result[key] = self.build(value_node, (*path, key))
+            self.doc.positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        return result
+
+
+def parse_yaml(text: str, file: str) -> Document:
+    """Parse one YAML document; raise InvalidFlowError with file:line:column on any syntax problem."""
+    doc = Document(data=None, file=file, text=text)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise InvalidFlowError([Problem("the file is empty", file=file, line=1)],
+                                   hint="a flow needs at least id, namespace and tasks")
+        builder = _Builder(loader, doc)
+        doc.data = builder.build(node, ())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        message = f"invalid YAML: {exc.problem or exc.context}"
+        if exc.context and exc.problem:
+            message += f" ({exc.context})"
+        raise InvalidFlowError([Problem(message, file=file, line=line, column=col)]) from None
+    except yaml.YAMLError as exc:
+        raise InvalidFlowError([Problem(f"invalid YAML: {exc}", file=file)]) from None
+    finally:
+        loader.dispose()
+    if builder.problems:
+        raise InvalidFlowError(builder.problems)
+    return doc
+
+
+def read_yaml(path: Path) -> Document:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidFlowError([Problem("file not found", file=str(path))],
+                               hint="check the path, or name the flow as NAMESPACE/FLOW_ID") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidFlowError([Problem(f"cannot read the file: {exc}", file=str(path))]) from None
+    return parse_yaml(text, str(path))

@@ -1,0 +1,142 @@
+"""The project on disk: its root, `flowrun.yaml`, state dir, flows index and namespace files dir."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from flowrun.errors import InvalidFlowError, Problem, UsageError
+from flowrun.model.flow import PluginDefault
+from flowrun.tasks.base import Strict
+
+CONFIG_FILE = "flowrun.yaml"
+
+
+class ProjectConfig(Strict):
+    """`flowrun.yaml`. Every key is optional."""
+
+    home: str | None = None
+    plugin_defaults: list[PluginDefault] = []
+    globals: dict[str, Any] = {}
+    secrets_file: str | None = None
+    max_parallel: int | None = None
+    emulators: dict[str, str] = {}
+
+
+@dataclass
+class Project:
+    root: Path
+    config: ProjectConfig = field(default_factory=ProjectConfig)
+    home: Path = Path(".flowrun")
+
+    @property
+    def flows_dir(self) -> Path:
+        return self.root / "flows"
+
+    @property
+    def namespace_files_dir(self) -> Path:
+        return self.root / "namespace_files"
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "state.db"
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.home / "storage"
+
+    @property
+    def secrets_file(self) -> Path | None:
+        if not self.config.secrets_file:
+            return None
+        path = Path(self.config.secrets_file)
+        return path if path.is_absolute() else self.root / path
+
+    def flow_files(self) -> list[Path]:
+        if not self.flows_dir.is_dir():
+            return []
+        return sorted(p for p in self.flows_dir.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+    def find_flow(self, namespace: str, flow_id: str) -> Path | None:
+        """The flow file under flows/ whose namespace and id match (reads only the two keys)."""
+        for path in self.flow_files():
+            ns, fid = _peek_ids(path)
+            if ns == namespace and fid == flow_id:
+                return path
+        return None
+
+
+def _peek_ids(path: Path) -> tuple[str | None, str | None]:
+    ns = fid = None
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("namespace:"):
+                    ns = line.split(":", 1)[1].strip().strip("'\"")
+                elif line.startswith("id:"):
+                    fid = line.split(":", 1)[1].strip().strip("'\"")
+                if ns and fid:
+                    break
+    except (OSError, UnicodeDecodeError):
+        return None, None
+    return ns, fid
+
+
+def find_root(start: Path) -> Path | None:
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / CONFIG_FILE).is_file() or (candidate / "flows").is_dir():
+            return candidate
+    return None
+
+
+def load_config(root: Path) -> ProjectConfig:
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return ProjectConfig()
+    from flowrun.load import read_yaml
+    from flowrun.validate import pydantic_problems
+
+    doc = read_yaml(path)
+    if doc.data is None:
+        return ProjectConfig()
+    try:
+        return ProjectConfig.model_validate(doc.data)
+    except ValidationError as exc:
+        raise InvalidFlowError(pydantic_problems(doc, exc, (), None, ProjectConfig)) from None
+
+
+def open_project(home: str | None = None, start: Path | None = None) -> Project:
+    """Find the project from `start` (default: cwd) and choose its state dir.
+
+    The state dir is `--home`, then FLOWRUN_HOME, then `home` in flowrun.yaml, then `<root>/.flowrun`.
+    """
+    start = start or Path.cwd()
+    root = find_root(start) or Path.cwd().resolve()
+    config = load_config(root)
+    chosen = home or os.environ.get("FLOWRUN_HOME") or config.home
+    state = Path(chosen).expanduser() if chosen else root / ".flowrun"
+    if not state.is_absolute():
+        state = (Path.cwd() if (home or os.environ.get("FLOWRUN_HOME")) else root) / state
+    return Project(root=root, config=config, home=state)
+
+
+def resolve_flow_ref(ref: str, home: str | None = None) -> tuple[Path, Project]:
+    """A flow named by a path or, when no such file exists, by NAMESPACE/FLOW_ID."""
+    path = Path(ref)
+    if path.is_file():
+        return path, open_project(home, path.resolve().parent)
+    project = open_project(home)
+    if "/" in ref and not ref.endswith((".yaml", ".yml")):
+        namespace, _, flow_id = ref.rpartition("/")
+        found = project.find_flow(namespace, flow_id)
+        if found:
+            return found, project
+        raise UsageError(f"no flow `{flow_id}` in namespace `{namespace}` under {project.flows_dir}",
+                         hint="run `flowrun validate flows/` to list the project's flows")
+    raise InvalidFlowError([Problem("file not found", file=ref)],
+                           hint="check the path, or name the flow as NAMESPACE/FLOW_ID")

@@ -1,0 +1,1 @@
+"""Persistent state: executions, task runs, logs, outputs, labels and KV in SQLite."""

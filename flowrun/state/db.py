@@ -1,0 +1,179 @@
+"""The SQLite connection: WAL, busy timeout, BEGIN IMMEDIATE writes and ordered, recorded migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flowrun.errors import StateError
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_core",
+        """
+        CREATE TABLE executions (
+            id TEXT PRIMARY KEY,
+            namespace TEXT NOT NULL,
+            flow_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            start_date TEXT,
+            end_date TEXT,
+            inputs TEXT NOT NULL DEFAULT '{}',
+            outputs TEXT NOT NULL DEFAULT '{}',
+            labels TEXT NOT NULL DEFAULT '[]',
+            trigger TEXT,
+            variables TEXT NOT NULL DEFAULT '{}',
+            histories TEXT NOT NULL DEFAULT '[]',
+            parent_id TEXT,
+            original_id TEXT,
+            flow_path TEXT,
+            flow_source TEXT,
+            pid INTEGER,
+            host TEXT,
+            heartbeat REAL,
+            error TEXT
+        );
+        CREATE INDEX executions_flow ON executions(namespace, flow_id, created_at);
+        CREATE INDEX executions_state ON executions(state);
+        CREATE TABLE task_runs (
+            id TEXT PRIMARY KEY,
+            execution_id TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            task_id TEXT NOT NULL,
+            task_type TEXT,
+            parent_task_run_id TEXT,
+            value TEXT,
+            iteration INTEGER,
+            state TEXT NOT NULL,
+            start_date TEXT,
+            end_date TEXT,
+            outputs TEXT NOT NULL DEFAULT '{}',
+            attempts TEXT NOT NULL DEFAULT '[]',
+            error TEXT
+        );
+        CREATE INDEX task_runs_execution ON task_runs(execution_id, seq);
+        CREATE TABLE logs (
+            id INTEGER PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            task_run_id TEXT,
+            task_id TEXT,
+            attempt INTEGER,
+            level TEXT NOT NULL,
+            timestamp TEXT NOT NULL,
+            message TEXT NOT NULL
+        );
+        CREATE INDEX logs_execution ON logs(execution_id, id);
+        CREATE TABLE metrics (
+            id INTEGER PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            task_run_id TEXT,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            value REAL NOT NULL,
+            tags TEXT NOT NULL DEFAULT '{}',
+            timestamp TEXT NOT NULL
+        );
+        CREATE TABLE kv (
+            namespace TEXT NOT NULL,
+            key TEXT NOT NULL,
+            type TEXT NOT NULL,
+            value TEXT NOT NULL,
+            expires_at TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (namespace, key)
+        );
+        """,
+    ),
+]
+
+
+class Database:
+    """One SQLite file shared by every flowrun process of a project.
+
+    Reads use the thread's connection directly. Writes go through `write()`, which opens the transaction
+    with BEGIN IMMEDIATE so that concurrent processes queue on the busy timeout instead of failing.
+    """
+
+    def __init__(self, path: Path, busy_timeout_ms: int = 30_000) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot open the state database {path}: {exc}",
+                             hint="check that the state dir is writable, or pass --home") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000,
+                               isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that starts with BEGIN IMMEDIATE."""
+        conn = self.conn
+        self._begin_immediate(conn)
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise StateError(f"state database {self.path} is busy: {exc}") from exc
+                time.sleep(0.01)
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def _migrate(self) -> None:
+        with self.write() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS migrations (version TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM migrations")}
+            for version, script in MIGRATIONS:
+                if version in done:
+                    continue
+                for statement in script.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT INTO migrations (version, applied_at) VALUES (?, ?)", (version, time.time()))
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

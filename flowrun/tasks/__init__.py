@@ -1,0 +1,1 @@
+"""Task types: the registry and one module per plugin family."""

@@ -1,0 +1,145 @@
+"""The contract between the executor and every task type: `Task` models and the `RunContext` they run with."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+
+class Strict(BaseModel):
+    """A config model: camelCase in YAML, snake_case in Python, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, arbitrary_types_allowed=True
+    )
+
+
+class RetrySpec(Strict):
+    type: str
+    max_attempt: int | None = None
+    max_duration: str | None = None
+    behavior: str = "RETRY_FAILED_TASK"
+    warning_on_retry: bool = False
+    interval: str | None = None
+    max_interval: str | None = None
+    min_interval: str | None = None
+    delay_factor: float | None = None
+
+
+class Task(Strict):
+    """Properties common to every task (Kestra's `Task`).
+
+    Subclasses declare their own properties as fields and implement `run`. Property values are raw YAML:
+    a task renders what it needs through `ctx.render(...)` at run time.
+    """
+
+    #: Kestra type names served by this class (first is canonical); filled in by the registry.
+    kestra_types: ClassVar[tuple[str, ...]] = ()
+    #: Flowable tasks hold child tasks and are driven by the executor, not by `run`.
+    flowable: ClassVar[bool] = False
+
+    id: str
+    type: str
+    description: str | None = None
+    disabled: bool = False
+    run_if: Any = None
+    allow_failure: bool = False
+    allow_warning: bool = False
+    timeout: str | None = None
+    retry: RetrySpec | None = None
+    log_level: str | None = None
+    log_to_file: bool = False
+    worker_group: dict[str, Any] | None = None
+    #: names of fields holding child tasks (flowables), walked by the validator and the executor
+    child_fields: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def prepare_children(cls, raw: dict[str, Any], build: Callable[[Any, tuple], Any]) -> dict[str, Any]:
+        """Replace raw child task maps by built tasks. `build(item, sub_path)` returns a Task or None."""
+        if not cls.child_fields:
+            return raw
+        out = dict(raw)
+        for name in cls.child_fields:
+            info = cls.model_fields[name]
+            key = info.alias or name
+            value = raw.get(key)
+            if isinstance(value, list):
+                out[key] = [build(item, (key, i)) for i, item in enumerate(value)]
+            elif isinstance(value, dict):
+                out[key] = {k: [build(item, (key, k, i)) for i, item in enumerate(v)] if isinstance(v, list) else v
+                            for k, v in value.items()}
+        return out
+
+    def run(self, ctx: RunContext) -> dict[str, Any] | None:  # pragma: no cover - overridden
+        """Run one attempt and return the outputs. Raise `TaskError` to fail with evidence."""
+        raise TypeError(f"task type {self.type} cannot be run directly")
+
+
+class TaskLogger(Protocol):
+    def trace(self, message: str) -> None: ...
+    def debug(self, message: str) -> None: ...
+    def info(self, message: str) -> None: ...
+    def warn(self, message: str) -> None: ...
+    def error(self, message: str) -> None: ...
+    def log(self, level: str, message: str) -> None: ...
+
+
+class Storage(Protocol):
+    """Internal storage (`kestra://` URIs) as seen by one task run."""
+
+    def put_file(self, local_path: Path, name: str | None = None) -> str:
+        """Copy a local file into this task run's storage prefix and return its `kestra://` URI."""
+        ...
+
+    def new_file(self, name: str) -> tuple[Path, str]:
+        """Reserve a file in this task run's prefix: write to the returned path, publish the returned URI."""
+        ...
+
+    def local_path(self, uri: str) -> Path:
+        """The local file behind a `kestra://` URI of this execution (read-only use). Raises if absent."""
+        ...
+
+
+class RunContext(Protocol):
+    """What a running task may use. Implemented by the executor."""
+
+    execution_id: str
+    namespace: str
+    flow_id: str
+    task_id: str
+    taskrun_id: str
+    logger: TaskLogger
+    storage: Storage
+    cancel: threading.Event
+    state_dir: Path
+
+    def render(self, value: Any, **extra_vars: Any) -> Any:
+        """Render a raw property (str, list or dict, recursively) in string mode."""
+        ...
+
+    def render_typed(self, value: Any, **extra_vars: Any) -> Any:
+        """Render keeping native types when a string is a single expression (`{{ [1,2] }}` -> list)."""
+        ...
+
+    def working_dir(self) -> Path:
+        """This attempt's own working directory (created on first use, removed after the attempt)."""
+        ...
+
+    def kv(self) -> Any:
+        """The KV store (flowrun.storage.kv.KVStore)."""
+        ...
+
+    def metric(self, name: str, type: str, value: float, tags: dict[str, str] | None = None) -> None: ...
+
+    def add_labels(self, labels: dict[str, str]) -> None:
+        """Merge labels into the execution's labels (same key overwritten)."""
+        ...
+
+    def register_secret(self, value: str) -> None:
+        """Mask this value in every log line written from now on."""
+        ...
