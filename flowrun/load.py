@@ -17,6 +17,8 @@ except ImportError:  # pragma: no cover
 
 Path_ = tuple[str | int, ...]
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_BOOL = "tag:yaml.org,2002:bool"
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 
 @dataclass
@@ -54,8 +56,10 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        if node.tag == _TIMESTAMP:  # dates stay text, as Kestra reads them
-            return node.value
+        if node.tag == _BOOL and node.value.lower() not in ("true", "false"):
+            return node.value  # YAML 1.2: yes/no/on/off are plain strings, as in Kestra
+        if node.tag == _TIMESTAMP or (node.tag in _NUMBERS and ":" in node.value):
+            return node.value  # dates and sexagesimal-looking values stay text, as Kestra reads them
         return self.loader.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:

@@ -30,12 +30,16 @@ class Scope:
     parent_run: TaskRun | None = None
     retry: Any = None
 
-    def child(self, parent_run: TaskRun, value: str | None = None, outputs: dict | None = None) -> Scope:
-        path = (*self.value_path, value) if value is not None else self.value_path
+    def child(self, parent_run: TaskRun) -> Scope:
+        """The scope of a flowable's children: the flowable becomes their parent."""
         parents = self.parents
-        if value is not None or outputs:
-            parents = [{"taskrun": {"value": value}, "outputs": outputs or {}}, *self.parents]
-        return Scope(path, parents, self.shared_dir, parent_run, self.retry)
+        if parent_run.value is not None or parent_run.outputs:
+            parents = [{"taskrun": {"value": parent_run.value}, "outputs": parent_run.outputs}, *self.parents]
+        return Scope(self.value_path, parents, self.shared_dir, parent_run, self.retry)
+
+    def iterate(self, value: str) -> Scope:
+        """The scope of one loop iteration: outputs are keyed by `value` below this point."""
+        return Scope((*self.value_path, value), self.parents, self.shared_dir, self.parent_run, self.retry)
 
 
 class TaskLogger:

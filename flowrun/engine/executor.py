@@ -8,6 +8,7 @@ from typing import Any
 
 from flowrun.engine.context import Scope, TaskContext, TemplateRuntime, make_log_line, render_with
 from flowrun.engine.events import Bus
+from flowrun.engine.parallel import run_bounded
 from flowrun.engine.model import FAILED_LIKE, TERMINAL, Execution, TaskRun, final_state, new_id, utcnow
 from flowrun.engine.retry import next_delay
 from flowrun.engine.services import Services
@@ -156,6 +157,63 @@ class Executor:
                 break
         return runs
 
+    def run_group(self, tasks: list[Task], scope: Scope, errors: list[Task] | None, concurrent: int = 1) -> str:
+        """A flowable's children: sequential (concurrent=1) or parallel; `errors` run when they fail."""
+        if concurrent == 1:
+            runs = self.run_list(tasks, scope)
+        else:
+            jobs = [lambda t=task: self.run_task(t, scope) for task in tasks if not task.disabled]
+            runs = run_bounded(jobs, concurrent, lambda tr: tr.state in FAILED_LIKE, self.killed)
+        return self._after_children([tr.state for tr in runs], scope, errors)
+
+    def _after_children(self, states: list[str], scope: Scope, errors: list[Task] | None) -> str:
+        state = final_state(states)
+        if state in FAILED_LIKE and errors and not self.killed.is_set():
+            self.run_list(errors, scope)
+        return state
+
+    def run_each(self, tasks: list[Task], values: list[str], scope: Scope, errors: list[Task] | None,
+                 limit: int) -> str:
+        """ForEach: the task group once per value; `limit` groups at a time (0 = unlimited)."""
+        def group(index: int, value: str) -> list[TaskRun]:
+            inner = scope.iterate(value)
+            return self.run_list_each(tasks, inner, value, index)
+
+        jobs = [lambda i=i, v=v: group(i, v) for i, v in enumerate(values)]
+        if limit == 1:
+            results = []
+            for job in jobs:
+                if self.killed.is_set():
+                    break
+                results.append(job())
+                if any(tr.state in FAILED_LIKE for tr in results[-1]):
+                    break
+        else:
+            results = run_bounded(jobs, limit, lambda runs: any(tr.state in FAILED_LIKE for tr in runs),
+                                  self.killed)
+        return self._after_children([tr.state for runs in results for tr in runs], scope, errors)
+
+    def run_list_each(self, tasks: list[Task], scope: Scope, value: str, iteration: int) -> list[TaskRun]:
+        runs: list[TaskRun] = []
+        for task in tasks:
+            if task.disabled:
+                continue
+            if self.killed.is_set():
+                break
+            taskrun = self.run_task(task, scope, value, iteration)
+            runs.append(taskrun)
+            if taskrun.state in FAILED_LIKE or taskrun.state == "PAUSED":
+                break
+        return runs
+
+    def run_dag(self, tasks: list[Task], deps: dict[str, list[str]], scope: Scope, errors: list[Task] | None,
+                limit: int) -> str:
+        """Dag: start each task once all of its dependencies are terminal."""
+        from flowrun.engine.dag import run_dag
+
+        runs = run_dag(self, tasks, deps, scope, limit)
+        return self._after_children([tr.state for tr in runs], scope, errors)
+
     def new_taskrun(self, task: Task, scope: Scope, value: str | None = None,
                     iteration: int | None = None) -> TaskRun:
         taskrun = TaskRun(id=new_id(), execution_id=self.execution.id, task_id=task.id, task_type=task.type,
@@ -167,7 +225,7 @@ class Executor:
 
     def run_task(self, task: Task, scope: Scope, value: str | None = None, iteration: int | None = None) -> TaskRun:
         taskrun = self.new_taskrun(task, scope, value, iteration)
-        self._set_task_state(taskrun, "CREATED")
+        self.set_task_state(taskrun, "CREATED")
         if task.run_if is not None:
             try:
                 condition = self.render(task.run_if, self.task_variables(task, taskrun, scope))
@@ -181,7 +239,7 @@ class Executor:
         return self._run_attempts(task, taskrun, scope)
 
     def _run_flowable(self, task: Any, taskrun: TaskRun, scope: Scope) -> TaskRun:
-        self._set_task_state(taskrun, "RUNNING")
+        self.set_task_state(taskrun, "RUNNING")
         try:
             state = task.execute(self, taskrun, scope)
         except TaskError as exc:
@@ -201,7 +259,7 @@ class Executor:
             delay = next_delay(policy, taskrun) if policy else None
             if delay is None:
                 break
-            self._set_task_state(taskrun, "RETRYING")
+            self.set_task_state(taskrun, "RETRYING")
             self.emit_log(taskrun, len(taskrun.attempts), "WARN",
                           f"attempt {len(taskrun.attempts)} failed; retrying in {delay:.3g}s")
             if self.killed.wait(delay):
@@ -218,7 +276,7 @@ class Executor:
         taskrun.attempts.append(attempt)
         number = len(taskrun.attempts)
         ctx = TaskContext(self, taskrun, task, scope, number)
-        self._set_task_state(taskrun, "RUNNING")
+        self.set_task_state(taskrun, "RUNNING")
         self.active[taskrun.id] = ctx
         timer = self._start_timer(task, ctx)
         try:
@@ -286,7 +344,7 @@ class Executor:
                 node = node.setdefault(value, {})
             node[taskrun.value_path[-1]] = outputs
 
-    def _set_task_state(self, taskrun: TaskRun, state: str) -> None:
+    def set_task_state(self, taskrun: TaskRun, state: str) -> None:
         taskrun.state = state
         with self.lock:
             if taskrun.value_path:
@@ -302,7 +360,7 @@ class Executor:
         taskrun.end_date = utcnow()
         if error:
             taskrun.error = error
-        self._set_task_state(taskrun, state)
+        self.set_task_state(taskrun, state)
         return taskrun
 
     def _render_flow_outputs(self, state: str) -> str:

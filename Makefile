@@ -1,0 +1,38 @@
+# flowrun: the two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint bench bench-tiny fmt clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run the example flow on the embedded SQLite state
+run: install
+	$(VENV)/bin/flowrun run flows/hello.yaml --input name=Ana
+
+lint: install
+	$(VENV)/bin/ruff check flowrun tests bench
+	$(VENV)/bin/mypy flowrun
+
+## lint, type-check and run the whole test suite (real Postgres, real venvs, local HTTP server)
+test: lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## run the benchmarks and write docs/BENCHMARKS.md
+bench: install
+	$(PY) -m bench
+
+fmt: install
+	$(VENV)/bin/ruff format flowrun tests bench
+	$(VENV)/bin/ruff check --fix flowrun tests bench
+
+clean:
+	rm -rf $(VENV) .flowrun .pytest_cache .mypy_cache .ruff_cache

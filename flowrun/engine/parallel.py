@@ -1,0 +1,39 @@
+"""Running sibling branches concurrently: a bounded launcher that stops launching after a failure."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def run_bounded(jobs: list[Callable[[], T]], limit: int, failed: Callable[[T], bool],
+                stop: threading.Event) -> list[T]:
+    """Run `jobs` at most `limit` at a time (0 = all). After a failed result, start no new job.
+
+    Results come back in job order; jobs never started are left out.
+    """
+    if not jobs:
+        return []
+    width = len(jobs) if limit <= 0 else min(limit, len(jobs))
+    results: dict[int, T] = {}
+    pending = list(enumerate(jobs))
+    running: dict[Future[T], int] = {}
+    halted = False
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="branch") as pool:
+        while pending or running:
+            while pending and len(running) < width and not halted and not stop.is_set():
+                index, job = pending.pop(0)
+                running[pool.submit(job)] = index
+            if not running:
+                break
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                index = running.pop(future)
+                results[index] = future.result()
+                if failed(results[index]):
+                    halted = True
+    return [results[i] for i in sorted(results)]

@@ -1,0 +1,245 @@
+"""Flowable tasks: If, Switch, Sequential, Parallel, ForEach, Each*, Dag, AllowFailure, WorkingDirectory, Pause."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import Field, model_validator
+
+from flowrun.errors import TaskError
+from flowrun.tasks.base import Strict, Task
+
+if TYPE_CHECKING:
+    from flowrun.engine.context import Scope
+    from flowrun.engine.executor import Executor
+    from flowrun.engine.model import TaskRun
+
+
+class Flowable(Task):
+    """A task that holds child tasks; the executor drives it through `execute`."""
+
+    flowable: ClassVar[bool] = True
+    errors: list[Task] | None = None
+
+    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:  # pragma: no cover - abstract
+        raise TypeError(f"{self.type} does not implement execute")
+
+    def group(self, ex: Executor, tasks: list[Task] | None, scope: Scope, concurrent: int = 1) -> str:
+        """Run `tasks` (sequentially, or `concurrent` at a time; 0 = unlimited), then `errors` on failure."""
+        return ex.run_group(tasks or [], scope, self.errors, concurrent)
+
+
+class Sequential(Flowable):
+    """Run `tasks` one after the other."""
+
+    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors")
+    tasks: list[Task]
+
+    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+        return self.group(ex, self.tasks, scope.child(taskrun))
+
+
+class AllowFailure(Sequential):
+    """Deprecated: run `tasks`; a failure among them makes this task WARNING."""
+
+    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+        state = super().execute(ex, taskrun, scope)
+        return "WARNING" if state == "FAILED" else state
+
+
+class Parallel(Flowable):
+    """Run `tasks` concurrently, `concurrent` at a time (0 = all at once)."""
+
+    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors")
+    tasks: list[Task] = Field(min_length=1)
+    concurrent: int = 0
+
+    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+        return self.group(ex, self.tasks, scope.child(taskrun), concurrent=self.concurrent)
+
+
+class If(Flowable):
+    """Render `condition`; run `then` when truthy, else `else`."""
+
+    child_fields: ClassVar[tuple[str, ...]] = ("then", "else_", "errors")
+    condition: Any
+    then: list[Task] = Field(min_length=1)
+    else_: list[Task] | None = Field(default=None, alias="else")
+
+    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+        from flowrun.engine.executor import is_true
+
+        result = is_true(ex.render(self.condition, ex.task_variables(self, taskrun, scope)))
+        ex.set_outputs(taskrun, {"evaluationResult": result})
+        branch = self.then if result else self.else_
+        return self.group(ex, branch, scope.child(taskrun))
+
+
+class Switch(Flowable):
+    """Run the `cases` list whose key equals the rendered `value`, else `defaults`."""
+
+    child_fields: ClassVar[tuple[str, ...]] = ("cases", "defaults", "errors")
+    value: Any
+    cases: dict[str, list[Task]] | None = None
+    defaults: list[Task] | None = None
+
+    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+        rendered = ex.render(self.value, ex.task_variables(self, taskrun, scope))
+        key = rendered if isinstance(rendered, str) else json.dumps(rendered)
+        cases = self.cases or {}
+        matched = {str(k): v for k, v in cases.items()}.get(key)
+        ex.set_outputs(taskrun, {"value": key, "defaults": matched is None})
+        branch = matched if matched is not None else self.defaults
+        if branch is None:
+            raise TaskError(f"no case matches the value `{key}` and there are no `defaults`")
+        return self.group(ex, branch, scope.child(taskrun))
+
+
+def resolve_values(ex: Executor, raw: Any, variables: dict[str, Any]) -> list[str]:
+    """ForEach values: a JSON-array string (rendered) or a list; each becomes a string, duplicates dropped."""
+    if isinstance(raw, str):
+        rendered = ex.render(raw, variables, typed=True)
+        if isinstance(rendered, str):
+            try:
+                rendered = json.loads(rendered)
+            except json.JSONDecodeError:
+                raise TaskError(f"values must render to a JSON array, got `{rendered}`") from None
+        items = rendered
+    else:
+        items = [ex.render(item, variables) if isinstance(item, str) else item for item in raw]
+    if not isinstance(items, list):
+        raise TaskError("values must be a list or a JSON array")
+    result: list[str] = []
+    for item in items:
+        if item is None:
+            raise TaskError("values may not contain null")
+        text = item if isinstance(item, str) else json.dumps(item, separators=(",", ":"))
+        if text not in result:
+            result.append(text)
+    return result
+
+
+class ForEach(Flowable):
+    """Run `tasks` once per value, `concurrencyLimit` groups at a time (1 = sequential, 0 = unlimited)."""
+
+    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors")
+    values: Any
+    tasks: list[Task] = Field(min_length=1)
+    concurrency_limit: int = 1
+
+    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+        values = resolve_values(ex, self.values, ex.task_variables(self, taskrun, scope))
+        return ex.run_each(self.tasks, values, scope.child(taskrun), self.errors, self.concurrency_limit)
+
+
+class EachSequential(Flowable):
+    """Deprecated: ForEach with one group at a time."""
+
+    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors")
+    value: Any
+    tasks: list[Task] = Field(min_length=1)
+
+    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+        values = resolve_values(ex, self.value, ex.task_variables(self, taskrun, scope))
+        return ex.run_each(self.tasks, values, scope.child(taskrun), self.errors, 1)
+
+
+class EachParallel(Flowable):
+    """Deprecated: ForEach with every group at once (or `concurrent` at a time)."""
+
+    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors")
+    value: Any
+    tasks: list[Task] = Field(min_length=1)
+    concurrent: int = 0
+
+    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+        values = resolve_values(ex, self.value, ex.task_variables(self, taskrun, scope))
+        return ex.run_each(self.tasks, values, scope.child(taskrun), self.errors, self.concurrent)
+
+
+class DagTask(Strict):
+    task: Task
+    depends_on: list[str] = []
+
+
+class Dag(Flowable):
+    """Run tasks as a graph: each starts once every task it `dependsOn` has ended."""
+
+    child_fields: ClassVar[tuple[str, ...]] = ("errors",)
+    tasks: list[DagTask] = Field(min_length=1)
+    concurrent: int = 0
+
+    @classmethod
+    def prepare_children(cls, raw: dict[str, Any], build: Any) -> dict[str, Any]:
+        out = super().prepare_children(raw, build)
+        nodes = raw.get("tasks")
+        if isinstance(nodes, list):
+            out["tasks"] = [dict(node, task=build(node.get("task"), ("tasks", i, "task")))
+                            if isinstance(node, dict) else node for i, node in enumerate(nodes)]
+        return out
+
+    @model_validator(mode="after")
+    def _check_graph(self) -> Dag:
+        ids = [node.task.id for node in self.tasks]
+        for node in self.tasks:
+            for dep in node.depends_on:
+                if dep not in ids:
+                    raise ValueError(f"task `{node.task.id}` depends on unknown task `{dep}`")
+        graph = {node.task.id: set(node.depends_on) for node in self.tasks}
+        done: set[str] = set()
+        while graph:
+            ready = [k for k, deps in graph.items() if deps <= done]
+            if not ready:
+                raise ValueError(f"dependency cycle between tasks: {', '.join(sorted(graph))}")
+            for key in ready:
+                done.add(key)
+                del graph[key]
+        return self
+
+    def children(self) -> list[Task]:
+        return [node.task for node in self.tasks]
+
+    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+        deps = {node.task.id: list(node.depends_on) for node in self.tasks}
+        return ex.run_dag(self.children(), deps, scope.child(taskrun), self.errors, self.concurrent)
+
+
+class WorkingDirectory(Flowable):
+    """Run `tasks` in one shared working directory, with inputFiles, outputFiles and namespaceFiles."""
+
+    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors")
+    tasks: list[Task] = Field(min_length=1)
+    input_files: dict[str, Any] | str | None = None
+    output_files: list[str] | None = None
+    namespace_files: dict[str, Any] | None = None
+    cache: dict[str, Any] | None = None
+
+    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+        from flowrun.engine.workdir import shared_working_dir
+
+        with shared_working_dir(ex, self, taskrun, scope) as inner:
+            return self.group(ex, self.tasks, inner)
+
+
+class Pause(Flowable):
+    """Pause the execution: for `pauseDuration` (or legacy `delay`), or until `flowrun resume`."""
+
+    pause_duration: str | None = None
+    delay: str | None = None
+    timeout: str | None = None
+    behavior: str | None = None
+    on_resume: list[dict[str, Any]] | None = None
+    tasks: list[Any] | None = None
+
+    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+        from flowrun.durations import parse_duration
+
+        duration = self.pause_duration or self.delay
+        if duration is None:
+            return "PAUSED"
+        seconds = parse_duration(str(ex.render(duration, ex.task_variables(self, taskrun, scope)))).total_seconds()
+        ex.set_task_state(taskrun, "PAUSED")
+        if ex.killed.wait(seconds):
+            return "KILLED"
+        return "SUCCESS"

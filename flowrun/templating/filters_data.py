@@ -1,0 +1,212 @@
+"""Kestra's data filters: JSON/YAML/Ion/jq conversion, collections, numbers and `replace`."""
+
+from __future__ import annotations
+
+import decimal
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import yaml
+
+from . import operators as ops
+from .errors import EvalError
+from .numbers import number_filter, number_format
+from .output import java_str, json_datetime, to_json
+
+
+def to_json_filter(env: Any, value: Any) -> str:
+    return to_json(value)
+
+
+def _plain(value: Any) -> Any:
+    """Data as YAML/Ion/jq libraries accept it: dates become ISO strings, tuples lists."""
+    if isinstance(value, Mapping):
+        return {java_str(k): _plain(v) for k, v in value.items()}
+    if ops.is_list(value):
+        return [_plain(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if hasattr(value, "isoformat"):
+        return json_datetime(value)
+    return java_str(value)
+
+
+class _YamlDumper(yaml.SafeDumper):
+    """Jackson YAML style: block style, list items indented by one space under their parent."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def yaml_filter(env: Any, value: Any) -> str:
+    data = _plain(value)
+    text = yaml.dump(data, Dumper=_YamlDumper, default_flow_style=False, sort_keys=False,
+                     allow_unicode=True, indent=2, width=2**31 - 1)
+    if text.endswith("\n...\n"):
+        text = text[:-4]
+    if isinstance(data, list):  # top-level sequences are indented by one space, as Jackson does
+        text = "".join(" " + line if line.startswith("-") else " " + line for line in text.splitlines(True))
+    return text
+
+
+def to_ion_filter(env: Any, value: Any) -> str:
+    return ion_text(_plain(value))
+
+
+def ion_text(value: Any) -> str:
+    """Compact Ion text (the subset Kestra writes: null, bool, int, float, string, list, struct)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        return text if "e" in text else text + "e0"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{_ion_key(k)}:{ion_text(v)}" for k, v in value.items()) + "}"
+    return "[" + ",".join(ion_text(v) for v in value) + "]"
+
+
+def _ion_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*", key) and key not in ("null", "true", "false", "nan") else json.dumps(key, ensure_ascii=False)
+
+
+def jq_filter(env: Any, value: Any, expression: Any = None) -> list[Any]:
+    """jq on the value (a string is parsed as JSON); always the list of all results."""
+    import jq  # imported on first use: the C extension costs start-up time
+
+    if expression is None:
+        raise EvalError("jq filter requires an expression")
+    data = value
+    if isinstance(value, str):
+        try:
+            data = json.loads(value)
+        except ValueError as exc:
+            raise EvalError(f"Invalid json for jq filter: {exc}") from exc
+    try:
+        return list(jq.compile(str(expression)).input_value(_plain(data)).all())
+    except ValueError as exc:
+        raise EvalError(f"Failed to resolve JQ expression '{expression}' and value '{to_json(value)}': {exc}") from exc
+
+
+def keys_filter(env: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return list(value.keys())
+    if ops.is_list(value):
+        return list(range(len(value)))
+    raise EvalError(f"'keys' filter can only be applied to Map, Array or List. Actual type was: {ops.type_name(value)}")
+
+
+def values_filter(env: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return list(value.values())
+    raise EvalError(f"'values' filter can only be applied to Map. Actual type was: {ops.type_name(value)}")
+
+
+def chunk_filter(env: Any, value: Any, size: Any = None) -> Any:
+    if value is None:
+        return None
+    if not ops.is_list(value):
+        raise EvalError(f"'chunk' filter can only be applied to List. Actual type was: {ops.type_name(value)}")
+    if size is None or int(size) <= 0:
+        raise EvalError("'chunk' filter requires a positive size")
+    items, step = list(value), int(size)
+    return [items[i : i + step] for i in range(0, len(items), step)]
+
+
+def flatten_filter(env: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if not ops.is_list(value):
+        raise EvalError(f"'flatten' filter can only be applied to List. Actual type was: {ops.type_name(value)}")
+    out: list[Any] = []
+    for item in value:
+        out.extend(item if ops.is_list(item) else [item])
+    return out
+
+
+def distinct_filter(env: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if not ops.is_list(value):
+        raise EvalError(f"'distinct' filter can only be applied to List. Actual type was: {ops.type_name(value)}")
+    out: list[Any] = []
+    for item in value:
+        if not any(ops.equals(item, seen) for seen in out):
+            out.append(item)
+    return out
+
+
+def _java_replacement(replacement: str) -> Callable[[re.Match[str]], str]:
+    """Java `Matcher.replaceAll` replacement: `$1`/`${name}` groups, `\\$` escapes."""
+
+    def expand(m: re.Match[str]) -> str:
+        out, i = [], 0
+        while i < len(replacement):
+            c = replacement[i]
+            if c == "\\" and i + 1 < len(replacement):
+                out.append(replacement[i + 1])
+                i += 2
+            elif c == "$" and i + 1 < len(replacement) and replacement[i + 1] == "{":
+                end = replacement.index("}", i)
+                out.append(m.group(replacement[i + 2 : end]) or "")
+                i = end + 1
+            elif c == "$":
+                j = i + 1
+                while j < len(replacement) and replacement[j].isdigit():
+                    j += 1
+                if j == i + 1:
+                    raise EvalError("Illegal group reference")
+                out.append(m.group(int(replacement[i + 1 : j])) or "")
+                i = j
+            else:
+                out.append(c)
+                i += 1
+        return "".join(out)
+
+    return expand
+
+
+def _replace_one(text: str, pairs: Mapping[Any, Any], regexp: bool) -> str:
+    for search, replacement in pairs.items():
+        if regexp:
+            text = re.sub(str(search), _java_replacement(java_str(replacement)), text)
+        else:
+            text = text.replace(java_str(search), java_str(replacement))
+    return text
+
+
+def replace_filter(env: Any, value: Any, replace_pairs: Any = None, regexp: Any = False) -> Any:
+    """Replace every key of `replace_pairs` by its value; strings inside maps and lists too."""
+    if value is None:
+        return None
+    if not isinstance(replace_pairs, Mapping):
+        raise EvalError("The argument passed to the replace filter must be a map of replacement pairs")
+    if isinstance(value, str):
+        return _replace_one(value, replace_pairs, bool(regexp))
+    if isinstance(value, Mapping):
+        return {k: replace_filter(env, v, replace_pairs, regexp) for k, v in value.items()}
+    if ops.is_list(value):
+        return [replace_filter(env, v, replace_pairs, regexp) for v in value]
+    return _replace_one(java_str(value), replace_pairs, bool(regexp))
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "json": to_json_filter, "toJson": to_json_filter, "jsonEncode": to_json_filter,
+    "yaml": yaml_filter, "toIon": to_ion_filter, "jq": jq_filter,
+    "keys": keys_filter, "values": values_filter, "chunk": chunk_filter, "flatten": flatten_filter,
+    "distinct": distinct_filter, "replace": replace_filter,
+    "number": number_filter, "numberFormat": number_format,
+}  # fmt: skip

@@ -1,0 +1,74 @@
+"""Shared fixtures: a throwaway project dir, running the real CLI, and the compat flows' location."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+COMPAT = SHARED / "compat"
+ZOOMCAMP = COMPAT / "zoomcamp"
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Project:
+    root: Path
+
+    @property
+    def home(self) -> Path:
+        return self.root / ".flowrun"
+
+    def flow(self, text: str, name: str = "flow.yaml") -> Path:
+        path = self.root / "flows" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+        return path
+
+    def config(self, text: str) -> Path:
+        path = self.root / "flowrun.yaml"
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+        return path
+
+    def cli(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> CliResult:
+        full_env = {**os.environ, "FLOWRUN_HOME": str(self.home), **(env or {})}
+        proc = subprocess.run([sys.executable, "-m", "flowrun", *args], cwd=self.root, env=full_env,
+                              capture_output=True, text=True, timeout=timeout)
+        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+    def run(self, path: Path | str, inputs: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Run in-process through the API (faster than the CLI)."""
+        from flowrun import api
+
+        options = api.RunOptions(inputs=inputs or {}, home=str(self.home), **kwargs)
+        cwd = os.getcwd()
+        os.chdir(self.root)
+        try:
+            return api.run_flow(str(path), options)
+        finally:
+            os.chdir(cwd)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    root = tmp_path / "proj"
+    (root / "flows").mkdir(parents=True)
+    return Project(root)
