@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ class RunOptions:
     trigger: dict[str, Any] | None = None
     listeners: list[Any] = field(default_factory=list)
     max_parallel: int | None = None
+    parent_id: str | None = None
 
 
 def open_state(project: Project) -> Database:
@@ -39,7 +41,7 @@ def open_state(project: Project) -> Database:
 # -- validate -------------------------------------------------------------------------------------------
 def validate_paths(paths: list[str], home: str | None = None) -> list[tuple[str, list[Problem]]]:
     """Validate flow files and directories; returns (file, problems) for every file checked."""
-    from flowrun.validate import load_flow
+    from flowrun.validate import check_subflows, load_flow
 
     results: list[tuple[str, list[Problem]]] = []
     for raw in paths:
@@ -48,8 +50,8 @@ def validate_paths(paths: list[str], home: str | None = None) -> list[tuple[str,
         for file in files:
             project = open_project(home, file.resolve().parent)
             try:
-                load_flow(file, project.config.plugin_defaults)
-                results.append((str(file), []))
+                flow = load_flow(file, project.config.plugin_defaults)
+                results.append((str(file), check_subflows(flow, project.find_flow)))
             except InvalidFlowError as exc:
                 results.append((str(file), exc.problems))
     return results
@@ -121,15 +123,19 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def prepare_run(ref: str, options: RunOptions) -> tuple[Any, Execution, Any]:
     """Load and validate the flow, resolve its inputs: everything that can fail before anything runs."""
     from flowrun.engine.services import open_services
-    from flowrun.validate import load_flow
+    from flowrun.validate import check_subflows, load_flow
 
     path, project = resolve_flow_ref(ref, options.home)
     flow = load_flow(path, project.config.plugin_defaults)
+    problems = check_subflows(flow, project.find_flow)
+    if problems:
+        raise InvalidFlowError(problems)
     if flow.doc.disabled:
         raise InvalidFlowError([Problem("the flow is disabled (`disabled: true`)", file=str(path))],
                                hint="set `disabled: false` to run it")
     services = open_services(project, open_state(project))
-    execution = Execution(id=new_id(), namespace=flow.namespace, flow_id=flow.id, trigger=options.trigger)
+    execution = Execution(id=new_id(), namespace=flow.namespace, flow_id=flow.id, trigger=options.trigger,
+                          parent_id=options.parent_id, flow_path=str(path), flow_source=flow.source)
     resolved = _resolve_inputs(flow, options.inputs, services, execution.id)
     for secret_id in resolved.secret_ids:
         value = resolved.flat.get(secret_id)
@@ -144,7 +150,11 @@ def prepare_run(ref: str, options: RunOptions) -> tuple[Any, Execution, Any]:
     return flow, execution, services
 
 
-def run_prepared(flow: Any, execution: Execution, services: Any, options: RunOptions) -> Execution:
+def run_prepared(flow: Any, execution: Execution, services: Any, options: RunOptions,
+                 reuse: dict | None = None, resume_outputs: dict | None = None) -> Execution:
+    """Admit the execution (flow concurrency), then run it with the recorder and the given listeners."""
+    import threading
+
     from flowrun.engine.events import Bus
     from flowrun.engine.executor import Executor
     from flowrun.state.recorder import Recorder
@@ -152,17 +162,49 @@ def run_prepared(flow: Any, execution: Execution, services: Any, options: RunOpt
 
     recorder = Recorder(services.db, _seal_for(services), services.masker)
     bus = Bus([recorder, *options.listeners])
-    executor = Executor(flow, execution, services, bus)
-    with _sigterm_as_interrupt():
-        bus.execution_updated(execution)
-        with Heartbeat(services.db, execution.id):
-            try:
-                executor.run()
-            except KeyboardInterrupt:
-                executor.kill()
-                execution.set_state("KILLED")
-                bus.execution_updated(execution)
+    executor = Executor(flow, execution, services, bus, max_parallel=_max_parallel(services, options),
+                        reuse=reuse, resume_outputs=resume_outputs)
+    with _sigterm_as_interrupt(), Heartbeat(services.db, execution.id):
+        try:
+            if reuse is None and not _admitted(flow, execution, services, bus, threading.Event()):
+                return execution
+            executor.run()
+        except KeyboardInterrupt:
+            executor.kill()
+            execution.end_date = execution.end_date or execution.start_date
+            execution.set_state("KILLED")
+            bus.execution_updated(execution)
+    executor.join_background()
     return execution
+
+
+def _max_parallel(services: Any, options: RunOptions) -> int:
+    return options.max_parallel or services.project.config.max_parallel or 2 * (os.cpu_count() or 1)
+
+
+def _admitted(flow: Any, execution: Execution, services: Any, bus: Any, stop: Any) -> bool:
+    """Apply the flow's concurrency limit; False when the execution ended without running."""
+    from flowrun.engine.model import utcnow
+    from flowrun.state.concurrency import admit, wait_for_slot
+
+    limit = flow.doc.concurrency
+    if limit is None:
+        return True
+    outcome = admit(services.db, execution, limit.limit, limit.behavior)
+    if outcome == "RUNNING":
+        return True
+    bus.execution_updated(execution)
+    if outcome == "QUEUED":
+        try:
+            return wait_for_slot(services.db, execution, limit.limit, stop)
+        except KeyboardInterrupt:
+            stop.set()
+            raise
+    execution.error = f"the flow's concurrency limit ({limit.limit}) is reached"
+    execution.end_date = utcnow()
+    execution.set_state(outcome)
+    bus.execution_updated(execution)
+    return False
 
 
 def run_flow(ref: str | Path, options: RunOptions | None = None) -> Execution:
@@ -170,6 +212,14 @@ def run_flow(ref: str | Path, options: RunOptions | None = None) -> Execution:
     options = options or RunOptions()
     flow, execution, services = prepare_run(str(ref), options)
     return run_prepared(flow, execution, services, options)
+
+
+def load_flow_ref(ref: str, home: str | None = None) -> Any:
+    """A validated flow named by path or NAMESPACE/FLOW_ID (for graph and render)."""
+    from flowrun.validate import load_flow
+
+    path, project = resolve_flow_ref(ref, home)
+    return load_flow(path, project.config.plugin_defaults)
 
 
 # -- inspect --------------------------------------------------------------------------------------------
@@ -284,3 +334,74 @@ def hostname() -> str:
 
 def dump_json(value: Any) -> str:
     return json.dumps(value, indent=2, default=str)
+
+
+# -- restart, resume, replay ----------------------------------------------------------------------------
+def continue_execution(execution_id: str, mode: str, home: str | None = None, from_task: str | None = None,
+                       resume_inputs: dict[str, Any] | None = None, listeners: list[Any] | None = None) -> Execution:
+    """`restart` (failed task runs again, same execution), `resume` (a PAUSED one) or `replay` (new execution)."""
+    from flowrun.engine.model import utcnow
+    from flowrun.engine.resume import load_execution, reuse_map, split_for_replay
+    from flowrun.engine.services import open_services
+    from flowrun.load import parse_yaml
+    from flowrun.validate import validate_document
+
+    project = open_project(home)
+    services = open_services(project, open_state(project))
+    execution = load_execution(services.db, execution_id, services.cipher.unseal)
+    _check_continuable(execution, mode)
+    flow = validate_document(parse_yaml(execution.flow_source or "", execution.flow_path or "<recorded flow>"),
+                             project.config.plugin_defaults)
+    for key in _secret_values(execution.inputs, flow):
+        services.masker.add(key)
+    runs = execution.task_runs
+    if mode == "replay":
+        replay_id = new_id()
+        kept = _clone_runs(split_for_replay(runs, from_task or ""), replay_id)
+        execution = Execution(id=replay_id, namespace=execution.namespace,
+                              flow_id=execution.flow_id, inputs=execution.inputs, trigger=execution.trigger,
+                              labels=[(k, v) for k, v in execution.labels if k != "system.correlationId"],
+                              original_id=execution.original_id or execution.id, flow_path=execution.flow_path,
+                              flow_source=execution.flow_source)
+        execution.labels.append(("system.correlationId", execution.id))
+        runs = kept
+    else:
+        execution.task_runs = []
+        execution.end_date = None
+        if mode == "restart":
+            execution.labels = [(k, v) for k, v in execution.labels if k != "system.restarted"]
+            execution.labels.append(("system.restarted", "true"))
+            execution.set_state("RESTARTED")
+    execution.start_date = execution.start_date or utcnow()
+    options = RunOptions(home=home, listeners=listeners or [])
+    return run_prepared(flow, execution, services, options, reuse=reuse_map(runs),
+                        resume_outputs=(resume_inputs or {}) if mode == "resume" else None)
+
+
+def _check_continuable(execution: Execution, mode: str) -> None:
+    from flowrun.errors import UsageError
+
+    allowed = {"restart": ("FAILED", "KILLED", "CANCELLED", "WARNING"), "resume": ("PAUSED",),
+               "replay": ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED")}[mode]
+    if execution.state not in allowed:
+        raise UsageError(f"execution `{execution.id}` is {execution.state}; {mode} needs one of "
+                         f"{', '.join(allowed)}")
+
+
+def _secret_values(inputs: dict[str, Any], flow: Any) -> list[str]:
+    ids = {spec.id for spec in flow.inputs if getattr(spec, "type", "") == "SECRET"}
+    return [v for k, v in inputs.items() if k in ids and isinstance(v, str)]
+
+
+def _clone_runs(runs: list[Any], execution_id: str) -> list[Any]:
+    """Copies of task runs with new ids (parents re-linked), for a replay's new execution."""
+    import copy
+
+    ids = {run.id: new_id() for run in runs}
+    clones = []
+    for run in runs:
+        clone = copy.deepcopy(run)
+        clone.id, clone.execution_id = ids[run.id], execution_id
+        clone.parent_id = ids.get(run.parent_id, run.parent_id) if run.parent_id else None
+        clones.append(clone)
+    return clones

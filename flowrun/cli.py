@@ -55,6 +55,9 @@ def run(
                                                     "JSON for ARRAY, JSON and MULTISELECT).")] = None,
     inputs: Annotated[list[Path] | None, typer.Option("--inputs", help="A JSON or YAML file of inputs.")] = None,
     label: Annotated[list[str] | None, typer.Option("--label", "-l", help="An execution label key=value.")] = None,
+    max_parallel: Annotated[int | None, typer.Option("--max-parallel", help="Most task attempts running at "
+                                                     "once (default: maxParallel in flowrun.yaml, else 2 x CPUs).",
+                                                     show_default=False)] = None,
     json_output: JsonFlag = False,
     home: Home = None,
 ) -> None:
@@ -65,22 +68,109 @@ def run(
     from flowrun.inputs import parse_cli_inputs
 
     options = api.RunOptions(inputs=parse_cli_inputs(input or [], inputs or []), labels=_pairs(label, "label"),
-                             home=home)
+                             home=home, max_parallel=max_parallel)
     flow_obj, execution, services = api.prepare_run(flow, options)
     options.listeners = _reporter(json_output)
     try:
         execution = api.run_prepared(flow_obj, execution, services, options)
     finally:
-        for listener in options.listeners:
-            getattr(listener, "close", lambda: None)()
+        _close(options.listeners)
+    _finish_run(execution, services.masker, json_output)
+
+
+def _close(listeners: list[Any]) -> None:
+    for listener in listeners:
+        getattr(listener, "close", lambda: None)()
+
+
+def _finish_run(execution: Any, masker: Any, json_output: bool) -> None:
+    """Print the execution document (with --json), say how to continue a paused run, exit with its code."""
     if json_output:
         from flowrun.crypto import mask_sealed
 
         document = execution.to_json()
         document["inputs"] = _mask_inputs(document["inputs"], execution.secret_inputs)
-        document = json.loads(services.masker.mask(json.dumps(mask_sealed(document), default=str)))
+        document = json.loads(masker.mask(json.dumps(mask_sealed(document), default=str)))
         typer.echo(json.dumps(document, indent=2, default=str))
+    if execution.state == "PAUSED":
+        _err(f"execution {execution.id} is PAUSED; continue it with: flowrun resume {execution.id} [--input k=v]")
     raise typer.Exit(_exit_code(execution.state))
+
+
+def _continue(execution_id: str, mode: str, home: str | None, json_output: bool, **kwargs: Any) -> None:
+    listeners = _reporter(json_output)
+    try:
+        execution = api.continue_execution(execution_id, mode, home, listeners=listeners, **kwargs)
+    finally:
+        _close(listeners)
+    from flowrun.secrets import Masker
+
+    _finish_run(execution, Masker(), json_output)
+
+
+@app.command()
+def resume(
+    execution_id: Annotated[str, typer.Argument(help="A PAUSED execution.")],
+    input: Annotated[list[str] | None, typer.Option("--input", "-i", help="A resume input key=value "
+                                                    "(exposed as outputs.<pause>.onResume).")] = None,
+    json_output: JsonFlag = False,
+    home: Home = None,
+) -> None:
+    """Continue a PAUSED execution in this process.
+
+    Example: flowrun resume 4bWcR8u3mRkNp2WJmY0E7H --input approved=true
+    """
+    _continue(execution_id, "resume", home, json_output, resume_inputs=_pairs(input, "input"))
+
+
+@app.command()
+def restart(
+    execution_id: Annotated[str, typer.Argument(help="A FAILED, KILLED or CANCELLED execution.")],
+    json_output: JsonFlag = False,
+    home: Home = None,
+) -> None:
+    """Re-run the failed task runs of an execution and everything after them, reusing what succeeded.
+
+    Example: flowrun restart 4bWcR8u3mRkNp2WJmY0E7H
+    """
+    _continue(execution_id, "restart", home, json_output)
+
+
+@app.command()
+def replay(
+    execution_id: Annotated[str, typer.Argument(help="The execution to replay.")],
+    from_task: Annotated[str, typer.Option("--from", help="The task to start again from.")],
+    json_output: JsonFlag = False,
+    home: Home = None,
+) -> None:
+    """Create a new execution that starts at a task, with the earlier outputs copied.
+
+    Example: flowrun replay 4bWcR8u3mRkNp2WJmY0E7H --from load
+    """
+    _continue(execution_id, "replay", home, json_output, from_task=from_task)
+
+
+@app.command()
+def graph(
+    flow: Annotated[str, typer.Argument(help="A flow file, or NAMESPACE/FLOW_ID.")],
+    format: Annotated[str, typer.Option("--format", help="tree, mermaid or dot.")] = "tree",
+    home: Home = None,
+) -> None:
+    """Draw a flow's topology, nested flowables included.
+
+    Example: flowrun graph flows/hello.yaml --format mermaid
+    """
+    from flowrun.report import graph as pictures
+
+    loaded = api.load_flow_ref(flow, home)
+    if format == "tree":
+        from rich.console import Console
+
+        Console().print(pictures.graph_tree(loaded))
+    elif format in ("mermaid", "dot"):
+        typer.echo(pictures.graph_mermaid(loaded) if format == "mermaid" else pictures.graph_dot(loaded))
+    else:
+        raise UsageError(f"unknown format `{format}`", hint="use tree, mermaid or dot")
 
 
 def _mask_inputs(inputs: dict[str, Any], secret_ids: set[str]) -> dict[str, Any]:
@@ -143,14 +233,22 @@ def executions_list(
 @executions_app.command("show")
 def executions_show(
     execution_id: Annotated[str, typer.Argument(help="An execution id (a unique prefix is enough).")],
+    gantt: Annotated[bool, typer.Option("--gantt", help="Draw the task runs on a timeline.")] = False,
     json_output: JsonFlag = False,
     home: Home = None,
 ) -> None:
     """Show one execution with its task runs. Secret values are masked.
 
-    Example: flowrun executions show 4bWcR8u3mRkNp2WJmY0E7H
+    Example: flowrun executions show 4bWcR8u3mRkNp2WJmY0E7H --gantt
     """
     data = api.show_execution(home, execution_id)
+    if gantt:
+        import shutil
+
+        from flowrun.report.gantt import gantt_text
+
+        typer.echo(gantt_text(data, shutil.get_terminal_size().columns))
+        return
     if json_output:
         typer.echo(json.dumps(data, indent=2, default=str))
         return

@@ -209,3 +209,18 @@ def _check_flow_rules(doc: Document, flow_doc: FlowDoc | None) -> list[Problem]:
 def load_flow(path: Path, global_defaults: Sequence[PluginDefault] = ()) -> Flow:
     """Read, parse and validate a flow file."""
     return validate_document(read_yaml(path), global_defaults)
+
+
+def check_subflows(flow: Flow, find_flow: Any) -> list[Problem]:
+    """Static Subflow references (no template) must name a flow of the project."""
+    problems = []
+    for task in flow.all_tasks():
+        namespace, flow_id = getattr(task, "namespace", None), getattr(task, "flow_id", None)
+        if not task.type.endswith(("flow.Subflow", "flows.Subflow", "flows.Flow", "flow.Flow")):
+            continue
+        if not isinstance(namespace, str) or not isinstance(flow_id, str) or "{{" in namespace + flow_id:
+            continue
+        if find_flow(namespace, flow_id) is None:
+            problems.append(Problem(f"subflow {namespace}/{flow_id} not found among the project's flows",
+                                    file=flow.path, where=f"task `{task.id}`"))
+    return problems

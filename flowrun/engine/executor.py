@@ -30,7 +30,9 @@ def is_true(rendered: Any) -> bool:
 class Executor:
     """Drives one execution. Flowable tasks call back into `run_list` / `run_task`."""
 
-    def __init__(self, flow: Flow, execution: Execution, services: Services, bus: Bus) -> None:
+    def __init__(self, flow: Flow, execution: Execution, services: Services, bus: Bus,
+                 max_parallel: int = 4, reuse: dict[tuple[str, tuple[str, ...]], TaskRun] | None = None,
+                 resume_outputs: dict[str, Any] | None = None) -> None:
         self.flow = flow
         self.execution = execution
         self.services = services
@@ -41,7 +43,13 @@ class Executor:
         self.lock = threading.RLock()
         self.killed = threading.Event()
         self.active: dict[str, TaskContext] = {}
-        self._seq = itertools.count(len(execution.task_runs))
+        self.slots = threading.BoundedSemaphore(max(1, max_parallel))
+        #: task runs of an earlier run of this execution (restart, resume, replay), by (task id, loop values)
+        self.reuse = reuse or {}
+        self.resume_outputs = resume_outputs
+        self.background: list[threading.Thread] = []
+        first_seq = max([len(execution.task_runs), *(run.seq + 1 for run in self.reuse.values())])
+        self._seq = itertools.count(first_seq)
         self.storage_prefix = execution_prefix(flow.namespace, flow.id, execution.id)
         self.base_vars = self._base_variables()
 
@@ -125,6 +133,16 @@ class Executor:
             self.base_vars["execution"]["state"] = state
             self.run_list(self.flow.after_execution, Scope())
         return ex
+
+    def run_in_background(self, target: Any) -> None:
+        """Start work the execution does not wait for (Subflow with wait: false); joined before exit."""
+        thread = threading.Thread(target=target, name="background", daemon=True)
+        self.background.append(thread)
+        thread.start()
+
+    def join_background(self) -> None:
+        for thread in self.background:
+            thread.join()
 
     def _top_ids(self) -> set[str]:
         return {t.id for t in self.flow.tasks}
@@ -214,6 +232,22 @@ class Executor:
         runs = run_dag(self, tasks, deps, scope, limit)
         return self._after_children([tr.state for tr in runs], scope, errors)
 
+    def _reuse(self, task: Task, previous: TaskRun, scope: Scope) -> TaskRun | None:
+        """Adopt a finished task run of an earlier run; None means: run it again in place."""
+        if previous not in self.execution.task_runs:
+            with self.lock:
+                self.execution.task_runs.append(previous)
+        if previous.state in ("SUCCESS", "WARNING", "SKIPPED") and not task.flowable:
+            self.set_outputs(previous, previous.outputs)
+            self.set_task_state(previous, previous.state)
+            return previous
+        if previous.state == "PAUSED" and self.resume_outputs is not None and getattr(task, "pausable", False):
+            self.resume_outputs, outputs = None, self.resume_outputs
+            self.set_outputs(previous, {"onResume": outputs} if outputs else {})
+            return self._finish(previous, "SUCCESS")
+        previous.end_date, previous.error = None, None
+        return None
+
     def new_taskrun(self, task: Task, scope: Scope, value: str | None = None,
                     iteration: int | None = None) -> TaskRun:
         taskrun = TaskRun(id=new_id(), execution_id=self.execution.id, task_id=task.id, task_type=task.type,
@@ -224,7 +258,14 @@ class Executor:
         return taskrun
 
     def run_task(self, task: Task, scope: Scope, value: str | None = None, iteration: int | None = None) -> TaskRun:
-        taskrun = self.new_taskrun(task, scope, value, iteration)
+        previous = self.reuse.pop((task.id, scope.value_path), None) if self.reuse else None
+        if previous is not None:
+            reused = self._reuse(task, previous, scope)
+            if reused is not None:
+                return reused
+            taskrun = previous
+        else:
+            taskrun = self.new_taskrun(task, scope, value, iteration)
         self.set_task_state(taskrun, "CREATED")
         if task.run_if is not None:
             try:
@@ -280,7 +321,8 @@ class Executor:
         self.active[taskrun.id] = ctx
         timer = self._start_timer(task, ctx)
         try:
-            outputs = task.run(ctx) or {}
+            with self.slots:
+                outputs = task.run(ctx) or {}
             state = "SUCCESS"
         except TaskError as exc:
             outputs, state = exc.outputs or {}, "FAILED"

@@ -103,6 +103,8 @@ class Execution:
     original_id: str | None = None
     error: str | None = None
     secret_inputs: set[str] = field(default_factory=set)
+    flow_path: str | None = None
+    flow_source: str | None = None
 
     def set_state(self, state: str) -> None:
         self.state = state

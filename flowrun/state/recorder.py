@@ -37,6 +37,7 @@ class Recorder(BaseListener):
             "histories": dumps(execution.histories), "error": execution.error,
         }
         insert = dict(row, created_at=iso(execution.start_date), parent_id=execution.parent_id,
+                      flow_path=execution.flow_path, flow_source=execution.flow_source,
                       original_id=execution.original_id, pid=os.getpid(), host=socket.gethostname(),
                       heartbeat=time.time())
         cols = ", ".join(insert)

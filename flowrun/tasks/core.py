@@ -72,7 +72,6 @@ class Fail(Task):
         if self.condition is None:
             raise TaskError(message)
         if is_true(ctx.render(self.condition)):
-            ctx.logger.error(message)
             raise TaskError(message)
         return {}
 

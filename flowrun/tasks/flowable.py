@@ -225,6 +225,8 @@ class WorkingDirectory(Flowable):
 class Pause(Flowable):
     """Pause the execution: for `pauseDuration` (or legacy `delay`), or until `flowrun resume`."""
 
+    pausable: ClassVar[bool] = True
+
     pause_duration: str | None = None
     delay: str | None = None
     timeout: str | None = None
@@ -243,3 +245,24 @@ class Pause(Flowable):
         if ex.killed.wait(seconds):
             return "KILLED"
         return "SUCCESS"
+
+
+class Subflow(Flowable):
+    """Run another flow of the project as a child execution, wait for it and expose its outputs."""
+
+    namespace: str
+    flow_id: str
+    revision: int | None = None
+    inputs: dict[str, Any] | None = None
+    labels: dict[str, Any] | list[dict[str, Any]] | None = None
+    wait: bool = True
+    transmit_failed: bool = True
+    inherit_labels: bool = False
+    schedule_date: str | None = None
+    outputs: dict[str, Any] | None = None
+    restart_behavior: str | None = None
+
+    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+        from flowrun.engine.subflow import run_subflow
+
+        return run_subflow(ex, self, taskrun, scope)

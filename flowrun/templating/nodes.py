@@ -153,6 +153,7 @@ class Macro(Node):
     params: list[tuple[str, Node | None]]
     body: list[Node]
     line: int = 1
+    compiled: Any = field(default=None, compare=False, repr=False)  # filled by the compiler
 
 
 @dataclass(slots=True)

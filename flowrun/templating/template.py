@@ -40,6 +40,7 @@ def _compile_stmt(node: n.Node, macros: dict[str, n.Macro]) -> Stmt:
         return _compile_set(node)
     if isinstance(node, n.Macro):
         macros[node.name] = node
+        node.compiled = compile_body(node.body, macros) if node.body else (lambda env, out: None)
         return lambda env, out: None
     if isinstance(node, n.FilterBlock):
         return _compile_filter_block(node, macros)
@@ -179,17 +180,8 @@ def call_macro(env: Env, macro: n.Macro, positional: list[Any], named: dict[str,
     inner = Env(scope, env.runtime, env.template, env.depth)
     inner.macros = env.macros
     out: list[str] = []
-    _compiled_macro(macro)(inner, out)
+    macro.compiled(inner, out)
     return "".join(out)
-
-
-@functools.lru_cache(maxsize=512)
-def _compiled_macro_cached(macro_id: int, macro: n.Macro) -> Stmt:
-    return compile_body(macro.body, {})
-
-
-def _compiled_macro(macro: n.Macro) -> Stmt:
-    return _compiled_macro_cached(id(macro), macro)
 
 
 class Template:

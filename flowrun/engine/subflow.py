@@ -1,0 +1,59 @@
+"""The Subflow task: find the child flow in the project, run it as its own execution linked to the parent."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flowrun.errors import FlowrunError, TaskError
+
+if TYPE_CHECKING:
+    from flowrun.engine.context import Scope
+    from flowrun.engine.executor import Executor
+    from flowrun.engine.model import TaskRun
+
+
+def child_labels(ex: Executor, task: Any, variables: dict[str, Any]) -> dict[str, str]:
+    """System labels always pass to the child; all parent labels with inheritLabels; then the task's own."""
+    labels = {k: v for k, v in ex.execution.labels if k.startswith("system.") and k != "system.correlationId"
+              or task.inherit_labels and not k.startswith("system.")}
+    raw = task.labels or {}
+    pairs = raw.items() if isinstance(raw, dict) else [(i.get("key"), i.get("value")) for i in raw]
+    for key, value in pairs:
+        labels[str(ex.render(key, variables))] = str(ex.render(value, variables))
+    return labels
+
+
+def run_subflow(ex: Executor, task: Any, taskrun: TaskRun, scope: Scope) -> str:
+    from flowrun import api
+
+    variables = ex.task_variables(task, taskrun, scope)
+    namespace = str(ex.render(task.namespace, variables))
+    flow_id = str(ex.render(task.flow_id, variables))
+    if (namespace, flow_id) == (ex.flow.namespace, ex.flow.id):
+        raise TaskError("a flow cannot call itself as a subflow")
+    path = ex.services.project.find_flow(namespace, flow_id)
+    if path is None:
+        raise TaskError(f"subflow {namespace}/{flow_id} not found under {ex.services.project.flows_dir}")
+    options = api.RunOptions(
+        inputs=ex.render(task.inputs or {}, variables, typed=True), labels=child_labels(ex, task, variables),
+        home=str(ex.services.project.home), parent_id=ex.execution.id,
+        trigger={"executionId": ex.execution.id, "namespace": ex.flow.namespace, "flowId": ex.flow.id,
+                 "flowRevision": 1},
+    )
+    try:
+        flow, child, services = api.prepare_run(str(path), options)
+    except FlowrunError as exc:
+        raise TaskError(f"subflow {namespace}/{flow_id}: {exc.message}") from None
+    ex.set_outputs(taskrun, {"executionId": child.id})
+    ex.emit_log(taskrun, None, "INFO", f"started subflow {namespace}/{flow_id} as execution {child.id}")
+    if not task.wait:
+        ex.run_in_background(lambda: api.run_prepared(flow, child, services, options))
+        return "SUCCESS"
+    api.run_prepared(flow, child, services, options)
+    ex.set_outputs(taskrun, {"executionId": child.id, "state": child.state, "outputs": child.outputs})
+    if child.state in ("FAILED", "KILLED", "CANCELLED") and task.transmit_failed:
+        taskrun.error = f"subflow execution {child.id} ended {child.state}"
+        return "FAILED"
+    if child.state == "WARNING" and task.transmit_failed:
+        return "WARNING"
+    return "SUCCESS"

@@ -1,0 +1,177 @@
+"""Internal storage URIs and namespace files, on real files in tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flowrun.storage.internal import (
+    InternalStorage,
+    StorageError,
+    execution_prefix,
+    input_prefix,
+    slugify,
+    task_prefix,
+)
+from flowrun.storage.namespace_files import NamespaceFiles, compile_pattern
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> InternalStorage:
+    return InternalStorage(tmp_path / "storage")
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "work" / "yellow_tripdata_2019-01.csv"
+    path.parent.mkdir()
+    path.write_text("a,b\n1,2\n")
+    return path
+
+
+@pytest.mark.parametrize(("text", "slug"), [
+    ("04_postgres_taxi", "04-postgres-taxi"),
+    ("My Flow", "my-flow"),
+    ("a__b--c", "a-b-c"),
+    ("_hello!_", "hello"),
+    ("café", "cafe"),
+])
+def test_slugify_follows_kestra(text: str, slug: str) -> None:
+    assert slugify(text) == slug
+
+
+def test_prefixes_follow_kestra_layout() -> None:
+    assert execution_prefix("zoomcamp", "04_postgres_taxi", "E1") == "/zoomcamp/04-postgres-taxi/executions/E1"
+    assert task_prefix("a.b", "my_flow", "E1", "extract_it", "T1") == "/a/b/my-flow/executions/E1/tasks/extract-it/T1"
+    assert input_prefix("a.b", "f", "E1", "data") == "/a/b/f/executions/E1/inputs/data"
+
+
+def test_put_file_copies_and_returns_uri(storage: InternalStorage, source: Path) -> None:
+    prefix = task_prefix("zoomcamp", "04_postgres_taxi", "E1", "extract", "T1")
+    uri = storage.put_file(source, prefix)
+    assert uri == "kestra:///zoomcamp/04-postgres-taxi/executions/E1/tasks/extract/T1/yellow_tripdata_2019-01.csv"
+    assert storage.local_path(uri, prefix).read_text() == "a,b\n1,2\n"
+    assert storage.size(uri) == 8
+
+
+def test_put_file_hashed_name(storage: InternalStorage, source: Path) -> None:
+    uri = storage.put_file(source, "/ns/f/executions/E1/tasks/t/T1", hashed=True)
+    name = uri.rsplit("/", 1)[1]
+    digest, rest = name.split("-", 1)
+    assert rest == "yellow_tripdata_2019-01.csv" and len(digest) == 22 and digest.isalnum()
+
+
+def test_new_file_and_encoded_names(storage: InternalStorage) -> None:
+    path, uri = storage.new_file("/ns/f/executions/E1/tasks/t/T1", "my data.csv")
+    path.write_text("x")
+    assert uri.endswith("/my%20data.csv")
+    assert storage.local_path(uri) == path
+
+
+@pytest.mark.parametrize("uri", [
+    "kestra:///../../etc/passwd",
+    "kestra:///ns/../../etc/passwd",
+    "kestra:///ns/%2e%2e/%2e%2e/etc/passwd",
+])
+def test_local_path_rejects_escapes(storage: InternalStorage, uri: str) -> None:
+    with pytest.raises(StorageError, match="escapes the internal storage root"):
+        storage.local_path(uri)
+
+
+def test_local_path_rejects_other_schemes(storage: InternalStorage) -> None:
+    with pytest.raises(StorageError, match="not an internal storage URI"):
+        storage.local_path("file:///etc/passwd")
+
+
+def test_local_path_missing_file_names_uri(storage: InternalStorage) -> None:
+    with pytest.raises(StorageError, match="kestra:///ns/missing.csv"):
+        storage.local_path("kestra:///ns/missing.csv")
+
+
+def test_local_path_enforces_allowed_prefix(storage: InternalStorage, source: Path) -> None:
+    other = storage.put_file(source, execution_prefix("ns", "f", "OTHER") + "/tasks/t/T1")
+    mine = execution_prefix("ns", "f", "MINE")
+    with pytest.raises(StorageError, match="outside this execution's storage"):
+        storage.local_path(other, mine)
+    assert storage.local_path(other, [mine, execution_prefix("ns", "f", "OTHER")]).is_file()
+    with pytest.raises(StorageError, match="outside"):  # a sibling whose name merely starts alike
+        storage.local_path(other, execution_prefix("ns", "f", "OTH"))
+
+
+def test_new_file_rejects_escaping_names(storage: InternalStorage) -> None:
+    with pytest.raises(StorageError):
+        storage.new_file("/ns/f/executions/E1", "../../../../x")
+
+
+def test_delete_prefix_and_purge(storage: InternalStorage, source: Path) -> None:
+    first = execution_prefix("ns", "f", "E1")
+    second = execution_prefix("ns", "f", "E2")
+    uris = [storage.put_file(source, first + "/tasks/a/T1"), storage.put_file(source, first + "/inputs/i")]
+    kept = storage.put_file(source, second + "/tasks/a/T1")
+    assert storage.delete_prefix(first) == sorted(uris)
+    assert not storage.exists(uris[0]) and storage.exists(kept)
+    assert storage.purge_executions([second, first]) == [kept]
+    with pytest.raises(StorageError, match="whole internal storage"):
+        storage.delete_prefix("/")
+
+
+def test_scoped_storage(storage: InternalStorage, source: Path) -> None:
+    scoped = storage.scoped(task_prefix("ns", "f", "E1", "t", "T1"), [execution_prefix("ns", "f", "E1")])
+    uri = scoped.put_file(source, "out.csv")
+    assert scoped.local_path(uri).name == "out.csv"
+
+
+# -- namespace files --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def nsfiles(tmp_path: Path) -> NamespaceFiles:
+    files = NamespaceFiles(tmp_path / "namespace_files")
+    for rel in ["main.py", "scripts/etl.py", "scripts/sub/deep.py", "scripts/readme.md",
+                "queries/a.sql", "other/scripts/x.py"]:
+        files.write("company.team", rel, f"# {rel}".encode())
+    return files
+
+
+@pytest.mark.parametrize(("include", "exclude", "expected"), [
+    (None, None, ["main.py", "other/scripts/x.py", "queries/a.sql", "scripts/etl.py", "scripts/readme.md",
+                  "scripts/sub/deep.py"]),
+    (["scripts/*.py"], None, ["other/scripts/x.py", "scripts/etl.py"]),
+    (["/scripts/**"], None, ["scripts/etl.py", "scripts/readme.md", "scripts/sub/deep.py"]),
+    (["**.py"], ["**/sub/**"], ["main.py", "other/scripts/x.py", "scripts/etl.py"]),
+    (["*.py"], None, ["main.py"]),
+    (["regex:/queries/.*\\.sql"], None, ["queries/a.sql"]),
+    (["glob:**/*.{sql,md}"], None, ["queries/a.sql", "scripts/readme.md"]),
+    (None, ["**.py"], ["queries/a.sql", "scripts/readme.md"]),
+    (["scripts/**"], ["scripts/**"], []),
+])
+def test_list_with_kestra_globs(nsfiles: NamespaceFiles, include: list[str] | None,
+                                exclude: list[str] | None, expected: list[str]) -> None:
+    assert nsfiles.list("company.team", include, exclude) == expected
+
+
+def test_star_does_not_cross_slash() -> None:
+    assert compile_pattern("glob:/scripts/*.py")("/scripts/etl.py")
+    assert not compile_pattern("glob:/scripts/*.py")("/scripts/sub/deep.py")
+    assert compile_pattern("glob:/scripts/**.py")("/scripts/sub/deep.py")
+
+
+def test_read_copy_delete(nsfiles: NamespaceFiles, tmp_path: Path) -> None:
+    assert nsfiles.read("company.team", "/scripts/etl.py") == "# scripts/etl.py"
+    dest = tmp_path / "wd"
+    assert nsfiles.copy_into("company.team", dest, ["/scripts/**"], ["**.md"]) == [
+        "scripts/etl.py", "scripts/sub/deep.py"]
+    assert (dest / "scripts/sub/deep.py").read_text() == "# scripts/sub/deep.py"
+    assert nsfiles.delete("company.team", "main.py") is True
+    assert nsfiles.delete("company.team", "main.py") is False
+    assert nsfiles.list("unknown.ns") == []
+
+
+def test_namespace_file_errors(nsfiles: NamespaceFiles) -> None:
+    with pytest.raises(StorageError, match="escapes namespace"):
+        nsfiles.path("company.team", "../../etc/passwd")
+    with pytest.raises(StorageError, match="not a valid namespace"):
+        nsfiles.path("../x", "a")
+    with pytest.raises(StorageError, match="does not exist in namespace `company.team`"):
+        nsfiles.read("company.team", "nope.py")
