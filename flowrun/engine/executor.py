@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from functools import partial
 import threading
 from typing import Any
 
 from flowrun.engine.context import Scope, TaskContext, TemplateRuntime, make_log_line, render_with
 from flowrun.engine.events import Bus
-from flowrun.engine.parallel import run_bounded
 from flowrun.engine.model import FAILED_LIKE, TERMINAL, Execution, TaskRun, final_state, new_id, utcnow
+from flowrun.engine.parallel import run_bounded
 from flowrun.engine.retry import next_delay
 from flowrun.engine.services import Services
 from flowrun.errors import TaskError, TaskKilled
@@ -180,7 +181,7 @@ class Executor:
         if concurrent == 1:
             runs = self.run_list(tasks, scope)
         else:
-            jobs = [lambda t=task: self.run_task(t, scope) for task in tasks if not task.disabled]
+            jobs = [partial(self.run_task, task, scope) for task in tasks if not task.disabled]
             runs = run_bounded(jobs, concurrent, lambda tr: tr.state in FAILED_LIKE, self.killed)
         return self._after_children([tr.state for tr in runs], scope, errors)
 
@@ -197,7 +198,7 @@ class Executor:
             inner = scope.iterate(value)
             return self.run_list_each(tasks, inner, value, index)
 
-        jobs = [lambda i=i, v=v: group(i, v) for i, v in enumerate(values)]
+        jobs = [partial(group, i, v) for i, v in enumerate(values)]
         if limit == 1:
             results = []
             for job in jobs:

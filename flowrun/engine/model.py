@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 import string
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,7 @@ _ALPHABET = string.digits + string.ascii_letters
 
 def new_id() -> str:
     """A Kestra-style friendly id: a random UUID in base62 (22 chars)."""
-    number = uuid.UUID(bytes=secrets.token_bytes(16)).int
+    number = int.from_bytes(os.urandom(16), "big")
     chars = []
     while number:
         number, rem = divmod(number, 62)

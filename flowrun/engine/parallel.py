@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 T = TypeVar("T")
 
 
-def run_bounded(jobs: list[Callable[[], T]], limit: int, failed: Callable[[T], bool],
+def run_bounded(jobs: Sequence[Callable[[], T]], limit: int, failed: Callable[[T], bool],
                 stop: threading.Event) -> list[T]:
     """Run `jobs` at most `limit` at a time (0 = all). After a failed result, start no new job.
 

@@ -134,6 +134,9 @@ def _label_text(value: Any) -> str:
 def child_groups(task: Task) -> list[tuple[str, list[Task]]]:
     """The named child lists of a (flowable) task: `then`, `tasks`, `errors`..."""
     groups: list[tuple[str, list[Task]]] = []
+    children = getattr(task, "children", None)
+    if callable(children):  # Dag: tasks wrapped with their dependsOn
+        groups.append(("tasks", children()))
     for name in getattr(task, "child_fields", ()):
         value = getattr(task, name, None)
         if isinstance(value, dict):  # Switch cases

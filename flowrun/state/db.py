@@ -89,6 +89,57 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_schedules",
+        """
+        CREATE TABLE trigger_state (
+            namespace TEXT NOT NULL,
+            flow_id TEXT NOT NULL,
+            trigger_id TEXT NOT NULL,
+            last_tick TEXT,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            disabled_reason TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (namespace, flow_id, trigger_id)
+        );
+        CREATE TABLE schedule_claims (
+            id INTEGER PRIMARY KEY,
+            namespace TEXT NOT NULL,
+            flow_id TEXT NOT NULL,
+            trigger_id TEXT NOT NULL,
+            date TEXT NOT NULL,
+            status TEXT NOT NULL,
+            source TEXT NOT NULL,
+            execution_id TEXT,
+            previous_execution_id TEXT,
+            backfill_id TEXT,
+            flow_path TEXT,
+            claimed_pid INTEGER,
+            claimed_host TEXT,
+            claimed_at REAL,
+            UNIQUE (namespace, flow_id, trigger_id, date)
+        );
+        CREATE INDEX schedule_claims_status ON schedule_claims(status);
+        CREATE TABLE backfills (
+            id TEXT PRIMARY KEY,
+            namespace TEXT NOT NULL,
+            flow_id TEXT NOT NULL,
+            triggers TEXT NOT NULL,
+            window_start TEXT NOT NULL,
+            window_end TEXT NOT NULL,
+            options TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL,
+            total INTEGER NOT NULL DEFAULT 0,
+            succeeded INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            ended_at TEXT,
+            pid INTEGER,
+            host TEXT
+        )
+        """,
+    ),
 ]
 
 

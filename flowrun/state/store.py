@@ -94,7 +94,8 @@ def _execution_json(row: Any) -> dict[str, Any]:
 
 def list_executions(db: Database, flow: str | None = None, state: str | None = None,
                     limit: int = 20) -> list[dict[str, Any]]:
-    sql, params = "SELECT * FROM executions WHERE 1=1", []
+    sql = "SELECT * FROM executions WHERE 1=1"
+    params: list[Any] = []
     if flow:
         namespace, _, flow_id = flow.rpartition("/")
         sql += " AND flow_id = ?"

@@ -10,12 +10,21 @@ from typing import Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+try:  # flowrun uses no pydantic plugin: skip scanning every installed package's entry points at start-up
+    from pydantic.plugin import _loader
+
+    if _loader._plugins is None:
+        _loader._plugins = {}
+except (ImportError, AttributeError):  # pragma: no cover - a pydantic without the plugin loader
+    pass
+
 
 class Strict(BaseModel):
     """A config model: camelCase in YAML, snake_case in Python, unknown keys rejected."""
 
     model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, arbitrary_types_allowed=True
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, arbitrary_types_allowed=True,
+        defer_build=True,
     )
 
 
@@ -113,10 +122,14 @@ class RunContext(Protocol):
     flow_id: str
     task_id: str
     taskrun_id: str
-    logger: TaskLogger
-    storage: Storage
     cancel: threading.Event
     state_dir: Path
+
+    @property
+    def logger(self) -> TaskLogger: ...
+
+    @property
+    def storage(self) -> Storage: ...
 
     def render(self, value: Any, **extra_vars: Any) -> Any:
         """Render a raw property (str, list or dict, recursively) in string mode."""
