@@ -19,6 +19,8 @@ executions_app = typer.Typer(no_args_is_help=True, help="List and inspect execut
 kv_app = typer.Typer(no_args_is_help=True, help="Read and write the per-namespace KV store.")
 app.add_typer(executions_app, name="executions")
 app.add_typer(kv_app, name="kv")
+venvs_app = typer.Typer(no_args_is_help=True, help="Manage the cached virtualenvs of script tasks.")
+app.add_typer(venvs_app, name="venvs")
 
 Home = Annotated[str | None, typer.Option("--home", help="State dir (default: FLOWRUN_HOME, flowrun.yaml, "
                                                           "<project>/.flowrun).", show_default=False)]
@@ -358,6 +360,37 @@ def purge(
     """
     counts = api.purge(home, before)
     typer.echo(f"purged {counts['executions']} execution(s) and {counts['files']} file(s)")
+
+
+@venvs_app.command("list")
+def venvs_list(home: Home = None) -> None:
+    """List the cached virtualenvs with their size and last use.
+
+    Example: flowrun venvs list
+    """
+    from flowrun.project import open_project
+    from flowrun.venvs_cli import list_venvs
+
+    for venv in list_venvs(open_project(home).home):
+        typer.echo("  ".join(f"{k}={v}" for k, v in venv.items()))
+
+
+@venvs_app.command("prune")
+def venvs_prune(
+    older_than: Annotated[str | None, typer.Option("--older-than", help="ISO-8601 duration, e.g. P7D; "
+                                                   "default: remove every cached venv.")] = None,
+    home: Home = None,
+) -> None:
+    """Remove cached virtualenvs (all, or those unused for a while).
+
+    Example: flowrun venvs prune --older-than P7D
+    """
+    from flowrun.durations import parse_duration
+    from flowrun.project import open_project
+    from flowrun.venvs_cli import prune_venvs
+
+    removed = prune_venvs(open_project(home).home, parse_duration(older_than) if older_than else None)
+    typer.echo(f"removed {len(removed)} virtualenv(s)")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Machinery behind the script tasks: processes, the stdout protocol, interpreters and cached virtualenvs."""

@@ -1,0 +1,156 @@
+"""Files around a script run: inputFiles, `kestra://` URIs in commands, and outputFiles globs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from flowrun.errors import TaskError
+
+KESTRA_URI = re.compile(r"kestra://[-a-zA-Z0-9%._+~#=/]*")
+
+
+def _inside(wd: Path, rel: str) -> Path:
+    target = (wd / rel).resolve()
+    if target != wd.resolve() and wd.resolve() not in target.parents:
+        raise TaskError(f"inputFiles: path {rel!r} points outside the working directory")
+    return target
+
+
+def parse_input_files(value: Any) -> dict[str, Any]:
+    """`inputFiles` is a map, or a string holding a JSON map (as Kestra accepts)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError as exc:
+            raise TaskError(f"inputFiles: a string value must be a JSON map of path to content ({exc})") from exc
+        if isinstance(parsed, dict):
+            return parsed
+    raise TaskError(f"inputFiles must be a map of path to content or kestra:// URI, got {type(value).__name__}")
+
+
+def write_input_files(storage: Any, wd: Path, files: dict[str, Any]) -> list[str]:
+    """Write each entry: `kestra://` values are copied from storage, anything else is inline content."""
+    written = []
+    for rel, content in files.items():
+        if content is None:
+            continue
+        target = _inside(wd, str(rel))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = content if isinstance(content, str) else json.dumps(content)
+        if text.startswith("kestra://"):
+            shutil.copyfile(_local(storage, text.strip()), target)
+        else:
+            target.write_text(text, encoding="utf-8")
+        written.append(str(rel))
+    return written
+
+
+def _local(storage: Any, uri: str) -> Path:
+    try:
+        return Path(storage.local_path(uri))
+    except Exception as exc:  # noqa: BLE001 - any storage failure is a task failure with the URI named
+        raise TaskError(f"cannot read {uri}: {exc}", evidence={"uri": uri}) from exc
+
+
+def localize_uris(storage: Any, wd: Path, text: str, copies: dict[str, Path]) -> str:
+    """Replace every `kestra://` URI in `text` by the absolute path of a local copy inside `wd`."""
+    def replace(match: re.Match[str]) -> str:
+        uri = match.group(0)
+        if uri not in copies:
+            source = _local(storage, uri)
+            digest = hashlib.sha1(uri.encode()).hexdigest()[:10]
+            target = wd / f"{digest}-{source.name}"
+            shutil.copyfile(source, target)
+            copies[uri] = target
+        return str(copies[uri])
+
+    return KESTRA_URI.sub(replace, text)
+
+
+def glob_to_regex(pattern: str) -> re.Pattern[str]:
+    """Java PathMatcher glob semantics: `*` stays within a path segment, `**` crosses `/`."""
+    if pattern.startswith("regex:"):
+        return re.compile(pattern[len("regex:"):])
+    if pattern.startswith("glob:"):
+        pattern = pattern[len("glob:"):]
+    out, i, depth = [], 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "{":
+            depth += 1
+            out.append("(?:")
+        elif ch == "}" and depth:
+            depth -= 1
+            out.append(")")
+        elif ch == "," and depth:
+            out.append("|")
+        elif ch == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(ch))
+            else:
+                body = pattern[i + 1:end].replace("\\", "\\\\")
+                out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+                i = end
+        elif ch == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return re.compile("".join(out))
+
+
+def match_output_files(wd: Path, patterns: list[str], skip: set[Path] | None = None) -> list[str]:
+    """Paths (relative to `wd`, `/`-separated, sorted) of regular files matching any glob; symlinks not followed."""
+    regexes = []
+    for pattern in patterns:
+        pattern = pattern.strip()
+        if pattern.startswith(str(wd) + "/"):
+            pattern = pattern[len(str(wd)) + 1:]
+        regexes.append(glob_to_regex(pattern.lstrip("/") if not pattern.startswith("regex:") else pattern))
+    skip = skip or set()
+    found = []
+    for root, dirs, names in os.walk(wd):
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
+        for name in names:
+            full = Path(root, name)
+            if full in skip or full.is_symlink() or not full.is_file():
+                continue
+            rel = full.relative_to(wd).as_posix()
+            if any(rx.fullmatch(rel) for rx in regexes):
+                found.append(rel)
+    return sorted(found)
+
+
+def upload_output_files(storage: Any, wd: Path, rels: list[str]) -> dict[str, str]:
+    """Put each file into storage; the map is relative path → `kestra://` URI."""
+    names = [Path(rel).name for rel in rels]
+    uris = {}
+    for rel, name in zip(rels, names, strict=True):
+        if names.count(name) > 1:
+            name = f"{hashlib.sha1(rel.encode()).hexdigest()[:10]}-{name}"
+        uris[rel] = storage.put_file(wd / rel, name)
+    return uris
