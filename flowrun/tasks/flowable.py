@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from flowrun.errors import TaskError
 from flowrun.tasks.base import Strict, Task
@@ -84,6 +84,14 @@ class Switch(Flowable):
     cases: dict[str, list[Task]] | None = None
     defaults: list[Task] | None = None
 
+    @field_validator("cases", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: Any) -> Any:
+        """YAML reads `1:` and `true:` as a number and a boolean; Kestra's case keys are strings."""
+        if isinstance(value, dict):
+            return {(str(k).lower() if isinstance(k, bool) else str(k)): v for k, v in value.items()}
+        return value
+
     def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
         rendered = ex.render(self.value, ex.task_variables(self, taskrun, scope))
         key = rendered if isinstance(rendered, str) else json.dumps(rendered)
@@ -107,7 +115,12 @@ def resolve_values(ex: Executor, raw: Any, variables: dict[str, Any]) -> list[st
                 raise TaskError(f"values must render to a JSON array, got `{rendered}`") from None
         items = rendered
     else:
-        items = [ex.render(item, variables) if isinstance(item, str) else item for item in raw]
+        items = []
+        for item in raw:
+            if isinstance(item, bool) or not isinstance(item, (str, int, dict, list)):
+                raise TaskError(f"unknown value element type: `{item}` (values may hold strings, "
+                                "integers and maps)")
+            items.append(ex.render(item, variables) if isinstance(item, (str, dict, list)) else item)
     if not isinstance(items, list):
         raise TaskError("values must be a list or a JSON array")
     result: list[str] = []
