@@ -1,0 +1,1 @@
+"""Shared plumbing of the SQL tasks: JDBC URLs, statement splitting, cell conversion, result fetching, errors."""
