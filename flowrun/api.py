@@ -136,6 +136,7 @@ def prepare_run(ref: str, options: RunOptions) -> tuple[Any, Execution, Any]:
     services = open_services(project, open_state(project))
     execution = Execution(id=new_id(), namespace=flow.namespace, flow_id=flow.id, trigger=options.trigger,
                           parent_id=options.parent_id, flow_path=str(path), flow_source=flow.source)
+    execution.set_state("CREATED")
     resolved = _resolve_inputs(flow, options.inputs, services, execution.id)
     for secret_id in resolved.secret_ids:
         value = resolved.flat.get(secret_id)
@@ -164,6 +165,8 @@ def run_prepared(flow: Any, execution: Execution, services: Any, options: RunOpt
     bus = Bus([recorder, *options.listeners])
     executor = Executor(flow, execution, services, bus, max_parallel=_max_parallel(services, options),
                         reuse=reuse, resume_outputs=resume_outputs)
+    if execution.state == "CREATED":
+        bus.execution_updated(execution)
     with _sigterm_as_interrupt(), Heartbeat(services.db, execution.id):
         try:
             if reuse is None and not _admitted(flow, execution, services, bus, threading.Event()):

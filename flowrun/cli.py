@@ -424,12 +424,12 @@ def _report(exc: FlowrunError, debug: bool) -> None:
 
 
 def _handle_unexpected(exc: Exception, debug: bool) -> None:
-    import click
+    from typer._click import exceptions as click_errors
 
-    if isinstance(exc, click.exceptions.Abort):
+    if type(exc).__name__ == "Abort":
         _err("aborted")
         sys.exit(ExitCode.FLOW_FAILED)
-    if isinstance(exc, click.ClickException):
+    if isinstance(exc, click_errors.ClickException):
         exc.show()
         sys.exit(ExitCode.USAGE)
     if debug:

@@ -145,6 +145,13 @@ class Executor:
         for thread in self.background:
             thread.join()
 
+    def _execution_state(self, state: str) -> None:
+        with self.lock:
+            if self.execution.state == state:
+                return
+            self.execution.set_state(state)
+        self.bus.execution_updated(self.execution)
+
     def _top_ids(self) -> set[str]:
         return {t.id for t in self.flow.tasks}
 
@@ -302,11 +309,13 @@ class Executor:
             if delay is None:
                 break
             self.set_task_state(taskrun, "RETRYING")
+            self._execution_state("RETRYING")
             self.emit_log(taskrun, len(taskrun.attempts), "WARN",
                           f"attempt {len(taskrun.attempts)} failed; retrying in {delay:.3g}s")
             if self.killed.wait(delay):
                 state = "KILLED"
                 break
+            self._execution_state("RUNNING")
         if state == "SUCCESS" and policy and policy.warning_on_retry and len(taskrun.attempts) > 1:
             state = "WARNING"
         return self._finish(taskrun, _allowances(task, state))

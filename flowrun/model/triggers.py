@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import field_validator, model_validator
+
 from flowrun.tasks.base import Strict
 
 CORE = "io.kestra.plugin.core"
@@ -34,6 +36,29 @@ class Schedule(Trigger):
     backfill: dict[str, Any] | None = None
     interval: None = None
 
+    @field_validator("cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        from flowrun.schedule.cron import Cron, CronError
+
+        fields = len(value.split())
+        try:
+            Cron.parse(value, with_seconds=fields == 6)
+        except CronError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_schedule(self) -> Schedule:
+        from flowrun.schedule.cron import Cron, CronError
+
+        try:
+            Cron.parse(self.cron, self.with_seconds, self.timezone)
+        except CronError as exc:
+            raise ValueError(str(exc)) from None
+        _check_schedule_options(self)
+        return self
+
 
 class ScheduleOnDates(Trigger):
     dates: list[str] | str
@@ -41,11 +66,26 @@ class ScheduleOnDates(Trigger):
     inputs: dict[str, Any] | None = None
     recover_missed_schedules: str | None = None
 
+    @model_validator(mode="after")
+    def _check_dates(self) -> ScheduleOnDates:
+        _check_schedule_options(self)
+        return self
+
 
 class FlowTrigger(Trigger):
     states: list[str] | None = None
     inputs: dict[str, Any] | None = None
     preconditions: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _check_flow(self) -> FlowTrigger:
+        from flowrun.schedule.conditions import EXECUTION_CONDITIONS, ConditionError, check_conditions
+
+        try:
+            check_conditions(self.conditions, EXECUTION_CONDITIONS)
+        except ConditionError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class Webhook(Trigger):
@@ -53,6 +93,31 @@ class Webhook(Trigger):
     inputs: dict[str, Any] | None = None
     wait: bool | None = None
     return_outputs: bool | None = None
+
+
+def _check_schedule_options(trigger: Any) -> None:
+    """Time zone, recovery policy, lateMaximumDelay and schedule conditions of a schedule trigger."""
+    from flowrun.durations import parse_duration
+    from flowrun.schedule.conditions import (
+        EXECUTION_CONDITIONS,
+        SCHEDULE_CONDITIONS,
+        ConditionError,
+        check_conditions,
+    )
+    from flowrun.schedule.cron import CronError, parse_zone
+
+    try:
+        parse_zone(trigger.timezone)
+        check_conditions((trigger.conditions or []) + (getattr(trigger, "schedule_conditions", None) or []),
+                         {**SCHEDULE_CONDITIONS, **EXECUTION_CONDITIONS})
+    except (CronError, ConditionError) as exc:
+        raise ValueError(str(exc)) from None
+    recover = trigger.recover_missed_schedules
+    if recover is not None and recover.upper() not in ("ALL", "LAST", "NONE"):
+        raise ValueError(f"recoverMissedSchedules `{recover}` must be ALL, LAST or NONE")
+    delay = getattr(trigger, "late_maximum_delay", None)
+    if delay:
+        parse_duration(delay)
 
 
 TRIGGERS: dict[str, type[Trigger]] = {

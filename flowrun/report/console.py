@@ -24,6 +24,7 @@ class PlainReporter(BaseListener):
         self.stream = stream
         self.min_level = LEVEL_ORDER.get(min_level, 2)
         self._lock = threading.Lock()
+        self._printed: set[tuple[str, str]] = set()
 
     def _write(self, text: str) -> None:
         with self._lock:
@@ -37,7 +38,8 @@ class PlainReporter(BaseListener):
             self._write(f"execution {execution.id} {execution.state}")
 
     def taskrun_updated(self, execution: Execution, taskrun: TaskRun) -> None:
-        if taskrun.state in TERMINAL:
+        if taskrun.state in TERMINAL and (taskrun.id, taskrun.state) not in self._printed:
+            self._printed.add((taskrun.id, taskrun.state))
             value = f"[{taskrun.value}]" if taskrun.value is not None else ""
             self._write(f"  {taskrun.state:<8} {taskrun.task_id}{value} ({_duration(taskrun)})")
 

@@ -19,13 +19,15 @@ POLL_SECONDS = 0.2
 def _insert(conn: object, execution: Execution, state: str) -> None:
     execution.set_state(state)
     conn.execute(  # type: ignore[attr-defined]
-        "INSERT INTO executions (id, namespace, flow_id, state, created_at, start_date, labels, histories, pid, "
+        "INSERT OR IGNORE INTO executions (id, namespace, flow_id, state, created_at, start_date, labels, histories, pid, "
         "host, heartbeat, parent_id, original_id, flow_path, flow_source) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (execution.id, execution.namespace, execution.flow_id, state, iso(utcnow()), iso(execution.start_date),
          json.dumps([{"key": k, "value": v} for k, v in execution.labels]), json.dumps(execution.histories),
          os.getpid(), socket.gethostname(), time.time(), execution.parent_id, execution.original_id,
          execution.flow_path, execution.flow_source))
+    conn.execute("UPDATE executions SET state = ?, histories = ? WHERE id = ?",  # type: ignore[attr-defined]
+                 (state, json.dumps(execution.histories), execution.id))
 
 
 def _busy(conn: object, execution: Execution) -> int:

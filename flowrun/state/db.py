@@ -157,7 +157,7 @@ class Database:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._migrate()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StateError(f"cannot open the state database {path}: {exc}",
                              hint="check that the state dir is writable, or pass --home") from exc
 

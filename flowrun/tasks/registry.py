@@ -131,8 +131,9 @@ def available_types() -> list[str]:
 def describe_unknown(type_name: str, task_id: str | None = None) -> str:
     subject = f"task `{task_id}`: " if task_id else ""
     if type_name.startswith("io.kestra."):
-        return (f"{subject}type {type_name} is not supported by flowrun "
-                "(see the Kestra compatibility table in the README)")
+        close = difflib.get_close_matches(type_name, available_types(), n=1, cutoff=0.9)
+        hint = f"; did you mean {close[0]}?" if close else " (see the Kestra compatibility table in the README)"
+        return f"{subject}type {type_name} is not supported by flowrun{hint}"
     close = difflib.get_close_matches(type_name, available_types(), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     return f"{subject}unknown task type `{type_name}`{hint}"
