@@ -1,0 +1,287 @@
+"""Subflows, flow concurrency across processes, pause/resume, restart and replay (issue 3)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+from conftest import Project
+
+RETURN = "io.kestra.plugin.core.debug.Return"
+SUBFLOW = "io.kestra.plugin.core.flow.Subflow"
+
+
+def child_flow(project: Project, fail: bool = False) -> None:
+    project.flow(f"""
+        id: child
+        namespace: dev
+        inputs:
+          - id: who
+            type: STRING
+        tasks:
+          - id: hello
+            type: {RETURN}
+            format: "hi {{{{ inputs.who }}}}"
+          - id: maybe_fail
+            type: io.kestra.plugin.core.execution.Fail
+            condition: "{'true' if fail else 'false'}"
+        outputs:
+          - id: greeting
+            type: STRING
+            value: "{{{{ outputs.hello.value }}}}"
+        """, "child.yaml")
+
+
+def parent_flow(project: Project, **props: Any) -> Any:
+    extra = "".join(f"\n            {k}: {json.dumps(v)}" for k, v in props.items())
+    return project.flow(f"""
+        id: parent
+        namespace: dev
+        labels:
+          team: data
+        tasks:
+          - id: call
+            type: {SUBFLOW}
+            namespace: dev
+            flowId: child
+            inputs:
+              who: Ana{extra}
+          - id: after
+            type: {RETURN}
+            format: "{{{{ outputs.call.outputs.greeting ?? 'none' }}}}"
+        """, "parent.yaml")
+
+
+def test_subflow_outputs_and_link(project: Project) -> None:
+    # Kestra docs (Subflow task): outputs executionId, state and the child flow's outputs.
+    child_flow(project)
+    ex = project.run(parent_flow(project, inheritLabels=True))
+    assert ex.state == "SUCCESS"
+    call = next(tr for tr in ex.task_runs if tr.task_id == "call")
+    assert call.outputs["state"] == "SUCCESS"
+    assert call.outputs["outputs"] == {"greeting": "hi Ana"}
+    assert next(tr for tr in ex.task_runs if tr.task_id == "after").outputs["value"] == "hi Ana"
+    child = json.loads(project.cli("executions", "show", call.outputs["executionId"], "--json").stdout)
+    assert child["parentId"] == ex.id
+    assert {"key": "team", "value": "data"} in child["labels"]
+    assert child["trigger"]["executionId"] == ex.id
+
+
+def test_subflow_failure_is_transmitted(project: Project) -> None:
+    child_flow(project, fail=True)
+    ex = project.run(parent_flow(project))
+    assert ex.state == "FAILED"
+    assert [tr.task_id for tr in ex.task_runs] == ["call"]
+
+
+def test_subflow_failure_not_transmitted(project: Project) -> None:
+    child_flow(project, fail=True)
+    ex = project.run(parent_flow(project, transmitFailed=False))
+    assert ex.state == "SUCCESS"
+    assert next(tr for tr in ex.task_runs if tr.task_id == "call").outputs["state"] == "FAILED"
+
+
+def test_subflow_without_wait(project: Project) -> None:
+    child_flow(project)
+    ex = project.run(parent_flow(project, wait=False))
+    assert ex.state == "SUCCESS"
+    call = next(tr for tr in ex.task_runs if tr.task_id == "call")
+    assert set(call.outputs) == {"executionId"}
+    child = json.loads(project.cli("executions", "show", call.outputs["executionId"], "--json").stdout)
+    assert child["state"] == "SUCCESS"
+
+
+def test_missing_static_subflow_is_invalid(project: Project) -> None:
+    parent_flow(project)
+    result = project.cli("validate", "flows/parent.yaml")
+    assert result.code == 3
+    assert "subflow dev/child not found" in result.stderr and "task `call`" in result.stderr
+
+
+def concurrency_flow(project: Project, behavior: str) -> Any:
+    return project.flow(f"""
+        id: limited
+        namespace: dev
+        concurrency:
+          limit: 1
+          behavior: {behavior}
+        tasks:
+          - id: nap
+            type: io.kestra.plugin.core.flow.Sleep
+            duration: PT1.5S
+        """, "limited.yaml")
+
+
+def run_two(project: Project) -> list[dict[str, Any]]:
+    env = {**os.environ, "FLOWRUN_HOME": str(project.home)}
+    procs = []
+    for _ in range(2):
+        procs.append(subprocess.Popen([sys.executable, "-m", "flowrun", "run", "flows/limited.yaml", "--json"],
+                                      cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True))
+        time.sleep(0.3)
+    return [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+
+
+def test_concurrency_fail_across_processes(project: Project) -> None:
+    concurrency_flow(project, "FAIL")
+    states = sorted(doc["state"] for doc in run_two(project))
+    assert states == ["FAILED", "SUCCESS"]
+
+
+def test_concurrency_queue_across_processes(project: Project) -> None:
+    concurrency_flow(project, "QUEUE")
+    docs = run_two(project)
+    assert [doc["state"] for doc in docs] == ["SUCCESS", "SUCCESS"]
+    spans = sorted((doc["taskRuns"][0]["startDate"], doc["taskRuns"][0]["endDate"]) for doc in docs)
+    assert spans[0][1] <= spans[1][0], f"task runs overlap: {spans}"
+
+
+def test_pause_and_resume(project: Project) -> None:
+    path = project.flow(f"""
+        id: approval
+        namespace: dev
+        tasks:
+          - id: before
+            type: {RETURN}
+            format: ready
+          - id: wait
+            type: io.kestra.plugin.core.flow.Pause
+          - id: after
+            type: {RETURN}
+            format: "{{{{ outputs.before.value }}}} {{{{ outputs.wait.onResume.ok }}}}"
+        """)
+    first = project.cli("run", str(path), "--json")
+    assert first.code == 5
+    assert "flowrun resume" in first.stderr
+    doc = first.json()
+    assert doc["state"] == "PAUSED"
+    resumed = project.cli("resume", doc["id"], "--input", "ok=yes", "--json")
+    assert resumed.code == 0, resumed.stderr
+    final = resumed.json()
+    assert final["state"] == "SUCCESS"
+    after = next(tr for tr in final["taskRuns"] if tr["taskId"] == "after")
+    assert after["outputs"]["value"] == "ready yes"
+
+
+def test_pause_with_duration_goes_on(project: Project) -> None:
+    path = project.flow(f"""
+        id: breather
+        namespace: dev
+        tasks:
+          - id: wait
+            type: io.kestra.plugin.core.flow.Pause
+            pauseDuration: PT0.2S
+          - id: after
+            type: {RETURN}
+            format: done
+        """)
+    ex = project.run(path)
+    assert ex.state == "SUCCESS"
+    assert [tr.state for tr in ex.task_runs] == ["SUCCESS", "SUCCESS"]
+
+
+def test_restart_reruns_only_what_failed(project: Project) -> None:
+    marker = project.root / "marker"
+    counter = project.root / "count.txt"
+    path = project.flow(f"""
+        id: flaky
+        namespace: dev
+        tasks:
+          - id: first
+            type: io.kestra.plugin.scripts.shell.Commands
+            taskRunner:
+              type: io.kestra.plugin.core.runner.Process
+            commands:
+              - echo run >> {counter}
+          - id: needs_marker
+            type: io.kestra.plugin.scripts.shell.Commands
+            taskRunner:
+              type: io.kestra.plugin.core.runner.Process
+            commands:
+              - test -f {marker}
+          - id: last
+            type: {RETURN}
+            format: done
+        """)
+    first = project.cli("run", str(path), "--json")
+    assert first.code == 1
+    execution_id = first.json()["id"]
+    marker.write_text("ok")
+    restarted = project.cli("restart", execution_id, "--json")
+    assert restarted.code == 0, restarted.stderr
+    doc = restarted.json()
+    assert doc["id"] == execution_id and doc["state"] == "SUCCESS"
+    assert counter.read_text().count("run") == 1, "the task that succeeded ran again"
+    runs = {tr["taskId"]: tr for tr in doc["taskRuns"]}
+    assert [a["state"] for a in runs["needs_marker"]["attempts"]] == ["FAILED", "SUCCESS"]
+    assert {"key": "system.restarted", "value": "true"} in doc["labels"]
+
+
+def test_replay_from_a_task(project: Project) -> None:
+    path = project.flow(f"""
+        id: replayed
+        namespace: dev
+        tasks:
+          - id: a
+            type: {RETURN}
+            format: "{{{{ execution.id }}}}"
+          - id: b
+            type: {RETURN}
+            format: "{{{{ outputs.a.value }}}}-b"
+        """)
+    first = project.cli("run", str(path), "--json").json()
+    replay = project.cli("replay", first["id"], "--from", "b", "--json")
+    assert replay.code == 0, replay.stderr
+    doc = replay.json()
+    assert doc["id"] != first["id"]
+    runs = {tr["taskId"]: tr for tr in doc["taskRuns"]}
+    assert runs["a"]["outputs"]["value"] == first["id"], "the earlier output was copied, not recomputed"
+    assert runs["b"]["outputs"]["value"] == f"{first['id']}-b"
+
+
+def test_graph_and_gantt_commands(project: Project) -> None:
+    path = project.flow(f"""
+        id: pic
+        namespace: dev
+        tasks:
+          - id: par
+            type: io.kestra.plugin.core.flow.Parallel
+            tasks:
+              - id: x
+                type: {RETURN}
+                format: x
+              - id: y
+                type: {RETURN}
+                format: y
+        """)
+    mermaid = project.cli("graph", str(path), "--format", "mermaid")
+    assert mermaid.code == 0 and "par" in mermaid.stdout and "x" in mermaid.stdout
+    tree = project.cli("graph", str(path))
+    assert tree.code == 0 and "par" in tree.stdout
+    doc = project.cli("run", str(path), "--json").json()
+    gantt = project.cli("executions", "show", doc["id"], "--gantt")
+    assert gantt.code == 0 and "x" in gantt.stdout and "SUCCESS" in gantt.stdout
+
+
+def test_logs_of_parallel_branches_stay_attributed(project: Project) -> None:
+    branches = "".join(f"""
+              - id: b{i}
+                type: io.kestra.plugin.core.log.Log
+                message: ["from b{i} one", "from b{i} two"]""" for i in range(6))
+    path = project.flow(f"""
+        id: chatty
+        namespace: dev
+        tasks:
+          - id: par
+            type: io.kestra.plugin.core.flow.Parallel
+            tasks:{branches}
+        """)
+    doc = project.cli("run", str(path), "--json").json()
+    for i in range(6):
+        lines = project.cli("logs", doc["id"], "--task", f"b{i}").stdout.splitlines()
+        assert [line.split(": ", 1)[1] for line in lines] == [f"from b{i} one", f"from b{i} two"]
