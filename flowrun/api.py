@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flowrun.engine.model import Execution, new_id
+from flowrun.engine.model import TERMINAL, Execution, new_id
 from flowrun.errors import FlowrunError, InvalidFlowError, Problem
 from flowrun.project import Project, open_project, resolve_flow_ref
 from flowrun.state.db import Database
@@ -167,17 +167,23 @@ def run_prepared(flow: Any, execution: Execution, services: Any, options: RunOpt
                         reuse=reuse, resume_outputs=resume_outputs)
     if execution.state == "CREATED":
         bus.execution_updated(execution)
+    interrupted = False
     with _sigterm_as_interrupt(), Heartbeat(services.db, execution.id):
         try:
             if reuse is None and not _admitted(flow, execution, services, bus, threading.Event()):
                 return execution
             executor.run()
         except KeyboardInterrupt:
+            interrupted = True
             executor.kill()
             execution.end_date = execution.end_date or execution.start_date
             execution.set_state("KILLED")
             bus.execution_updated(execution)
     executor.join_background()
+    if not interrupted and execution.state in TERMINAL:
+        from flowrun.schedule.flow_trigger import on_execution_end
+
+        on_execution_end(services.project, execution)
     return execution
 
 

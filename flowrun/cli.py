@@ -19,6 +19,12 @@ executions_app = typer.Typer(no_args_is_help=True, help="List and inspect execut
 kv_app = typer.Typer(no_args_is_help=True, help="Read and write the per-namespace KV store.")
 app.add_typer(executions_app, name="executions")
 app.add_typer(kv_app, name="kv")
+def _register_schedule_commands() -> None:
+    from flowrun.cli_schedule import register
+
+    register(app)
+
+
 venvs_app = typer.Typer(no_args_is_help=True, help="Manage the cached virtualenvs of script tasks.")
 app.add_typer(venvs_app, name="venvs")
 
@@ -57,6 +63,10 @@ def run(
                                                     "JSON for ARRAY, JSON and MULTISELECT).")] = None,
     inputs: Annotated[list[Path] | None, typer.Option("--inputs", help="A JSON or YAML file of inputs.")] = None,
     label: Annotated[list[str] | None, typer.Option("--label", "-l", help="An execution label key=value.")] = None,
+    trigger: Annotated[str | None, typer.Option("--trigger", help="Run as this trigger would (its inputs and "
+                                                "labels).")] = None,
+    date: Annotated[str | None, typer.Option("--date", help="With --trigger: the schedule date, e.g. "
+                                             "2019-03-01T09:00:00.")] = None,
     max_parallel: Annotated[int | None, typer.Option("--max-parallel", help="Most task attempts running at "
                                                      "once (default: maxParallel in flowrun.yaml, else 2 x CPUs).",
                                                      show_default=False)] = None,
@@ -69,9 +79,23 @@ def run(
     """
     from flowrun.inputs import parse_cli_inputs
 
-    options = api.RunOptions(inputs=parse_cli_inputs(input or [], inputs or []), labels=_pairs(label, "label"),
-                             home=home, max_parallel=max_parallel)
+    cli_inputs, labels, trigger_vars = parse_cli_inputs(input or [], inputs or []), _pairs(label, "label"), None
+    if trigger:
+        from flowrun.schedule.manual import trigger_for_manual_run
+
+        trigger_vars, t_labels, t_inputs, warning = trigger_for_manual_run(flow, trigger, date, home)
+        cli_inputs, labels = {**t_inputs, **cli_inputs}, {**t_labels, **labels}
+        if warning:
+            _err(f"warning: {warning}")
+    elif date:
+        raise UsageError("--date needs --trigger", hint="name the Schedule trigger: --trigger ID --date ISO")
+    options = api.RunOptions(inputs=cli_inputs, labels=labels, home=home, max_parallel=max_parallel,
+                             trigger=trigger_vars)
     flow_obj, execution, services = api.prepare_run(flow, options)
+    if trigger_vars and trigger:
+        from flowrun.schedule.manual import record_manual_run
+
+        record_manual_run(services.db, flow_obj, trigger, execution)
     options.listeners = _reporter(json_output)
     try:
         execution = api.run_prepared(flow_obj, execution, services, options)
@@ -391,6 +415,9 @@ def venvs_prune(
 
     removed = prune_venvs(open_project(home).home, parse_duration(older_than) if older_than else None)
     typer.echo(f"removed {len(removed)} virtualenv(s)")
+
+
+_register_schedule_commands()
 
 
 def main() -> None:

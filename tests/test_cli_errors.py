@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from conftest import CliResult, Project
 
 LOG = "io.kestra.plugin.core.log.Log"

@@ -1,0 +1,1 @@
+"""Schedules: cron occurrences, conditions, exactly-once claims, tick, backfill and Flow triggers."""

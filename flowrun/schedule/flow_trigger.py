@@ -1,0 +1,176 @@
+"""Flow triggers: when an execution ends, run the project's flows whose Flow trigger matches it."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flowrun.engine.model import iso, utcnow
+from flowrun.errors import FlowrunError
+from flowrun.model.triggers import FlowTrigger
+from flowrun.schedule import trigger_state
+from flowrun.schedule.conditions import (
+    EXECUTION_CONDITIONS,
+    ConditionContext,
+    ConditionError,
+    ExecutionFacts,
+    all_true,
+)
+
+#: a chain of Flow triggers deeper than this is cut (a flow that triggers itself forever)
+MAX_DEPTH = 10
+DEFAULT_STATES = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED")
+_MARKERS = ("core.trigger.Flow", "triggers.types.Flow")
+_depth = threading.local()
+
+
+def _facts(execution: Any) -> ExecutionFacts:
+    return ExecutionFacts(execution.namespace, execution.flow_id, execution.state, list(execution.labels),
+                          dict(execution.outputs or {}))
+
+
+def trigger_variables(execution: Any) -> dict[str, Any]:
+    """`trigger.*` of an execution started by a Flow trigger."""
+    variables: dict[str, Any] = {"executionId": execution.id, "namespace": execution.namespace,
+                                 "flowId": execution.flow_id, "flowRevision": 1, "state": execution.state}
+    if execution.outputs:
+        variables["outputs"] = execution.outputs
+    return variables
+
+
+def _candidates(project: Any) -> list[tuple[Path, Any]]:
+    """(path, flow) of every valid, enabled flow of the project that declares a Flow trigger."""
+    from flowrun.validate import load_flow
+
+    found = []
+    for path in project.flow_files():
+        try:
+            if not any(marker in path.read_text(encoding="utf-8") for marker in _MARKERS):
+                continue
+            flow = load_flow(path, project.config.plugin_defaults)
+        except (OSError, UnicodeDecodeError, FlowrunError):
+            continue
+        if not flow.doc.disabled:
+            found.append((path, flow))
+    return found
+
+
+def _window_start(preconditions: dict[str, Any], now: datetime) -> datetime:
+    from flowrun.durations import parse_duration
+
+    window = preconditions.get("timeWindow") or {}
+    if str(window.get("type", "DURATION_WINDOW")).startswith("DAILY"):
+        return now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return now - parse_duration(str(window.get("window", "PT24H")))
+
+
+def _upstream_matches(entry: dict[str, Any], facts: ExecutionFacts) -> bool:
+    states = [s.upper() for s in entry.get("states") or ["SUCCESS"]]
+    labels = entry.get("labels") or {}
+    return (entry.get("namespace") in (None, facts.namespace) and entry.get("flowId") in (None, facts.flow_id)
+            and facts.state in states and all((str(k), str(v)) in set(facts.labels) for k, v in labels.items()))
+
+
+def _preconditions_met(db: Any, key: tuple[str, str, str], preconditions: dict[str, Any] | None,
+                       facts: ExecutionFacts) -> bool:
+    """Each upstream flow of `preconditions.flows` ended as wanted within the time window (this one included)."""
+    if not preconditions:
+        return True
+    if preconditions.get("where"):
+        raise ConditionError("preconditions.where is not supported by flowrun")
+    entries = preconditions.get("flows") or []
+    if not any(_upstream_matches(e, facts) for e in entries):
+        return False
+    now = datetime.now(UTC)
+    since = _window_start(preconditions, now)
+    state = trigger_state.read(db, key)
+    if state is not None and state["last_tick"] and preconditions.get("resetOnSuccess", True):
+        since = max(since, datetime.fromisoformat(state["last_tick"]))
+    for entry in entries:
+        if _upstream_matches(entry, facts):
+            continue
+        states = [s.upper() for s in entry.get("states") or ["SUCCESS"]]
+        marks = ",".join("?" * len(states))
+        row = db.query_one(f"SELECT id FROM executions WHERE namespace = ? AND flow_id = ? AND state IN ({marks}) "
+                           "AND end_date >= ? LIMIT 1", (entry.get("namespace"), entry.get("flowId"), *states,
+                                                         iso(since)))
+        if row is None:
+            return False
+    return True
+
+
+def matches(db: Any, flow: Any, trigger: FlowTrigger, execution: Any) -> bool:
+    """Whether an ended execution fires this Flow trigger (states, conditions, preconditions)."""
+    key = (flow.namespace, flow.id, trigger.id)
+    if trigger.disabled or trigger_state.is_disabled(db, key):
+        return False
+    facts = _facts(execution)
+    if facts.state not in [s.upper() for s in trigger.states or DEFAULT_STATES]:
+        return False
+    if (facts.namespace, facts.flow_id) == (flow.namespace, flow.id) and not (trigger.conditions or
+                                                                            trigger.preconditions):
+        return False  # an unconditional trigger never reacts to its own flow
+    variables = {"trigger": trigger_variables(execution), "flow": {"id": flow.id, "namespace": flow.namespace},
+                 "execution": {"id": execution.id, "state": execution.state, "outputs": facts.outputs}}
+    conditions = [c for c in trigger.conditions or [] if _short(c.get("type", "")) in EXECUTION_CONDITIONS]
+    return all_true(conditions, ConditionContext(variables, facts)) and \
+        _preconditions_met(db, key, trigger.preconditions, facts)
+
+
+def _short(type_name: str) -> str:
+    from flowrun.schedule.conditions import condition_class
+
+    try:
+        return condition_class(type_name).__name__
+    except ConditionError:
+        return type_name
+
+
+def _fire(project: Any, db: Any, path: Path, flow: Any, trigger: FlowTrigger, execution: Any) -> dict[str, Any]:
+    from flowrun import api
+    from flowrun.schedule.plan import render_for, trigger_labels
+
+    variables = trigger_variables(execution)
+    inputs = render_for(flow, trigger.id, trigger.inputs or {}, variables)
+    labels = trigger_labels(flow, trigger, variables)
+    key = (flow.namespace, flow.id, trigger.id)
+    with db.write() as conn:
+        trigger_state.set_last_tick(conn, key, str(iso(utcnow())))
+    child = api.run_flow(path, api.RunOptions(inputs=inputs, labels=labels, home=str(project.home), trigger=variables))
+    trigger_state.apply_stop_after(db, key, trigger.stop_after, child.state, child.id)
+    return {"flow": f"{flow.namespace}/{flow.id}", "trigger": trigger.id, "executionId": child.id,
+            "state": child.state, "error": None}
+
+
+def project_db(project: Any) -> Any:
+    from flowrun.state.db import Database
+
+    return Database(project.db_path)
+
+
+def on_execution_end(project: Any, execution: Any) -> list[dict[str, Any]]:
+    """Run (synchronously, in order) every flow whose Flow trigger matches `execution`; never raises."""
+    depth = getattr(_depth, "value", 0)
+    if depth >= MAX_DEPTH:
+        return []
+    fired: list[dict[str, Any]] = []
+    candidates = _candidates(project)
+    if not candidates:
+        return fired
+    db = project_db(project)
+    _depth.value = depth + 1
+    try:
+        for path, flow in candidates:
+            for trigger in (t for t in flow.triggers if isinstance(t, FlowTrigger)):
+                try:
+                    if matches(db, flow, trigger, execution):
+                        fired.append(_fire(project, db, path, flow, trigger, execution))
+                except (FlowrunError, ConditionError, ValueError) as exc:
+                    fired.append({"flow": f"{flow.namespace}/{flow.id}", "trigger": trigger.id, "executionId": None,
+                                  "state": "FAILED", "error": str(exc)})
+    finally:
+        _depth.value = depth
+    return fired
+

@@ -1,0 +1,143 @@
+"""`flowrun tick`: enqueue every schedule date that fell due since the last tick, then run due dates exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flowrun.errors import FlowrunError, InvalidFlowError
+from flowrun.schedule import claims, trigger_state
+from flowrun.schedule.plan import ScheduleSpec, parse_moment, schedule_specs, utc_text
+from flowrun.schedule.runner import Job, JobResult, run_job
+from flowrun.state.db import Database
+
+#: an occurrence this close to `now` is "due now", not "missed" (cron starts ticks a little late)
+GRACE = timedelta(seconds=60)
+
+
+@dataclass
+class TickReport:
+    now: str
+    enqueued: dict[str, int] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for run in self.runs if run["state"] not in ("SUCCESS", "WARNING"))
+
+
+def parse_now(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC).replace(microsecond=0)
+    return parse_moment(text, UTC).astimezone(UTC)
+
+
+def discover(project: Any, problems: list[str], include_disabled: bool = False) -> list[ScheduleSpec]:
+    """Every enabled schedule trigger of every enabled, valid flow of the project (or every one at all)."""
+    from flowrun.validate import load_flow
+
+    specs: list[ScheduleSpec] = []
+    for path in project.flow_files():
+        try:
+            flow = load_flow(path, project.config.plugin_defaults)
+            if include_disabled or not flow.doc.disabled:
+                specs.extend(s for s in schedule_specs(flow) if include_disabled or not s.trigger.disabled)
+        except InvalidFlowError as exc:
+            problems.append(f"{path}: invalid, its triggers are ignored:\n{exc.message}")
+        except FlowrunError as exc:
+            problems.append(f"{path}: {exc.message}")
+    return specs
+
+
+def due_dates(spec: ScheduleSpec, last: datetime | None, now: datetime) -> list[datetime]:
+    """The dates to run at `now` given the last tick, after the trigger's recovery policy and lateMaximumDelay."""
+    if last is None:
+        return list(spec.occurrences(now - GRACE, now))
+    if now <= last:
+        return []
+    due = list(spec.occurrences(last, now))
+    if spec.recovery == "LAST":
+        due = due[-1:]
+    elif spec.recovery == "NONE":
+        due = [t for t in due if t > now - GRACE]
+    delay = spec.late_maximum_delay
+    if delay is not None:
+        due = [t for t in due if t + delay >= now]
+    return due
+
+
+def enqueue_due(db: Database, spec: ScheduleSpec, now: datetime) -> int:
+    """One BEGIN IMMEDIATE transaction: read the trigger's last tick, add its due dates, move the tick on."""
+    with db.write() as conn:
+        row = trigger_state.read(conn, spec.key)
+        if row is not None and row["disabled"]:
+            return 0
+        last = datetime.fromisoformat(row["last_tick"]) if row is not None and row["last_tick"] else None
+        dates = due_dates(spec, last, now)
+        if last is None or now > last:
+            trigger_state.set_last_tick(conn, spec.key, utc_text(now))
+        return claims.enqueue(conn, spec.key, [utc_text(t) for t in dates], str(spec.path))
+
+
+def _job(spec: ScheduleSpec, claim: claims.Claim, home: str) -> Job:
+    variables = spec.variables(datetime.fromisoformat(claim.date))
+    return Job(claim, str(spec.path), home, spec.inputs(variables), spec.labels(variables), variables,
+               spec.trigger.stop_after)
+
+
+def run_claim(db: Database, specs: dict[tuple[str, str, str], ScheduleSpec], claim: claims.Claim,
+              home: str) -> JobResult | None:
+    """Run one claimed date. None when it was skipped (trigger gone or disabled)."""
+    spec = specs.get(claim.key)
+    if spec is None or trigger_state.is_disabled(db, claim.key):
+        claims.skip(db, claim)
+        return None
+    try:
+        result = run_job(_job(spec, claim, home))
+    except KeyboardInterrupt:
+        claims.release(db, claim, requeue=True)
+        raise
+    if result.interrupted:
+        claims.release(db, claim, requeue=True)
+    elif result.execution_id is None:
+        claims.skip(db, claim)
+    return result
+
+
+def tick(project: Any, db: Database, now: datetime) -> TickReport:
+    """Enqueue what is due for every trigger, then run pending claims (from any tick) until none is left."""
+    report = TickReport(utc_text(now))
+    specs = {spec.key: spec for spec in discover(project, report.problems)}
+    for spec in specs.values():
+        try:
+            report.enqueued["/".join(spec.key)] = enqueue_due(db, spec, now)
+        except FlowrunError as exc:
+            report.problems.append(exc.message)
+    home = str(project.home)
+    while (claim := claims.take_next(db)) is not None:
+        try:
+            result = run_claim(db, specs, claim, home)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            break
+        if result is None:
+            continue
+        report.runs.append({"flow": f"{claim.key[0]}/{claim.key[1]}", "trigger": claim.key[2], "date": claim.date,
+                            "executionId": result.execution_id, "state": result.state, "error": result.error})
+        if result.interrupted:
+            report.interrupted = True
+            break
+    return report
+
+
+def run_tick(home: str | None, path: str | None, now_text: str | None) -> TickReport:
+    """The `flowrun tick` use case: open the project at PATH (default: cwd) and tick it at `now`."""
+    from flowrun.api import open_state
+    from flowrun.project import open_project
+
+    project = open_project(home, Path(path).resolve() if path else None)
+    return tick(project, open_state(project), parse_now(now_text))
