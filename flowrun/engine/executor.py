@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from functools import partial
 import threading
+from functools import partial
 from typing import Any
 
 from flowrun.engine.context import Scope, TaskContext, TemplateRuntime, make_log_line, render_with
