@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,29 +48,36 @@ class BaseListener:
 
 
 class Bus:
-    """Fans events out to listeners, one event at a time (tasks may run in several threads)."""
+    """Fans events out to listeners, one event at a time (tasks may run in several threads).
+
+    The first listener (the recorder) must succeed: its failure is flowrun's own failure. A display listener
+    that fails is dropped with a warning, so a rendering problem never fails a task.
+    """
 
     def __init__(self, listeners: list[Any] | None = None) -> None:
         self.listeners: list[Any] = list(listeners or [])
         self._lock = threading.RLock()
 
-    def execution_updated(self, execution: Execution) -> None:
+    def _emit(self, method: str, *args: Any) -> None:
         with self._lock:
-            for listener in self.listeners:
-                listener.execution_updated(execution)
+            for index, listener in enumerate(list(self.listeners)):
+                try:
+                    getattr(listener, method)(*args)
+                except Exception as exc:
+                    if index == 0:
+                        raise
+                    self.listeners.remove(listener)
+                    sys.stderr.write(f"warning: display disabled after an error: {type(exc).__name__}: {exc}\n")
+
+    def execution_updated(self, execution: Execution) -> None:
+        self._emit("execution_updated", execution)
 
     def taskrun_updated(self, execution: Execution, taskrun: TaskRun) -> None:
-        with self._lock:
-            for listener in self.listeners:
-                listener.taskrun_updated(execution, taskrun)
+        self._emit("taskrun_updated", execution, taskrun)
 
     def log(self, line: LogLine) -> None:
-        with self._lock:
-            for listener in self.listeners:
-                listener.log(line)
+        self._emit("log", line)
 
     def metric(self, execution: Execution, taskrun: TaskRun, name: str, type: str, value: float,
                tags: dict[str, Any]) -> None:
-        with self._lock:
-            for listener in self.listeners:
-                listener.metric(execution, taskrun, name, type, value, tags)
+        self._emit("metric", execution, taskrun, name, type, value, tags)

@@ -68,20 +68,27 @@ class LiveReporter(BaseListener):
         self.live.start()
 
     def _table(self) -> Any:
+        from rich.console import Group
         from rich.table import Table
+        from rich.text import Text
 
-        title = ""
+        title = Text("")
         if self.execution:
-            title = f"{self.execution.namespace}/{self.execution.flow_id} · {self.execution.id} · {self.execution.state}"
-        table = Table(title=title, title_justify="left", expand=False, box=None)
+            title = Text.assemble((f"{self.execution.namespace}/{self.execution.flow_id}", "bold"),
+                                  f"  {self.execution.id}  ",
+                                  (self.execution.state, self.STYLES.get(self.execution.state, "")))
+        table = Table(expand=False, box=None, padding=(0, 2, 0, 0))
         table.add_column("task")
         table.add_column("state")
         table.add_column("duration", justify="right")
         for taskrun in list(self.runs.values()):
-            style = self.STYLES.get(taskrun.state, "")
-            name = taskrun.task_id + (f"[{taskrun.value}]" if taskrun.value is not None else "")
-            table.add_row(name, f"[{style}]{taskrun.state}[/]", _duration(taskrun))
-        return table
+            depth, parent = 0, self.runs.get(taskrun.parent_id or "")
+            while parent is not None and depth < 20:
+                depth, parent = depth + 1, self.runs.get(parent.parent_id or "")
+            name = "  " * depth + taskrun.task_id + (f"[{taskrun.value}]" if taskrun.value is not None else "")
+            table.add_row(Text(name), Text(taskrun.state, style=self.STYLES.get(taskrun.state, "")),
+                          _duration(taskrun))
+        return Group(title, table)
 
     def execution_updated(self, execution: Execution) -> None:
         self.execution = execution
@@ -94,9 +101,11 @@ class LiveReporter(BaseListener):
 
     def log(self, line: LogLine) -> None:
         if LEVEL_ORDER.get(line.level, 2) >= self.min_level:
+            from rich.text import Text
+
             style = {"ERROR": "red", "WARN": "yellow"}.get(line.level, "")
-            self.live.console.print(f"[{style}]{line.level:<5}[/] {line.task_id or 'execution'}: {line.message}",
-                                    markup=True, highlight=False)
+            text = Text.assemble((f"{line.level:<5} ", style), f"{line.task_id or 'execution'}: {line.message}")
+            self.live.console.print(text, highlight=False)
 
     def close(self) -> None:
         if self.live.is_started:
