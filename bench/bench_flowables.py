@@ -60,22 +60,30 @@ def _span(execution: dict[str, Any]) -> float:
     return (end - start).total_seconds()
 
 
-def parallel_flow(count: int, concurrent: int, duration: str) -> str:
-    children = "".join(f"      - id: sleep_{i:02d}\n        type: io.kestra.plugin.core.flow.Sleep\n"
-                       f"        duration: {duration}\n" for i in range(count))
+def parallel_flow(count: int, concurrent: int, duration: str, shell: bool = False) -> str:
+    if shell:  # the same wave of sleeps as real processes: `sleep N` in shell tasks
+        seconds = duration.removeprefix("PT").removesuffix("S")
+        children = "".join(f"      - id: sleep_{i:02d}\n        type: io.kestra.plugin.scripts.shell.Commands\n"
+                           "        taskRunner:\n          type: io.kestra.plugin.core.runner.Process\n"
+                           f"        commands: [\"sleep {seconds}\"]\n" for i in range(count))
+    else:
+        children = "".join(f"      - id: sleep_{i:02d}\n        type: io.kestra.plugin.core.flow.Sleep\n"
+                           f"        duration: {duration}\n" for i in range(count))
     return ("id: parallel_sleeps\nnamespace: bench\ntasks:\n  - id: parallel\n"
             f"    type: io.kestra.plugin.core.flow.Parallel\n    concurrent: {concurrent}\n    tasks:\n{children}")
 
 
-def bench_parallel_sleeps(tiny: bool = False) -> dict[str, Any]:
-    """N `flow.Sleep` in a Parallel bounded by `concurrent`: execution span (state DB) vs waves x duration."""
+def bench_parallel_sleeps(tiny: bool = False, shell: bool = False) -> dict[str, Any]:
+    """N sleeps in a Parallel bounded by `concurrent`: execution span (state DB) vs waves x duration.
+
+    `shell` runs each sleep as a shell task (`sleep 1`) instead of `flow.Sleep`."""
     count, concurrent, seconds = (4, 2, 0.1) if tiny else (16, 8, 1.0)
     duration = f"PT{seconds:g}S"
     ideal = math.ceil(count / concurrent) * seconds
     root = _project("bench-parallel-")
     try:
         flow = root / "flows" / "parallel_sleeps.yaml"
-        flow.write_text(parallel_flow(count, concurrent, duration))
+        flow.write_text(parallel_flow(count, concurrent, duration, shell))
         samples = []
         for _ in range(1 if tiny else 3):
             _run_cli(root, flow, "--max-parallel", str(MAX_PARALLEL))
@@ -84,7 +92,8 @@ def bench_parallel_sleeps(tiny: bool = False) -> dict[str, Any]:
         shutil.rmtree(root, ignore_errors=True)
     span = statistics.median(samples)
     ratio = span / ideal
-    return {"name": f"{count} flow.Sleep {duration} in a Parallel with concurrent: {concurrent}",
+    kind = f"shell `sleep {seconds:g}`" if shell else f"flow.Sleep {duration}"
+    return {"name": f"{count} x {kind} in a Parallel with concurrent: {concurrent}",
             "command": f"flowrun run flows/parallel_sleeps.yaml --max-parallel {MAX_PARALLEL}",
             "span": round(span, 4), "baseline": ideal, "ratio": round(ratio, 3),
             "goal": f"<= {SPAN_GOAL}x the ideal {ideal:g} s ({math.ceil(count / concurrent)} waves of {duration})",
@@ -127,7 +136,7 @@ def bench_foreach_rss(tiny: bool = False) -> dict[str, Any]:
 
 def run(tiny: bool = False) -> list[dict[str, Any]]:
     """Both issue-3 figures; `tiny` shrinks them (4 sleeps of PT0.1S, 200 values) for a smoke run."""
-    return [bench_parallel_sleeps(tiny), bench_foreach_rss(tiny)]
+    return [bench_parallel_sleeps(tiny), bench_parallel_sleeps(tiny, shell=True), bench_foreach_rss(tiny)]
 
 
 if __name__ == "__main__":
