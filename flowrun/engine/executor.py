@@ -169,15 +169,16 @@ class Executor:
                         attempt.state, attempt.end_date = "KILLED", utcnow()
                 self._update(tr)
 
-    def run_list(self, tasks: list[Task], scope: Scope) -> list[TaskRun]:
-        """Run tasks one after the other; stop at the first FAILED or KILLED task run."""
+    def run_list(self, tasks: list[Task], scope: Scope, value: str | None = None,
+                 iteration: int | None = None) -> list[TaskRun]:
+        """Run tasks one after the other; stop at the first FAILED, KILLED or PAUSED task run."""
         runs: list[TaskRun] = []
         for task in tasks:
             if task.disabled:
                 continue
             if self.killed.is_set():
                 break
-            taskrun = self.run_task(task, scope)
+            taskrun = self.run_task(task, scope, value, iteration)
             runs.append(taskrun)
             if taskrun.state in FAILED_LIKE or taskrun.state == "PAUSED":
                 break
@@ -201,36 +202,10 @@ class Executor:
     def run_each(self, tasks: list[Task], values: list[str], scope: Scope, errors: list[Task] | None,
                  limit: int) -> str:
         """ForEach: the task group once per value; `limit` groups at a time (0 = unlimited)."""
-        def group(index: int, value: str) -> list[TaskRun]:
-            inner = scope.iterate(value)
-            return self.run_list_each(tasks, inner, value, index)
-
-        jobs = [partial(group, i, v) for i, v in enumerate(values)]
-        if limit == 1:
-            results = []
-            for job in jobs:
-                if self.killed.is_set():
-                    break
-                results.append(job())
-                if any(tr.state in FAILED_LIKE for tr in results[-1]):
-                    break
-        else:
-            results = run_bounded(jobs, limit, lambda runs: any(tr.state in FAILED_LIKE for tr in runs),
-                                  self.killed)
+        jobs = [partial(self.run_list, tasks, scope.iterate(value), value, index)
+                for index, value in enumerate(values)]
+        results = run_bounded(jobs, limit, lambda runs: any(tr.state in FAILED_LIKE for tr in runs), self.killed)
         return self._after_children([tr.state for runs in results for tr in runs], scope, errors)
-
-    def run_list_each(self, tasks: list[Task], scope: Scope, value: str, iteration: int) -> list[TaskRun]:
-        runs: list[TaskRun] = []
-        for task in tasks:
-            if task.disabled:
-                continue
-            if self.killed.is_set():
-                break
-            taskrun = self.run_task(task, scope, value, iteration)
-            runs.append(taskrun)
-            if taskrun.state in FAILED_LIKE or taskrun.state == "PAUSED":
-                break
-        return runs
 
     def run_dag(self, tasks: list[Task], deps: dict[str, list[str]], scope: Scope, errors: list[Task] | None,
                 limit: int) -> str:

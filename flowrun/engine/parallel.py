@@ -19,6 +19,15 @@ def run_bounded(jobs: Sequence[Callable[[], T]], limit: int, failed: Callable[[T
     if not jobs:
         return []
     width = len(jobs) if limit <= 0 else min(limit, len(jobs))
+    if width == 1:  # one at a time: stay in this thread
+        done: list[T] = []
+        for job in jobs:
+            if stop.is_set():
+                break
+            done.append(job())
+            if failed(done[-1]):
+                break
+        return done
     results: dict[int, T] = {}
     pending = list(enumerate(jobs))
     running: dict[Future[T], int] = {}
