@@ -32,8 +32,10 @@ class PlainReporter(BaseListener):
             self.stream.flush()
 
     def execution_updated(self, execution: Execution) -> None:
-        if execution.state == "RUNNING" and len(execution.histories) == 1:
-            self._write(f"execution {execution.id} of {execution.namespace}/{execution.flow_id} started")
+        if execution.state in ("RUNNING", "QUEUED") and (execution.id, execution.state) not in self._printed:
+            self._printed.add((execution.id, execution.state))
+            verb = "started" if execution.state == "RUNNING" else "queued (flow concurrency limit reached)"
+            self._write(f"execution {execution.id} of {execution.namespace}/{execution.flow_id} {verb}")
         elif execution.state in TERMINAL or execution.state == "PAUSED":
             self._write(f"execution {execution.id} {execution.state}")
 
