@@ -62,6 +62,29 @@ def bench_cold_hello(tiny: bool = False) -> dict[str, Any]:
             "goal": "<= 1.5x", "goal_ratio": 1.5, **result}
 
 
+MODEL_FLOOR = IMPORT_FLOOR + "\nfrom pydantic import BaseModel\nclass M(BaseModel):\n    x: int\nM(x=1)"
+
+
+def bench_pydantic_floor(tiny: bool = False) -> dict[str, Any]:
+    """Reference: what defining and validating one pydantic model adds to the import floor.
+
+    flowrun validates flows with pydantic models (the mandated stack), so this is the least any run pays.
+    """
+    def model() -> float:
+        return timed(lambda: subprocess.run([sys.executable, "-c", MODEL_FLOOR], check=True, capture_output=True))
+
+    def base() -> float:
+        return timed(lambda: subprocess.run([sys.executable, "-c", IMPORT_FLOOR], check=True, capture_output=True))
+
+    result = interleave(1 if tiny else 11, model, base)
+    return {"name": "reference: the import floor plus one pydantic model validated",
+            "command": 'python -c "import typer, pydantic, yaml, jinja2, sqlite3; class M(BaseModel): ...; M(x=1)"',
+            "timed": "process start to exit (wall clock)", "baseline": f'python -c "{IMPORT_FLOOR}"',
+            "goal": "none: a reference for the cold-run figure", "goal_ratio": None,
+            "note": "the smallest cost of using a pydantic model at all (pydantic.main, its schema machinery "
+                    "and plugin loader are imported lazily by `import pydantic`)", **result}
+
+
 def _returns_flow(root: Path, count: int) -> Path:
     tasks = "".join(f"  - id: r{i}\n    type: io.kestra.plugin.core.debug.Return\n    format: \"{{{{ flow.id }}}}-{i}\"\n"
                     for i in range(count))
@@ -114,7 +137,7 @@ def bench_many_returns(tiny: bool = False) -> dict[str, Any]:
             "figure": per_task_ms, "unit": "ms/task", "goal_max": 2.0, **result}
 
 
-BENCHMARKS = [bench_cold_hello, bench_many_returns]
+BENCHMARKS = [bench_cold_hello, bench_pydantic_floor, bench_many_returns]
 
 
 def run(tiny: bool = False) -> list[dict[str, Any]]:
