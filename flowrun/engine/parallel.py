@@ -20,14 +20,14 @@ def run_bounded(jobs: Sequence[Callable[[], T]], limit: int, failed: Callable[[T
         return []
     width = len(jobs) if limit <= 0 else min(limit, len(jobs))
     if width == 1:  # one at a time: stay in this thread
-        done: list[T] = []
+        finished: list[T] = []
         for job in jobs:
             if stop.is_set():
                 break
-            done.append(job())
-            if failed(done[-1]):
+            finished.append(job())
+            if failed(finished[-1]):
                 break
-        return done
+        return finished
     results: dict[int, T] = {}
     pending = list(enumerate(jobs))
     running: dict[Future[T], int] = {}

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 CORE = "io.kestra.plugin.core"
 SCRIPTS = "io.kestra.plugin.scripts"
 JDBC = "io.kestra.plugin.jdbc"
+GCP = "io.kestra.plugin.gcp"
 
 #: canonical Kestra type -> "module:Class"
 TASKS: dict[str, str] = {
@@ -58,6 +59,23 @@ TASKS: dict[str, str] = {
     f"{JDBC}.postgresql.CopyOut": "flowrun.tasks.postgres:CopyOut",
     f"{JDBC}.duckdb.Query": "flowrun.tasks.duckdb:Query",
     f"{JDBC}.duckdb.Queries": "flowrun.tasks.duckdb:Queries",
+    # google cloud
+    f"{GCP}.gcs.Upload": "flowrun.tasks.gcs:Upload",
+    f"{GCP}.gcs.Download": "flowrun.tasks.gcs:Download",
+    f"{GCP}.gcs.Downloads": "flowrun.tasks.gcs:Downloads",
+    f"{GCP}.gcs.List": "flowrun.tasks.gcs:List",
+    f"{GCP}.gcs.Delete": "flowrun.tasks.gcs:Delete",
+    f"{GCP}.gcs.DeleteList": "flowrun.tasks.gcs:DeleteList",
+    f"{GCP}.gcs.Copy": "flowrun.tasks.gcs:Copy",
+    f"{GCP}.gcs.CreateBucket": "flowrun.tasks.gcs:CreateBucket",
+    f"{GCP}.bigquery.Query": "flowrun.tasks.bigquery:Query",
+    f"{GCP}.bigquery.CreateDataset": "flowrun.tasks.bigquery:CreateDataset",
+    f"{GCP}.bigquery.CreateTable": "flowrun.tasks.bigquery:CreateTable",
+    f"{GCP}.bigquery.DeleteDataset": "flowrun.tasks.bigquery:DeleteDataset",
+    f"{GCP}.bigquery.DeleteTable": "flowrun.tasks.bigquery:DeleteTable",
+    f"{GCP}.bigquery.Load": "flowrun.tasks.bigquery:Load",
+    f"{GCP}.bigquery.LoadFromGcs": "flowrun.tasks.bigquery:LoadFromGcs",
+    f"{GCP}.bigquery.ExtractToGcs": "flowrun.tasks.bigquery:ExtractToGcs",
 }
 
 #: legacy or alternative name -> canonical name
