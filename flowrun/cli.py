@@ -6,12 +6,24 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from flowrun import api
 from flowrun.errors import ExitCode, FlowrunError, InvalidFlowError, UsageError
+
+if TYPE_CHECKING:
+    from flowrun import api
+else:
+    class _LazyApi:
+        """`flowrun.api` imported on first use, so `--help` does not load pydantic and the models."""
+
+        def __getattr__(self, name: str) -> Any:
+            import flowrun.api
+
+            return getattr(flowrun.api, name)
+
+    api = _LazyApi()
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None, help="Run Kestra-style YAML flows locally: no JVM, no Docker, no server.")
