@@ -10,7 +10,7 @@ from flowrun.templating import render
 
 KT = "kestra-io/kestra core/src/test/java/io/kestra/core/runners/pebble/"
 PEBBLE = "https://pebbletemplates.io/wiki/"
-KDOC = "https://kestra.io/docs/expressions"
+KDOC = "https://kestra.io/docs/expressions (the filter or function as documented there; expected value from its stated definition, cross-checked with kestra-dialect.md §6)"
 
 # PebbleVariableRendererTest fixtures
 OUT_VARS = {
