@@ -83,11 +83,7 @@ def _resolve_inputs(flow: Any, supplied: dict[str, Any], services: Any, executio
     from flowrun.storage.internal import input_prefix
     from flowrun.templating import TemplateError, render_value
 
-    class _Runtime(TemplateRuntime):
-        def __init__(self) -> None:
-            self.executor = type("E", (), {"services": services, "flow": flow, "storage_prefix": None})()
-
-    runtime = _Runtime()
+    runtime = TemplateRuntime(services, flow.namespace, None)
     base = {"flow": {"id": flow.id, "namespace": flow.namespace}, "envs": services.envs,
             "globals": services.globals, "execution": {"id": execution_id}}
 
@@ -278,10 +274,10 @@ def render_expression(expression: str, context: dict[str, Any] | None = None, fl
 
     project = open_project(home)
     variables: dict[str, Any] = dict(context or {})
-    flow_stub: Any = type("F", (), {"namespace": "", "id": ""})()
+    namespace = str((variables.get("flow") or {}).get("namespace", "")) if isinstance(variables.get("flow"), dict) else ""
     if flow_ref:
         flow, execution, services = prepare_run(flow_ref, RunOptions(inputs=inputs or {}, home=home))
-        flow_stub = flow
+        namespace = flow.namespace
         variables = {"flow": {"id": flow.id, "namespace": flow.namespace}, "inputs": execution.inputs,
                      "vars": flow.variables, "labels": execution.labels_map(), "envs": services.envs,
                      "globals": services.globals, "execution": {"id": execution.id}, "outputs": {}, **variables}
@@ -289,9 +285,8 @@ def render_expression(expression: str, context: dict[str, Any] | None = None, fl
         services = open_services(project, open_state(project))
     if execution_id:
         variables = {**_execution_context(services.db, execution_id), **variables}
-        flow_stub = type("F", (), {"namespace": variables["flow"]["namespace"], "id": variables["flow"]["id"]})()
-    runtime = TemplateRuntime(type("E", (), {"services": services, "flow": flow_stub,
-                                             "storage_prefix": None})())  # type: ignore[arg-type]
+        namespace = variables["flow"]["namespace"]
+    runtime = TemplateRuntime(services, namespace, None)
     try:
         return render(expression, variables, runtime)
     except TemplateError as exc:

@@ -158,17 +158,21 @@ class TaskContext:
 
 
 class TemplateRuntime:
-    """The outside world for template functions: kv(), secret(), read(), fileSize()..."""
+    """The outside world for template functions: kv(), secret(), read(), fileSize()...
 
-    def __init__(self, executor: Executor) -> None:
-        self.executor = executor
+    `storage_prefix` limits `read()` of kestra:// files to one execution's files (None: no limit, for
+    expressions rendered outside an execution)."""
+
+    def __init__(self, services: Any, namespace: str, storage_prefix: str | None) -> None:
+        self.services = services
+        self.namespace = namespace
+        self.storage_prefix = storage_prefix
 
     def kv(self, key: str, namespace: str | None, error_on_missing: bool) -> Any:
         from flowrun.storage.kv import KVError
 
         try:
-            return self.executor.services.kv.get(namespace or self.executor.flow.namespace, key,
-                                                 error_on_missing=error_on_missing)
+            return self.services.kv.get(namespace or self.namespace, key, error_on_missing=error_on_missing)
         except KVError as exc:
             raise TemplateError(str(exc)) from None
 
@@ -176,18 +180,17 @@ class TemplateRuntime:
         from flowrun.secrets import SecretError
 
         try:
-            value = self.executor.services.secrets.get(key)
+            value = self.services.secrets.get(key)
         except SecretError as exc:
             raise TemplateError(str(exc)) from None
-        self.executor.services.masker.add(value)
+        self.services.masker.add(value)
         return value
 
     def _local(self, path: str) -> Path:
-        services = self.executor.services
         try:
             if path.startswith("kestra://"):
-                return services.storage.local_path(path, allowed_prefix=self.executor.storage_prefix)
-            return services.namespace_files.path(self.executor.flow.namespace, path)
+                return self.services.storage.local_path(path, allowed_prefix=self.storage_prefix)
+            return self.services.namespace_files.path(self.namespace, path)
         except Exception as exc:  # storage errors carry a clear message
             raise TemplateError(str(exc)) from None
 

@@ -38,7 +38,6 @@ class Executor:
         self.execution = execution
         self.services = services
         self.bus = bus
-        self.runtime = TemplateRuntime(self)
         self.outputs: dict[str, Any] = {}
         self.task_states: dict[str, Any] = {}
         self.lock = threading.RLock()
@@ -52,6 +51,7 @@ class Executor:
         first_seq = max([len(execution.task_runs), *(run.seq + 1 for run in self.reuse.values())])
         self._seq = itertools.count(first_seq)
         self.storage_prefix = execution_prefix(flow.namespace, flow.id, execution.id)
+        self.runtime = TemplateRuntime(services, flow.namespace, self.storage_prefix)
         self.base_vars = self._base_variables()
 
     # -- variables -------------------------------------------------------------------------------------
