@@ -176,6 +176,9 @@ def run_prepared(flow: Any, execution: Execution, services: Any, options: RunOpt
             execution.set_state("KILLED")
             bus.execution_updated(execution)
     executor.join_background()
+    interrupted = interrupted or executor.interrupted
+    if interrupted and options.parent_id:  # a subflow: the parent execution is being stopped too
+        raise KeyboardInterrupt()
     if not interrupted and execution.state in TERMINAL:
         from flowrun.schedule.flow_trigger import on_execution_end
 

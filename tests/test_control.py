@@ -285,3 +285,84 @@ def test_logs_of_parallel_branches_stay_attributed(project: Project) -> None:
     for i in range(6):
         lines = project.cli("logs", doc["id"], "--task", f"b{i}").stdout.splitlines()
         assert [line.split(": ", 1)[1] for line in lines] == [f"from b{i} one", f"from b{i} two"]
+
+
+def test_sigterm_stops_parallel_branches_at_once(project: Project) -> None:
+    path = project.flow("""
+        id: stoppable
+        namespace: dev
+        tasks:
+          - id: par
+            type: io.kestra.plugin.core.flow.Parallel
+            tasks:
+              - id: nap
+                type: io.kestra.plugin.core.flow.Sleep
+                duration: PT30S
+              - id: shell_nap
+                type: io.kestra.plugin.scripts.shell.Commands
+                taskRunner:
+                  type: io.kestra.plugin.core.runner.Process
+                commands: ["sleep 31"]
+        """)
+    env = {**os.environ, "FLOWRUN_HOME": str(project.home)}
+    proc = subprocess.Popen([sys.executable, "-m", "flowrun", "run", str(path)], cwd=project.root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while True:  # wait until both branches run
+        listed = project.cli("executions", "list", "--json").json()
+        runs = json.loads(project.cli("executions", "show", listed[0]["id"], "--json").stdout)["taskRuns"] \
+            if listed else []
+        if sum(tr["state"] == "RUNNING" for tr in runs) >= 3:
+            break
+        assert time.monotonic() < deadline, "the branches never started"
+        time.sleep(0.2)
+    proc.terminate()
+    started = time.monotonic()
+    proc.communicate(timeout=15)
+    assert time.monotonic() - started < 5, "the branches were not told to stop"
+    assert proc.returncode == 1
+    doc = json.loads(project.cli("executions", "show", listed[0]["id"], "--json").stdout)
+    assert doc["state"] == "KILLED"
+    assert {tr["taskId"]: tr["state"] for tr in doc["taskRuns"]} == {
+        "par": "KILLED", "nap": "KILLED", "shell_nap": "KILLED"}
+    leftovers = subprocess.run(["pgrep", "-f", "sleep 31"], capture_output=True, text=True).stdout
+    assert not leftovers.strip(), "the shell branch's process outlived the run"
+
+
+def test_sigterm_during_a_subflow_kills_parent_and_child(project: Project) -> None:
+    project.flow("""
+        id: slow_child
+        namespace: dev
+        tasks:
+          - id: nap
+            type: io.kestra.plugin.core.flow.Sleep
+            duration: PT30S
+        """, "slow_child.yaml")
+    path = project.flow(f"""
+        id: slow_parent
+        namespace: dev
+        tasks:
+          - id: call
+            type: {SUBFLOW}
+            namespace: dev
+            flowId: slow_child
+        errors:
+          - id: on_error
+            type: {RETURN}
+            format: handled
+        """, "slow_parent.yaml")
+    env = {**os.environ, "FLOWRUN_HOME": str(project.home)}
+    proc = subprocess.Popen([sys.executable, "-m", "flowrun", "run", str(path)], cwd=project.root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while len([e for e in project.cli("executions", "list", "--json").json() if e["state"] == "RUNNING"]) < 2:
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.2)
+    proc.terminate()
+    proc.communicate(timeout=15)
+    assert proc.returncode == 1
+    states = {e["flowId"]: e["state"] for e in project.cli("executions", "list", "--json").json()}
+    assert states == {"slow_parent": "KILLED", "slow_child": "KILLED"}
+    parent = next(e for e in project.cli("executions", "list", "--json").json() if e["flowId"] == "slow_parent")
+    runs = json.loads(project.cli("executions", "show", parent["id"], "--json").stdout)["taskRuns"]
+    assert [tr["taskId"] for tr in runs] == ["call"], "errors handlers must not run when the run is killed"

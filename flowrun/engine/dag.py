@@ -23,18 +23,22 @@ def run_dag(ex: Executor, tasks: list[Task], deps: dict[str, list[str]], scope: 
     running: dict[Future[TaskRun], str] = {}
     halted = False
     with ThreadPoolExecutor(max_workers=max(width, 1), thread_name_prefix="dag") as pool:
-        while waiting or running:
-            ready = [tid for tid in waiting
-                     if all(dep in ended or dep not in by_id for dep in deps.get(tid, []))]
-            for tid in ready:
-                if halted or ex.killed.is_set() or len(running) >= width:
+        try:
+            while waiting or running:
+                ready = [tid for tid in waiting
+                         if all(dep in ended or dep not in by_id for dep in deps.get(tid, []))]
+                for tid in ready:
+                    if halted or ex.killed.is_set() or len(running) >= width:
+                        break
+                    running[pool.submit(ex.run_task, waiting.pop(tid), scope)] = tid
+                if not running:
                     break
-                running[pool.submit(ex.run_task, waiting.pop(tid), scope)] = tid
-            if not running:
-                break
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in done:
-                tid = running.pop(future)
-                ended[tid] = future.result()
-                halted = halted or ended[tid].state in FAILED_LIKE
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    tid = running.pop(future)
+                    ended[tid] = future.result()
+                    halted = halted or ended[tid].state in FAILED_LIKE
+        except BaseException:  # Ctrl-C or SIGTERM: tell the running tasks before waiting for them
+            ex.kill()
+            raise
     return [ended[t.id] for t in tasks if t.id in ended]

@@ -48,6 +48,8 @@ class Executor:
         self.reuse = reuse or {}
         self.resume_outputs = resume_outputs
         self.background: list[threading.Thread] = []
+        #: Ctrl-C or SIGTERM reached this execution (as opposed to a task ending KILLED on its own)
+        self.interrupted = False
         first_seq = max([len(execution.task_runs), *(run.seq + 1 for run in self.reuse.values())])
         self._seq = itertools.count(first_seq)
         self.storage_prefix = execution_prefix(flow.namespace, flow.id, execution.id)
@@ -121,8 +123,8 @@ class Executor:
             if self.flow.finally_:
                 self.run_list(self.flow.finally_, Scope())
         except KeyboardInterrupt:
+            self.interrupted = True
             self.kill()
-            runs = [tr for tr in ex.task_runs if tr.parent_id is None]
         top = [tr for tr in ex.task_runs if tr.parent_id is None and tr.task_id in self._top_ids()]
         state = "KILLED" if self.killed.is_set() else final_state([tr.state for tr in top])
         if state not in FAILED_LIKE and self.flow.doc.outputs:
@@ -190,7 +192,7 @@ class Executor:
             runs = self.run_list(tasks, scope)
         else:
             jobs = [partial(self.run_task, task, scope) for task in tasks if not task.disabled]
-            runs = run_bounded(jobs, concurrent, lambda tr: tr.state in FAILED_LIKE, self.killed)
+            runs = run_bounded(jobs, concurrent, lambda tr: tr.state in FAILED_LIKE, self.killed, self.kill)
         return self._after_children([tr.state for tr in runs], scope, errors)
 
     def _after_children(self, states: list[str], scope: Scope, errors: list[Task] | None) -> str:
@@ -204,7 +206,8 @@ class Executor:
         """ForEach: the task group once per value; `limit` groups at a time (0 = unlimited)."""
         jobs = [partial(self.run_list, tasks, scope.iterate(value), value, index)
                 for index, value in enumerate(values)]
-        results = run_bounded(jobs, limit, lambda runs: any(tr.state in FAILED_LIKE for tr in runs), self.killed)
+        results = run_bounded(jobs, limit, lambda runs: any(tr.state in FAILED_LIKE for tr in runs), self.killed,
+                              self.kill)
         return self._after_children([tr.state for runs in results for tr in runs], scope, errors)
 
     def run_dag(self, tasks: list[Task], deps: dict[str, list[str]], scope: Scope, errors: list[Task] | None,
@@ -318,6 +321,7 @@ class Executor:
             if state == "KILLED":
                 self.killed.set()
                 if isinstance(exc, KeyboardInterrupt):
+                    self.interrupted = True
                     self.kill()
             else:
                 self._record_error(taskrun, number, f"timed out after {task.timeout}", {})
