@@ -13,7 +13,7 @@ from flowrun.engine.model import FAILED_LIKE, TERMINAL, Execution, TaskRun, fina
 from flowrun.engine.parallel import run_bounded
 from flowrun.engine.retry import next_delay
 from flowrun.engine.services import Services
-from flowrun.errors import TaskError, TaskKilled
+from flowrun.errors import FlowrunError, TaskError, TaskKilled
 from flowrun.model.flow import Flow
 from flowrun.storage.internal import execution_prefix
 from flowrun.tasks.base import Task
@@ -272,6 +272,11 @@ class Executor:
         except TaskError as exc:
             self.emit_log(taskrun, None, "ERROR", exc.message)
             taskrun.error = exc.message
+            state = "FAILED"
+        except (FlowrunError, ValueError, TypeError, OSError) as exc:  # a flowable's own failure fails it
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            self.emit_log(taskrun, None, "ERROR", message)
+            taskrun.error = message
             state = "FAILED"
         if self.killed.is_set():
             state = "KILLED"
