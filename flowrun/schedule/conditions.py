@@ -58,7 +58,8 @@ class Condition(Strict):
     type: str
 
     def test(self, ctx: ConditionContext) -> bool:
-        raise NotImplementedError
+        """Whether the condition holds (each concrete condition type defines it)."""
+        raise TypeError(f"condition {self.type} cannot be evaluated")  # pragma: no cover
 
 
 def _day(name: str) -> int:

@@ -88,7 +88,8 @@ class ScriptTask(Task):
 
     # -- what subclasses provide ------------------------------------------------------------------
     def main_commands(self, ctx: RunContext, extra: dict[str, Any], own: list[Path]) -> list[str]:
-        raise NotImplementedError  # pragma: no cover
+        """The shell lines that run the task's script or commands (each concrete task type defines them)."""
+        raise TypeError(f"{type(self).__name__} defines no commands")  # pragma: no cover
 
     # -- helpers ----------------------------------------------------------------------------------
     def image(self) -> str | None:
