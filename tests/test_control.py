@@ -366,3 +366,31 @@ def test_sigterm_during_a_subflow_kills_parent_and_child(project: Project) -> No
     parent = next(e for e in project.cli("executions", "list", "--json").json() if e["flowId"] == "slow_parent")
     runs = json.loads(project.cli("executions", "show", parent["id"], "--json").stdout)["taskRuns"]
     assert [tr["taskId"] for tr in runs] == ["call"], "errors handlers must not run when the run is killed"
+
+
+def test_a_dead_queued_process_does_not_wedge_the_queue(project: Project) -> None:
+    concurrency_flow(project, "QUEUE")
+    env = {**os.environ, "FLOWRUN_HOME": str(project.home)}
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "flowrun", "run", "flows/limited.yaml", "--json"],
+                                cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def states() -> list[str]:
+        return [e["state"] for e in project.cli("executions", "list", "--json").json()]
+
+    first = start()
+    deadline = time.monotonic() + 20
+    while states().count("RUNNING") < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    doomed = start()
+    while states().count("QUEUED") < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    doomed.kill()  # kill -9 of the process holding a QUEUED execution
+    doomed.wait()
+    last = start()
+    docs = [json.loads(p.communicate(timeout=60)[0]) for p in (first, last)]
+    assert [doc["state"] for doc in docs] == ["SUCCESS", "SUCCESS"]
+    assert sorted(states()) == ["KILLED", "SUCCESS", "SUCCESS"]
