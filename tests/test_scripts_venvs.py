@@ -131,3 +131,25 @@ def test_venvs_list_and_prune(tmp_path: Path) -> None:
     assert prune_venvs(state, timedelta(days=1)) == []
     assert prune_venvs(state) == [rows[0]["key"]]
     assert list_venvs(state) == []
+
+
+def test_venvs_cli_lists_and_prunes(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    state = tmp_path / "state"
+    run_task({"id": "t", "type": "io.kestra.plugin.scripts.python.Script", "dependencies": ["six"],
+              "script": "import six"}, tmp_path, state_dir=state)
+    key = list_venvs(state)[0]["key"]
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "flowrun", "venvs", *args, "--home", str(state)],
+                              capture_output=True, text=True, cwd=tmp_path)
+
+    listed = cli("list")
+    assert listed.returncode == 0 and key in listed.stdout and "six" in listed.stdout
+    kept = cli("prune", "--older-than", "P1D")
+    assert kept.returncode == 0 and "removed 0" in kept.stdout
+    pruned = cli("prune")
+    assert pruned.returncode == 0 and "removed 1" in pruned.stdout
+    assert cli("list").stdout.strip() == ""
