@@ -7,6 +7,19 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from flowrun.jdbc.cells import row_dict, to_json
+from flowrun.tasks.base import Task
+
+
+class FetchProperties(Task):
+    """The result properties every JDBC query task shares (Kestra's JdbcQueryInterface)."""
+
+    parameters: Any = None
+    fetch_type: Any = "NONE"
+    fetch: Any = False
+    fetch_one: Any = False
+    store: Any = False
+    fetch_size: Any = 10000
+    time_zone_id: str | None = None
 
 FETCH_TYPES = ("NONE", "FETCH", "FETCH_ONE", "STORE")
 

@@ -14,12 +14,12 @@ from pydantic import Field
 from flowrun.errors import TaskError, TaskKilled
 from flowrun.jdbc.cells import make_converter
 from flowrun.jdbc.errors import sql_error
-from flowrun.jdbc.fetch import as_bool, as_int, collect, resolve_fetch_type
+from flowrun.jdbc.fetch import FetchProperties, as_bool, as_int, collect, resolve_fetch_type
 from flowrun.jdbc.params import bind_named
 from flowrun.jdbc.split import split_sql
 from flowrun.jdbc.url import DuckTarget, JdbcUrlError, parse_duckdb_url
 from flowrun.jdbc.watch import interrupt_on
-from flowrun.tasks.base import RunContext, Task
+from flowrun.tasks.base import RunContext
 
 if TYPE_CHECKING:
     import duckdb
@@ -28,7 +28,7 @@ _INSTALL = re.compile(r"\s*(?:FORCE\s+)?INSTALL\s+['\"]?(\w+)", re.IGNORECASE)
 _LOAD = re.compile(r"\s*LOAD\s+['\"]?(\w+)", re.IGNORECASE)
 
 
-class _DuckDb(Task):
+class _DuckDb(FetchProperties):
     """Properties shared by the DuckDB Query and Queries tasks."""
 
     url: str | None = None
@@ -40,13 +40,6 @@ class _DuckDb(Task):
     database_uri: str | None = None
     output_db_file: Any = False
     community_extensions: Any = None
-    parameters: Any = None
-    fetch_type: Any = "NONE"
-    fetch: Any = False
-    fetch_one: Any = False
-    store: Any = False
-    fetch_size: Any = 10000
-    time_zone_id: str | None = None
 
     def _run_duck(self, ctx: RunContext, transaction: bool, last_only: bool) -> dict[str, Any]:
         import duckdb

@@ -12,7 +12,7 @@ from pydantic import Field
 from flowrun.errors import TaskError, TaskKilled
 from flowrun.jdbc.cells import IntervalText, make_converter
 from flowrun.jdbc.errors import sql_error
-from flowrun.jdbc.fetch import as_bool, as_int, collect, resolve_fetch_type
+from flowrun.jdbc.fetch import FetchProperties, as_bool, as_int, collect, resolve_fetch_type
 from flowrun.jdbc.params import bind_named
 from flowrun.jdbc.split import split_sql
 from flowrun.jdbc.url import JdbcUrlError, PgTarget, parse_postgres_url, sslmode_from_property
@@ -103,17 +103,10 @@ class _Postgres(Task):
         return conn
 
 
-class _PgStatements(_Postgres):
+class _PgStatements(_Postgres, FetchProperties):
     """Properties shared by Query and Queries."""
 
     sql: str
-    parameters: Any = None
-    fetch_type: Any = "NONE"
-    fetch: Any = False
-    fetch_one: Any = False
-    store: Any = False
-    fetch_size: Any = 10000
-    time_zone_id: str | None = None
 
     def _run_sql(self, ctx: RunContext, sql: str, transaction: bool, queries: bool) -> list[dict[str, Any]]:
         """Run every statement of `sql`; one output per statement that returned a result set."""
