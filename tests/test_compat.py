@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -86,3 +87,22 @@ def test_hello_world_runs_unchanged(project: Project) -> None:
         "ERROR log_output: This is an output: I was generated during this workflow.",
         "ERROR goodbye_message: Goodbye, Will!",
     ]
+
+
+def test_validate_and_help_import_no_heavy_library(tmp_path: Path) -> None:
+    """CLI start-up stays lean: validating every zoomcamp flow loads no database driver, cloud client or rich."""
+    import subprocess
+    import sys
+
+    heavy = ("psycopg", "duckdb", "google.cloud.storage", "google.cloud.bigquery", "rich", "requests")
+    probe = ("import sys\nfrom flowrun import api\n"
+             f"api.validate_paths([{str(ZOOMCAMP)!r}])\n"
+             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "FLOWRUN_HOME": str(tmp_path / "home")})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+    helped = subprocess.run([sys.executable, "-c", "import sys\nimport flowrun.cli\n"
+                             "print(','.join(m for m in ('pydantic.main', 'flowrun.api') if m in sys.modules))"],
+                            capture_output=True, text=True)
+    assert helped.stdout.strip() == "", "flowrun.cli imports the API and pydantic models before a command needs them"
