@@ -12,10 +12,11 @@ from typing import Any
 from flowrun.errors import TaskError, TaskKilled
 from flowrun.storage.internal import InternalStorage, execution_prefix, task_prefix
 from flowrun.storage.namespace_files import NamespaceFiles
+from flowrun.tasks.base import LevelMethods
 from flowrun.templating import TemplateError, render_value
 
 
-class HarnessLogger:
+class HarnessLogger(LevelMethods):
     """Collects (level, message) pairs; thread-safe."""
 
     def __init__(self) -> None:
@@ -25,21 +26,6 @@ class HarnessLogger:
     def log(self, level: str, message: str) -> None:
         with self._lock:
             self.lines.append((level.upper(), message))
-
-    def trace(self, message: str) -> None:
-        self.log("TRACE", message)
-
-    def debug(self, message: str) -> None:
-        self.log("DEBUG", message)
-
-    def info(self, message: str) -> None:
-        self.log("INFO", message)
-
-    def warn(self, message: str) -> None:
-        self.log("WARN", message)
-
-    def error(self, message: str) -> None:
-        self.log("ERROR", message)
 
     def messages(self, level: str | None = None) -> list[str]:
         return [m for lv, m in self.lines if level is None or lv == level]

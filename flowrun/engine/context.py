@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 from flowrun.engine.events import LogLine
 from flowrun.engine.model import TaskRun, utcnow
 from flowrun.errors import TaskError
+from flowrun.tasks.base import LevelMethods
 from flowrun.templating import TemplateError, render_value
 
 if TYPE_CHECKING:
     from flowrun.engine.executor import Executor
 
-LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
 
 @dataclass
@@ -42,29 +42,14 @@ class Scope:
         return Scope((*self.value_path, value), self.parents, self.shared_dir, self.parent_run, self.retry)
 
 
-class TaskLogger:
+class TaskLogger(LevelMethods):
+    """A task attempt's logger: every line goes through the executor, masked and attributed to the task run."""
+
     def __init__(self, ctx: TaskContext) -> None:
         self.ctx = ctx
 
     def log(self, level: str, message: str) -> None:
         self.ctx.executor.emit_log(self.ctx.taskrun, self.ctx.attempt, level.upper(), message)
-
-    def trace(self, message: str) -> None:
-        self.log("TRACE", message)
-
-    def debug(self, message: str) -> None:
-        self.log("DEBUG", message)
-
-    def info(self, message: str) -> None:
-        self.log("INFO", message)
-
-    def warn(self, message: str) -> None:
-        self.log("WARN", message)
-
-    warning = warn
-
-    def error(self, message: str) -> None:
-        self.log("ERROR", message)
 
 
 class TaskStorage:

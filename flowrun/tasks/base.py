@@ -89,6 +89,30 @@ class Task(Strict):
         raise TypeError(f"task type {self.type} cannot be run directly")
 
 
+class LevelMethods:
+    """`trace` … `error` shortcuts over a `log(level, message)` method; loggers inherit them."""
+
+    def log(self, level: str, message: str) -> None:  # pragma: no cover - defined by subclasses
+        raise TypeError(f"{type(self).__name__} defines no log method")
+
+    def trace(self, message: str) -> None:
+        self.log("TRACE", message)
+
+    def debug(self, message: str) -> None:
+        self.log("DEBUG", message)
+
+    def info(self, message: str) -> None:
+        self.log("INFO", message)
+
+    def warn(self, message: str) -> None:
+        self.log("WARN", message)
+
+    warning = warn
+
+    def error(self, message: str) -> None:
+        self.log("ERROR", message)
+
+
 class TaskLogger(Protocol):
     def trace(self, message: str) -> None: ...
     def debug(self, message: str) -> None: ...
