@@ -15,7 +15,7 @@ from flowrun.errors import ExitCode, InputError, UsageError
 from flowrun.inputs import ResolvedInputs, parse_cli_inputs, resolve_inputs
 from flowrun.model.inputs import INPUT_TYPES, BooleanInput, SelectInput, parse_input_spec
 
-ZOOMCAMP = Path("/work/shared/compat/zoomcamp/current")
+ZOOMCAMP = Path(__file__).resolve().parents[2] / "shared" / "compat" / "zoomcamp" / "current"
 
 
 def same(value: Any, _inputs: Mapping[str, Any]) -> Any:
