@@ -316,23 +316,21 @@ def _execution_context(db: Database, execution_id: str) -> dict[str, Any]:
 
 
 # -- purge ----------------------------------------------------------------------------------------------
-def purge(home: str | None, before: str) -> dict[str, int]:
-    """Delete executions (rows, logs and files) that started before `before` (ISO date)."""
-    from flowrun.storage.internal import InternalStorage, execution_prefix
+def purge_selection(home: str | None, spec: Any) -> Any:
+    """The executions a `flowrun.state.purge.ExecutionFilter` matches: finished (purgeable) and unfinished."""
+    from flowrun.state.purge import select_executions
+
+    _, db = _project_db(home)
+    return select_executions(db, spec)
+
+
+def purge(home: str | None, executions: list[dict[str, Any]]) -> dict[str, int]:
+    """Delete these executions (rows, task runs, logs, metrics and files); any no longer finished is kept."""
+    from flowrun.storage.internal import InternalStorage
+    from flowrun.storage.purge import purge_executions
 
     project, db = _project_db(home)
-    rows = db.query("SELECT id, namespace, flow_id FROM executions WHERE start_date < ? AND state NOT IN "
-                    "('RUNNING', 'CREATED', 'QUEUED', 'PAUSED', 'RETRYING')", (before,))
-    storage = InternalStorage(project.storage_dir)
-    files = 0
-    for row in rows:
-        files += len(storage.delete_prefix(execution_prefix(row["namespace"], row["flow_id"], row["id"])))
-    with db.write() as conn:
-        for row in rows:
-            for table, column in (("logs", "execution_id"), ("metrics", "execution_id"),
-                                  ("task_runs", "execution_id"), ("executions", "id")):
-                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (row["id"],))
-    return {"executions": len(rows), "files": files}
+    return purge_executions(db, InternalStorage(project.storage_dir), executions).counts()
 
 
 def hostname() -> str:

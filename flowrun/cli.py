@@ -385,17 +385,13 @@ def render(
     typer.echo(api.render_expression(expression, data, flow, _pairs(input, "input"), execution, home))
 
 
-@app.command()
-def purge(
-    before: Annotated[str, typer.Option("--before", help="ISO date: executions started before it go.")],
-    home: Home = None,
-) -> None:
-    """Delete old executions: their rows, logs and internal-storage files.
+def _register_purge_command() -> None:
+    from flowrun.cli_purge import register
 
-    Example: flowrun purge --before 2026-01-01
-    """
-    counts = api.purge(home, before)
-    typer.echo(f"purged {counts['executions']} execution(s) and {counts['files']} file(s)")
+    register(app)
+
+
+_register_purge_command()
 
 
 @venvs_app.command("list")

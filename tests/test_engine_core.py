@@ -501,7 +501,7 @@ tasks:
     kept = project.cli("purge", "--before", "2000-01-01")
     assert kept.code == 0 and "purged 0 execution(s)" in kept.stdout
     assert len(project.cli("executions", "list", "--json").json()) == 1
-    purged = project.cli("purge", "--before", "2999-01-01")
+    purged = project.cli("purge", "--before", "2999-01-01", "--yes")
     assert purged.code == 0 and "purged 1 execution(s)" in purged.stdout, purged.stdout + purged.stderr
     assert project.cli("executions", "list", "--json").json() == []
     assert project.cli("logs", ex.id).code == 2

@@ -132,6 +132,9 @@ class TaskContext:
     def kv(self) -> Any:
         return self.executor.services.kv
 
+    def services(self) -> Any:
+        return self.executor.services
+
     def metric(self, name: str, type: str, value: float, tags: dict[str, str] | None = None) -> None:
         self.executor.bus.metric(self.executor.execution, self.taskrun, name, type, value, tags or {})
 

@@ -105,6 +105,22 @@ class KVStore:
         with self.db.write() as conn:
             return conn.execute(sql, params).rowcount
 
+    def namespaces(self) -> list[str]:
+        """Every namespace that holds a key (expired ones included), sorted."""
+        return [row[0] for row in self.db.query("SELECT DISTINCT namespace FROM kv ORDER BY namespace")]
+
+    def purge(self, namespace: str, *, expired_only: bool = True,
+              key_matches: Callable[[str], bool] | None = None) -> int:
+        """Delete the keys of `namespace` (only the expired ones by default) that `key_matches`; return how many."""
+        now = _stamp(self.clock())
+        with self.db.write() as conn:
+            rows = conn.execute("SELECT key, expires_at FROM kv WHERE namespace = ?", (namespace,)).fetchall()
+            doomed = [row[0] for row in rows if (not expired_only or (row[1] is not None and row[1] <= now))
+                      and (key_matches is None or key_matches(row[0]))]
+            for key in doomed:
+                conn.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+        return len(doomed)
+
     def list(self, namespace: str) -> list[dict[str, Any]]:
         """Non-expired entries of `namespace`: key, type, expires_at, updated_at (no values), sorted by key."""
         rows = self.db.query(

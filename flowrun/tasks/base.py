@@ -171,6 +171,10 @@ class RunContext(Protocol):
         """The KV store (flowrun.storage.kv.KVStore)."""
         ...
 
+    def services(self) -> Any:
+        """The project's services (state DB, internal storage, KV): for system tasks, e.g. the purge tasks."""
+        ...
+
     def metric(self, name: str, type: str, value: float, tags: dict[str, str] | None = None) -> None: ...
 
     def add_labels(self, labels: dict[str, str]) -> None:

@@ -32,6 +32,9 @@ TASKS: dict[str, str] = {
     f"{CORE}.http.Download": "flowrun.tasks.http:Download",
     f"{CORE}.http.Request": "flowrun.tasks.http:Request",
     f"{CORE}.storage.PurgeCurrentExecutionFiles": "flowrun.tasks.storage:PurgeCurrentExecutionFiles",
+    f"{CORE}.execution.PurgeExecutions": "flowrun.tasks.purge:PurgeExecutions",
+    f"{CORE}.log.PurgeLogs": "flowrun.tasks.purge:PurgeLogs",
+    f"{CORE}.kv.PurgeKV": "flowrun.tasks.purge:PurgeKV",
     # flowable tasks
     f"{CORE}.flow.If": "flowrun.tasks.flowable:If",
     f"{CORE}.flow.Switch": "flowrun.tasks.flowable:Switch",
@@ -89,6 +92,8 @@ ALIASES: dict[str, str] = {
     "io.kestra.core.tasks.flows.Sleep": f"{CORE}.flow.Sleep",
     "io.kestra.core.tasks.storages.PurgeExecution": f"{CORE}.storage.PurgeCurrentExecutionFiles",
     "io.kestra.core.tasks.storages.PurgeCurrentExecutionFiles": f"{CORE}.storage.PurgeCurrentExecutionFiles",
+    "io.kestra.core.tasks.storages.Purge": f"{CORE}.execution.PurgeExecutions",
+    "io.kestra.plugin.core.storage.Purge": f"{CORE}.execution.PurgeExecutions",
     "io.kestra.plugin.fs.http.Download": f"{CORE}.http.Download",
     "io.kestra.plugin.fs.http.Request": f"{CORE}.http.Request",
     "io.kestra.core.tasks.flows.If": f"{CORE}.flow.If",
