@@ -157,6 +157,11 @@ def run_prepared(flow: Any, execution: Execution, services: Any, options: RunOpt
     from flowrun.state.recorder import Recorder
     from flowrun.state.store import Heartbeat
 
+    if execution.flow_revision is None and execution.flow_source:
+        from flowrun.state.revisions import record_revision
+
+        execution.flow_revision = record_revision(services.db, execution.namespace, execution.flow_id,
+                                                  execution.flow_source)
     recorder = Recorder(services.db, _seal_for(services), services.masker)
     bus = Bus([recorder, *options.listeners])
     executor = Executor(flow, execution, services, bus, max_parallel=_max_parallel(services, options),
@@ -248,7 +253,12 @@ def show_execution(home: str | None, execution_id: str) -> dict[str, Any]:
     from flowrun.state.store import get_execution
 
     _, db = _project_db(home)
-    return get_execution(db, execution_id, mask_sealed)
+    data = get_execution(db, execution_id, mask_sealed)
+    if data["flowRevision"] is None:
+        from flowrun.state.revisions import execution_revision
+
+        data["flowRevision"] = execution_revision(db, data["id"])
+    return data
 
 
 def execution_logs(home: str | None, execution_id: str, task_id: str | None = None) -> list[dict[str, Any]]:
