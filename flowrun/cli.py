@@ -32,9 +32,11 @@ kv_app = typer.Typer(no_args_is_help=True, help="Read and write the per-namespac
 app.add_typer(executions_app, name="executions")
 app.add_typer(kv_app, name="kv")
 def _register_schedule_commands() -> None:
+    from flowrun.cli_flows import register as register_flows
     from flowrun.cli_schedule import register
 
     register(app)
+    register_flows(app)
 
 
 venvs_app = typer.Typer(no_args_is_help=True, help="Manage the cached virtualenvs of script tasks.")
@@ -280,6 +282,8 @@ def executions_list(
 def executions_show(
     execution_id: Annotated[str, typer.Argument(help="An execution id (a unique prefix is enough).")],
     gantt: Annotated[bool, typer.Option("--gantt", help="Draw the task runs on a timeline.")] = False,
+    revision: Annotated[bool, typer.Option("--revision", help="Print the flow source of the execution's "
+                                           "revision.")] = False,
     json_output: JsonFlag = False,
     home: Home = None,
 ) -> None:
@@ -287,6 +291,10 @@ def executions_show(
 
     Example: flowrun executions show 4bWcR8u3mRkNp2WJmY0E7H --gantt
     """
+    if revision:
+        from flowrun.cli_flows import echo_execution_revision
+
+        return echo_execution_revision(home, execution_id)
     data = api.show_execution(home, execution_id)
     if gantt:
         import shutil
@@ -299,7 +307,7 @@ def executions_show(
         typer.echo(json.dumps(data, indent=2, default=str))
         return
     typer.echo(f"{data['namespace']}/{data['flowId']}  {data['id']}  {data['state']}")
-    typer.echo(f"  start {data['startDate']}  end {data['endDate']}")
+    typer.echo(f"  start {data['startDate']}  end {data['endDate']}  revision {data['flowRevision']}")
     if data.get("error"):
         typer.echo(f"  error: {data['error']}")
     for tr in data["taskRuns"]:
