@@ -307,7 +307,7 @@ def executions_show(
         typer.echo(json.dumps(data, indent=2, default=str))
         return
     typer.echo(f"{data['namespace']}/{data['flowId']}  {data['id']}  {data['state']}")
-    typer.echo(f"  start {data['startDate']}  end {data['endDate']}  revision {data['flowRevision']}")
+    typer.echo(f"  start {data['startDate']}  end {data['endDate']}  revision {data['flowRevision'] or '-'}")
     if data.get("error"):
         typer.echo(f"  error: {data['error']}")
     for tr in data["taskRuns"]:
