@@ -157,6 +157,11 @@ def run_prepared(flow: Any, execution: Execution, services: Any, options: RunOpt
     from flowrun.state.recorder import Recorder
     from flowrun.state.store import Heartbeat
 
+    if execution.flow_revision is None and execution.flow_source:
+        from flowrun.state.revisions import record_revision
+
+        execution.flow_revision = record_revision(services.db, execution.namespace, execution.flow_id,
+                                                  execution.flow_source)
     recorder = Recorder(services.db, _seal_for(services), services.masker)
     bus = Bus([recorder, *options.listeners])
     executor = Executor(flow, execution, services, bus, max_parallel=_max_parallel(services, options),
@@ -248,7 +253,12 @@ def show_execution(home: str | None, execution_id: str) -> dict[str, Any]:
     from flowrun.state.store import get_execution
 
     _, db = _project_db(home)
-    return get_execution(db, execution_id, mask_sealed)
+    data = get_execution(db, execution_id, mask_sealed)
+    if data["flowRevision"] is None:
+        from flowrun.state.revisions import execution_revision
+
+        data["flowRevision"] = execution_revision(db, data["id"])
+    return data
 
 
 def execution_logs(home: str | None, execution_id: str, task_id: str | None = None) -> list[dict[str, Any]]:
@@ -343,20 +353,27 @@ def dump_json(value: Any) -> str:
 
 # -- restart, resume, replay ----------------------------------------------------------------------------
 def continue_execution(execution_id: str, mode: str, home: str | None = None, from_task: str | None = None,
-                       resume_inputs: dict[str, Any] | None = None, listeners: list[Any] | None = None) -> Execution:
-    """`restart` (failed task runs again, same execution), `resume` (a PAUSED one) or `replay` (new execution)."""
+                       resume_inputs: dict[str, Any] | None = None, listeners: list[Any] | None = None,
+                       revision: int | None = None, latest: bool = False, notify: Any = None) -> Execution:
+    """`restart` (failed task runs again, same execution), `resume` (a PAUSED one) or `replay` (new execution).
+
+    The flow is the execution's revision, or `revision`, or with `latest` the file now; `notify` gets the note
+    that says the file on disk differs from the revision being run.
+    """
     from flowrun.engine.model import utcnow
     from flowrun.engine.resume import load_execution, reuse_map, split_for_replay
     from flowrun.engine.services import open_services
-    from flowrun.load import parse_yaml
-    from flowrun.validate import validate_document
+    from flowrun.flow_choice import choose_flow
 
     project = open_project(home)
     services = open_services(project, open_state(project))
     execution = load_execution(services.db, execution_id, services.cipher.unseal)
     _check_continuable(execution, mode)
-    flow = validate_document(parse_yaml(execution.flow_source or "", execution.flow_path or "<recorded flow>"),
-                             project.config.plugin_defaults)
+    choice = choose_flow(services.db, execution, mode, project, revision, latest)
+    flow = choice.flow
+    if choice.note and notify:
+        notify(choice.note)
+    execution.flow_source, execution.flow_revision = flow.source, choice.revision
     for key in _secret_values(execution.inputs, flow):
         services.masker.add(key)
     runs = execution.task_runs
@@ -367,7 +384,7 @@ def continue_execution(execution_id: str, mode: str, home: str | None = None, fr
                               flow_id=execution.flow_id, inputs=execution.inputs, trigger=execution.trigger,
                               labels=[(k, v) for k, v in execution.labels if k != "system.correlationId"],
                               original_id=execution.original_id or execution.id, flow_path=execution.flow_path,
-                              flow_source=execution.flow_source)
+                              flow_source=execution.flow_source, flow_revision=execution.flow_revision)
         execution.labels.append(("system.correlationId", execution.id))
         runs = kept
     else:

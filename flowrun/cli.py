@@ -32,9 +32,11 @@ kv_app = typer.Typer(no_args_is_help=True, help="Read and write the per-namespac
 app.add_typer(executions_app, name="executions")
 app.add_typer(kv_app, name="kv")
 def _register_schedule_commands() -> None:
+    from flowrun.cli_flows import register as register_flows
     from flowrun.cli_schedule import register
 
     register(app)
+    register_flows(app)
 
 
 venvs_app = typer.Typer(no_args_is_help=True, help="Manage the cached virtualenvs of script tasks.")
@@ -43,6 +45,8 @@ app.add_typer(venvs_app, name="venvs")
 Home = Annotated[str | None, typer.Option("--home", help="State dir (default: FLOWRUN_HOME, flowrun.yaml, "
                                                           "<project>/.flowrun).", show_default=False)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+LatestFlag = Annotated[bool, typer.Option("--latest", help="Run the flow file as it is now (recorded as a new "
+                                          "revision), not the stored revision.")]
 
 
 def _err(text: str) -> None:
@@ -138,7 +142,7 @@ def _finish_run(execution: Any, masker: Any, json_output: bool) -> None:
 def _continue(execution_id: str, mode: str, home: str | None, json_output: bool, **kwargs: Any) -> None:
     listeners = _reporter(json_output)
     try:
-        execution = api.continue_execution(execution_id, mode, home, listeners=listeners, **kwargs)
+        execution = api.continue_execution(execution_id, mode, home, listeners=listeners, notify=_err, **kwargs)
     finally:
         _close(listeners)
     from flowrun.secrets import Masker
@@ -164,28 +168,34 @@ def resume(
 @app.command()
 def restart(
     execution_id: Annotated[str, typer.Argument(help="A FAILED, KILLED or CANCELLED execution.")],
+    latest: LatestFlag = False,
     json_output: JsonFlag = False,
     home: Home = None,
 ) -> None:
     """Re-run the failed task runs of an execution and everything after them, reusing what succeeded.
 
-    Example: flowrun restart 4bWcR8u3mRkNp2WJmY0E7H
+    The flow is the execution's revision, unless --latest.
+
+    Example: flowrun restart 4bWcR8u3mRkNp2WJmY0E7H --latest
     """
-    _continue(execution_id, "restart", home, json_output)
+    _continue(execution_id, "restart", home, json_output, latest=latest)
 
 
 @app.command()
 def replay(
     execution_id: Annotated[str, typer.Argument(help="The execution to replay.")],
     from_task: Annotated[str, typer.Option("--from", help="The task to start again from.")],
+    revision: Annotated[int | None, typer.Option("--revision", help="Run this revision of the flow (default: "
+                                                 "the execution's).", show_default=False)] = None,
+    latest: LatestFlag = False,
     json_output: JsonFlag = False,
     home: Home = None,
 ) -> None:
     """Create a new execution that starts at a task, with the earlier outputs copied.
 
-    Example: flowrun replay 4bWcR8u3mRkNp2WJmY0E7H --from load
+    Example: flowrun replay 4bWcR8u3mRkNp2WJmY0E7H --from load --revision 2
     """
-    _continue(execution_id, "replay", home, json_output, from_task=from_task)
+    _continue(execution_id, "replay", home, json_output, from_task=from_task, revision=revision, latest=latest)
 
 
 @app.command()
@@ -272,6 +282,8 @@ def executions_list(
 def executions_show(
     execution_id: Annotated[str, typer.Argument(help="An execution id (a unique prefix is enough).")],
     gantt: Annotated[bool, typer.Option("--gantt", help="Draw the task runs on a timeline.")] = False,
+    revision: Annotated[bool, typer.Option("--revision", help="Print the flow source of the execution's "
+                                           "revision.")] = False,
     json_output: JsonFlag = False,
     home: Home = None,
 ) -> None:
@@ -279,6 +291,10 @@ def executions_show(
 
     Example: flowrun executions show 4bWcR8u3mRkNp2WJmY0E7H --gantt
     """
+    if revision:
+        from flowrun.cli_flows import echo_execution_revision
+
+        return echo_execution_revision(home, execution_id)
     data = api.show_execution(home, execution_id)
     if gantt:
         import shutil
@@ -291,7 +307,7 @@ def executions_show(
         typer.echo(json.dumps(data, indent=2, default=str))
         return
     typer.echo(f"{data['namespace']}/{data['flowId']}  {data['id']}  {data['state']}")
-    typer.echo(f"  start {data['startDate']}  end {data['endDate']}")
+    typer.echo(f"  start {data['startDate']}  end {data['endDate']}  revision {data['flowRevision'] or '-'}")
     if data.get("error"):
         typer.echo(f"  error: {data['error']}")
     for tr in data["taskRuns"]:

@@ -354,7 +354,7 @@ tasks:
 
 # -- the JSON documents -------------------------------------------------------------------------------------
 EXECUTION_KEYS = {"id", "namespace", "flowId", "state", "startDate", "endDate", "inputs", "labels", "outputs",
-                  "taskRuns"}
+                  "taskRuns", "flowRevision"}
 TASKRUN_KEYS = {"id", "taskId", "parentTaskRunId", "value", "state", "startDate", "endDate", "attempts", "outputs"}
 
 
@@ -407,7 +407,8 @@ outputs:
     listed = project.cli("executions", "list", "--json")
     assert listed.code == 0
     [row] = listed.json()
-    assert set(row) == {"id", "namespace", "flowId", "state", "startDate", "endDate", "labels"}
+    assert set(row) == {"id", "namespace", "flowId", "state", "startDate", "endDate", "labels",
+                        "flowRevision"}
     assert (row["id"], row["state"], row["endDate"]) == (doc["id"], "SUCCESS", doc["endDate"])
 
     shown = project.cli("executions", "show", doc["id"][:8], "--json").json()

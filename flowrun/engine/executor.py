@@ -60,7 +60,8 @@ class Executor:
     def _base_variables(self) -> dict[str, Any]:
         ex = self.execution
         base: dict[str, Any] = {
-            "flow": {"id": self.flow.id, "namespace": self.flow.namespace, "revision": 1, "tenantId": None},
+            "flow": {"id": self.flow.id, "namespace": self.flow.namespace, "revision": ex.flow_revision or 1,
+                     "tenantId": None},
             "execution": {"id": ex.id, "startDate": _iso(ex.start_date), "originalId": ex.original_id or ex.id,
                           "state": ex.state},
             "inputs": ex.inputs,

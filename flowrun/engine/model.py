@@ -104,6 +104,7 @@ class Execution:
     secret_inputs: set[str] = field(default_factory=set)
     flow_path: str | None = None
     flow_source: str | None = None
+    flow_revision: int | None = None
 
     def set_state(self, state: str) -> None:
         self.state = state
@@ -120,5 +121,5 @@ class Execution:
             "id": self.id, "namespace": self.namespace, "flowId": self.flow_id, "state": self.state,
             "startDate": iso(self.start_date), "endDate": iso(self.end_date), "inputs": self.inputs,
             "labels": [{"key": k, "value": v} for k, v in self.labels], "outputs": self.outputs,
-            "taskRuns": [tr.to_json() for tr in self.task_runs],
+            "taskRuns": [tr.to_json() for tr in self.task_runs], "flowRevision": self.flow_revision,
         }

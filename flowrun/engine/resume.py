@@ -30,7 +30,7 @@ def load_execution(db: Database, execution_id: str, unseal: Any) -> Execution:
         labels=[(i["key"], i["value"]) for i in json.loads(row["labels"])],
         outputs=unseal(json.loads(row["outputs"])), trigger=json.loads(row["trigger"]) if row["trigger"] else None,
         histories=json.loads(row["histories"]), parent_id=row["parent_id"], original_id=row["original_id"],
-        flow_path=row["flow_path"], flow_source=row["flow_source"],
+        flow_path=row["flow_path"], flow_source=row["flow_source"], flow_revision=row["flow_revision"],
     )
     execution.task_runs = _load_taskruns(db, execution.id, unseal)
     return execution

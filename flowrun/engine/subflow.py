@@ -38,7 +38,7 @@ def run_subflow(ex: Executor, task: Any, taskrun: TaskRun, scope: Scope) -> str:
         inputs=ex.render(task.inputs or {}, variables, typed=True), labels=child_labels(ex, task, variables),
         home=str(ex.services.project.home), parent_id=ex.execution.id,
         trigger={"executionId": ex.execution.id, "namespace": ex.flow.namespace, "flowId": ex.flow.id,
-                 "flowRevision": 1},
+                 "flowRevision": ex.execution.flow_revision or 1},
     )
     try:
         flow, child, services = api.prepare_run(str(path), options)

@@ -140,6 +140,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    (
+        "0003_flow_revisions",
+        """
+        CREATE TABLE flow_revisions (
+            namespace TEXT NOT NULL,
+            flow_id TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            source_hash TEXT NOT NULL,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (namespace, flow_id, revision),
+            UNIQUE (namespace, flow_id, source_hash)
+        );
+        ALTER TABLE executions ADD COLUMN flow_revision INTEGER;
+        CREATE INDEX executions_unrevised ON executions(namespace, flow_id)
+            WHERE flow_revision IS NULL AND flow_source IS NOT NULL
+        """,
+    ),
 ]
 
 

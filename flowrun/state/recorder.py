@@ -35,10 +35,10 @@ class Recorder(BaseListener):
             "labels": dumps([{"key": k, "value": v} for k, v in execution.labels]),
             "trigger": dumps(execution.trigger) if execution.trigger is not None else None,
             "histories": dumps(execution.histories), "error": execution.error,
+            "flow_source": execution.flow_source, "flow_revision": execution.flow_revision,
         }
         insert = dict(row, created_at=iso(execution.start_date), parent_id=execution.parent_id,
-                      flow_path=execution.flow_path, flow_source=execution.flow_source,
-                      original_id=execution.original_id, pid=os.getpid(), host=socket.gethostname(),
+                      flow_path=execution.flow_path, original_id=execution.original_id, pid=os.getpid(), host=socket.gethostname(),
                       heartbeat=time.time())
         cols = ", ".join(insert)
         updates = ", ".join(f"{k} = excluded.{k}" for k in row if k != "id")

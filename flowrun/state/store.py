@@ -89,6 +89,7 @@ def _execution_json(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"], "namespace": row["namespace"], "flowId": row["flow_id"], "state": row["state"],
         "startDate": row["start_date"], "endDate": row["end_date"], "labels": json.loads(row["labels"]),
+        "flowRevision": row["flow_revision"],
     }
 
 
