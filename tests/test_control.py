@@ -369,7 +369,19 @@ def test_sigterm_during_a_subflow_kills_parent_and_child(project: Project) -> No
 
 
 def test_a_dead_queued_process_does_not_wedge_the_queue(project: Project) -> None:
-    concurrency_flow(project, "QUEUE")
+    gate = project.root / "gate"
+    project.flow(f"""
+        id: limited
+        namespace: dev
+        concurrency:
+          limit: 1
+          behavior: QUEUE
+        tasks:
+          - id: hold
+            type: io.kestra.plugin.scripts.shell.Commands
+            commands:
+              - while [ ! -f {gate} ]; do sleep 0.05; done
+        """, "limited.yaml")  # the first execution holds the slot until the test opens the gate
     env = {**os.environ, "FLOWRUN_HOME": str(project.home)}
 
     def start() -> subprocess.Popen[str]:
@@ -391,6 +403,7 @@ def test_a_dead_queued_process_does_not_wedge_the_queue(project: Project) -> Non
     doomed.kill()  # kill -9 of the process holding a QUEUED execution
     doomed.wait()
     last = start()
+    gate.touch()
     docs = [json.loads(p.communicate(timeout=60)[0]) for p in (first, last)]
     assert [doc["state"] for doc in docs] == ["SUCCESS", "SUCCESS"]
     assert sorted(states()) == ["KILLED", "SUCCESS", "SUCCESS"]
