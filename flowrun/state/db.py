@@ -140,6 +140,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    (
+        "0003_kv_secret",  # a KV value set from a secret (or with `kv set --secret`) is stored encrypted
+        "ALTER TABLE kv ADD COLUMN secret INTEGER NOT NULL DEFAULT 0",
+    ),
 ]
 
 
