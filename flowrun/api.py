@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flowrun.engine.model import TERMINAL, Execution, new_id
-from flowrun.errors import FlowrunError, InvalidFlowError, Problem
+from flowrun.errors import InvalidFlowError, InvalidValueError, Problem
 from flowrun.project import Project, open_project, resolve_flow_ref
 from flowrun.state.db import Database
 
@@ -27,6 +27,7 @@ class RunOptions:
     listeners: list[Any] = field(default_factory=list)
     max_parallel: int | None = None
     parent_id: str | None = None
+    strict_inputs: set[str] = field(default_factory=set)  # supplied input ids that must be declared (typed by the user)
 
 
 def open_state(project: Project) -> Database:
@@ -77,7 +78,8 @@ def _seal_for(services: Any) -> Any:
     return seal
 
 
-def _resolve_inputs(flow: Any, supplied: dict[str, Any], services: Any, execution_id: str) -> Any:
+def _resolve_inputs(flow: Any, supplied: dict[str, Any], services: Any, execution_id: str,
+                    strict: set[str]) -> Any:
     from flowrun.engine.context import TemplateRuntime
     from flowrun.inputs import resolve_inputs
     from flowrun.storage.internal import input_prefix
@@ -97,7 +99,7 @@ def _resolve_inputs(flow: Any, supplied: dict[str, Any], services: Any, executio
         prefix = input_prefix(flow.namespace, flow.id, execution_id, input_id)
         return services.storage.put_file(path, prefix, path.name)
 
-    return resolve_inputs(flow.inputs, supplied, render, upload_file=upload)
+    return resolve_inputs(flow.inputs, supplied, render, upload_file=upload, strict=strict)
 
 
 @contextmanager
@@ -133,7 +135,7 @@ def prepare_run(ref: str, options: RunOptions) -> tuple[Any, Execution, Any]:
     execution = Execution(id=new_id(), namespace=flow.namespace, flow_id=flow.id, trigger=options.trigger,
                           parent_id=options.parent_id, flow_path=str(path), flow_source=flow.source)
     execution.set_state("CREATED")
-    resolved = _resolve_inputs(flow, options.inputs, services, execution.id)
+    resolved = _resolve_inputs(flow, options.inputs, services, execution.id, options.strict_inputs)
     for secret_id in resolved.secret_ids:
         value = resolved.flat.get(secret_id)
         if isinstance(value, str):
@@ -270,10 +272,11 @@ def execution_logs(home: str | None, execution_id: str, task_id: str | None = No
 
 # -- kv -------------------------------------------------------------------------------------------------
 def kv_store(home: str | None) -> Any:
+    from flowrun.crypto import Cipher
     from flowrun.storage.kv import KVStore
 
-    _, db = _project_db(home)
-    return KVStore(db)
+    project, db = _project_db(home)
+    return KVStore(db, Cipher(project.home))
 
 
 # -- render ---------------------------------------------------------------------------------------------
@@ -289,7 +292,8 @@ def render_expression(expression: str, context: dict[str, Any] | None = None, fl
     variables: dict[str, Any] = dict(context or {})
     namespace = str((variables.get("flow") or {}).get("namespace", "")) if isinstance(variables.get("flow"), dict) else ""
     if flow_ref:
-        flow, execution, services = prepare_run(flow_ref, RunOptions(inputs=inputs or {}, home=home))
+        flow, execution, services = prepare_run(flow_ref, RunOptions(inputs=inputs or {}, home=home,
+                                                                     strict_inputs=set(inputs or {})))
         namespace = flow.namespace
         variables = {"flow": {"id": flow.id, "namespace": flow.namespace}, "inputs": execution.inputs,
                      "vars": flow.variables, "labels": execution.labels_map(), "envs": services.envs,
@@ -303,7 +307,12 @@ def render_expression(expression: str, context: dict[str, Any] | None = None, fl
     try:
         return render(expression, variables, runtime)
     except TemplateError as exc:
-        raise FlowrunError(f"template error: {exc.message}", hint="check names with printContext()") from None
+        from flowrun.templating.errors import MissingError
+
+        undefined = isinstance(exc, MissingError) or isinstance(exc.__cause__, MissingError)
+        hint = ("list the names in scope with {{ printContext() }}" if undefined
+                else "check the expression's syntax: {{ ... }} for values, {% ... %} for tags")
+        raise InvalidValueError(f"template error: {exc.message}", hint=hint) from None
 
 
 def _execution_context(db: Database, execution_id: str) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from flowrun.errors import ExitCode, FlowrunError, InvalidFlowError, UsageError
+from flowrun.cli_kv import kv_app, read_option_file
+from flowrun.errors import EXIT_CODE_MEANINGS, ExitCode, FlowrunError, InvalidFlowError, UsageError
 
 if TYPE_CHECKING:
     from flowrun import api
@@ -25,10 +26,11 @@ else:
 
     api = _LazyApi()
 
+_EXIT_CODES = "Exit codes:\n\n\b\n" + "\n".join(f"{code}  {text}" for code, text in EXIT_CODE_MEANINGS.items())
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  rich_markup_mode=None, help="Run Kestra-style YAML flows locally: no JVM, no Docker, no server.")
+                  rich_markup_mode=None, help="Run Kestra-style YAML flows locally: no JVM, no Docker, no server.",
+                  epilog=_EXIT_CODES)
 executions_app = typer.Typer(no_args_is_help=True, help="List and inspect executions.")
-kv_app = typer.Typer(no_args_is_help=True, help="Read and write the per-namespace KV store.")
 app.add_typer(executions_app, name="executions")
 app.add_typer(kv_app, name="kv")
 def _register_schedule_commands() -> None:
@@ -96,6 +98,7 @@ def run(
     from flowrun.inputs import parse_cli_inputs
 
     cli_inputs, labels, trigger_vars = parse_cli_inputs(input or [], inputs or []), _pairs(label, "label"), None
+    typed = set(cli_inputs)  # what the user typed must be declared; a trigger's own inputs are not checked here
     if trigger:
         from flowrun.schedule.manual import trigger_for_manual_run
 
@@ -106,7 +109,7 @@ def run(
     elif date:
         raise UsageError("--date needs --trigger", hint="name the Schedule trigger: --trigger ID --date ISO")
     options = api.RunOptions(inputs=cli_inputs, labels=labels, home=home, max_parallel=max_parallel,
-                             trigger=trigger_vars)
+                             trigger=trigger_vars, strict_inputs=typed)
     flow_obj, execution, services = api.prepare_run(flow, options)
     if trigger_vars and trigger:
         from flowrun.schedule.manual import record_manual_run
@@ -330,53 +333,6 @@ def logs(
         typer.echo(f"{line['timestamp']} {line['level']:<5} {line['task_id'] or 'execution'}: {line['message']}")
 
 
-@kv_app.command("list")
-def kv_list(namespace: str, home: Home = None) -> None:
-    """List the keys of a namespace.
-
-    Example: flowrun kv list zoomcamp
-    """
-    for row in api.kv_store(home).list(namespace):
-        typer.echo(f"{row['key']}  {row['type']}  expires={row.get('expires_at') or '-'}")
-
-
-@kv_app.command("get")
-def kv_get(namespace: str, key: str, home: Home = None) -> None:
-    """Print a value (JSON for maps and lists).
-
-    Example: flowrun kv get zoomcamp GCP_BUCKET_NAME
-    """
-    value = api.kv_store(home).get(namespace, key, error_on_missing=True)
-    typer.echo(value if isinstance(value, str) else json.dumps(value))
-
-
-@kv_app.command("set")
-def kv_set(
-    namespace: str, key: str, value: str,
-    type_: Annotated[str | None, typer.Option("--type", help="STRING, NUMBER, BOOLEAN, DATETIME, DATE, "
-                                              "DURATION or JSON.")] = None,
-    ttl: Annotated[str | None, typer.Option("--ttl", help="ISO-8601 duration, e.g. P1D.")] = None,
-    home: Home = None,
-) -> None:
-    """Set a value. Use `@file` to read the value from a file.
-
-    Example: flowrun kv set zoomcamp GCP_CREDS @service-account.json --type JSON
-    """
-    if value.startswith("@"):
-        value = Path(value[1:]).read_text(encoding="utf-8")
-    api.kv_store(home).set(namespace, key, value, kv_type=type_.upper() if type_ else None, ttl=ttl)
-
-
-@kv_app.command("delete")
-def kv_delete(namespace: str, key: str, home: Home = None) -> None:
-    """Delete a key.
-
-    Example: flowrun kv delete zoomcamp GCP_CREDS
-    """
-    if not api.kv_store(home).delete(namespace, key):
-        raise UsageError(f"no key `{key}` in namespace `{namespace}`")
-
-
 @app.command()
 def render(
     expression: Annotated[str, typer.Argument(help="A Pebble template, e.g. \"{{ inputs.name | upper }}\".")],
@@ -391,14 +347,21 @@ def render(
 
     Example: flowrun render "{{ 'x_' ~ (trigger.date | date('yyyy-MM')) }}" --context '{"trigger": {"date": "2019-01-01T09:00:00Z"}}'
     """
-    data = None
-    if context:
-        text = Path(context[1:]).read_text(encoding="utf-8") if context.startswith("@") else context
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"--context is not valid JSON: {exc}") from None
+    data = _render_context(context) if context else None
     typer.echo(api.render_expression(expression, data, flow, _pairs(input, "input"), execution, home))
+
+
+def _render_context(context: str) -> dict[str, Any]:
+    """The `--context` JSON object, given inline or as @file."""
+    text = read_option_file(context[1:], f"--context {context}") if context.startswith("@") else context
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--context is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--context must be a JSON object, got a {type(data).__name__}",
+                         hint='e.g. --context \'{"inputs": {"name": "Ana"}}\'')
+    return data
 
 
 def _register_purge_command() -> None:
@@ -453,14 +416,29 @@ def main() -> None:
         sys.exit(code if isinstance(code, int) else 0)
     except FlowrunError as exc:
         _report(exc, debug)
-        sys.exit(exc.exit_code)
+        sys.exit(exit_code_for(exc))
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+        sys.exit(exit_code_for(exc))
+    except KeyboardInterrupt as exc:
         _err("interrupted")
-        sys.exit(ExitCode.FLOW_FAILED)
+        sys.exit(exit_code_for(exc))
     except Exception as exc:  # click usage errors and real bugs
         _handle_unexpected(exc, debug)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The code the CLI exits with when `exc` ends a command (the README's "Exit codes" table)."""
+    from typer._click import exceptions as click_errors
+
+    if isinstance(exc, FlowrunError):
+        return exc.exit_code
+    if isinstance(exc, typer.Exit):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt | typer.Abort):
+        return ExitCode.FLOW_FAILED
+    if isinstance(exc, click_errors.ClickException):
+        return ExitCode.USAGE
+    return ExitCode.STATE  # an internal error
 
 
 def _report(exc: FlowrunError, debug: bool) -> None:
@@ -477,14 +455,13 @@ def _report(exc: FlowrunError, debug: bool) -> None:
 def _handle_unexpected(exc: Exception, debug: bool) -> None:
     from typer._click import exceptions as click_errors
 
-    if type(exc).__name__ == "Abort":
+    if isinstance(exc, typer.Abort):
         _err("aborted")
-        sys.exit(ExitCode.FLOW_FAILED)
-    if isinstance(exc, click_errors.ClickException):
+    elif isinstance(exc, click_errors.ClickException):
         exc.show()
-        sys.exit(ExitCode.USAGE)
-    if debug:
+    elif debug:
         raise exc
-    _err(f"error: internal error: {type(exc).__name__}: {exc}")
-    _err("hint: run again with --debug for the traceback, and report it")
-    sys.exit(ExitCode.STATE)
+    else:
+        _err(f"error: internal error: {type(exc).__name__}: {exc}")
+        _err("hint: run again with --debug for the traceback, and report it")
+    sys.exit(exit_code_for(exc))

@@ -14,6 +14,20 @@ class ExitCode:
     PAUSED = 5
 
 
+#: What each exit code means: shown by `flowrun --help`, and the README's "Exit codes" table (a test keeps them equal).
+EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "the execution ended SUCCESS or WARNING (or the command succeeded)",
+    ExitCode.FLOW_FAILED: "the execution ended FAILED, KILLED or CANCELLED, or the KV key asked for does not exist "
+                          "(or has expired)",
+    ExitCode.USAGE: "usage error: a bad option or argument (`--input` without `=`, a bad `--context`), an unknown "
+                    "execution id, a KV namespace or key that breaks Kestra's naming rule",
+    ExitCode.INVALID: "the flow or its inputs are invalid, so nothing ran; also an undeclared input, a template "
+                      "error in `render`, a KV value that is not of its `--type`",
+    ExitCode.STATE: "flowrun's own state or storage failed (for example an unwritable state dir)",
+    ExitCode.PAUSED: "the execution is PAUSED; continue it with `flowrun resume ID`",
+}
+
+
 @dataclass
 class Problem:
     """One located problem: `file:line:col: where: message`."""
@@ -68,6 +82,12 @@ class InvalidFlowError(FlowrunError):
 
 class InputError(InvalidFlowError):
     """A supplied input value is wrong."""
+
+
+class InvalidValueError(FlowrunError):
+    """A value given on the command line is invalid (e.g. the expression of `render`): nothing was done."""
+
+    exit_code = ExitCode.INVALID
 
 
 class StateError(FlowrunError):

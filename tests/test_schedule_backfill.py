@@ -171,6 +171,13 @@ tasks:
     assert [(d["latestState"], d["action"]) for d in retry.json()["dates"]] == [("FAILED", "run")] * 2
 
 
+def _succeeded_yet(project: Project) -> bool:
+    try:
+        return bool(db_rows(project, "SELECT id FROM executions WHERE state = 'SUCCESS'"))
+    except sqlite3.OperationalError:  # the backfill is still creating the state DB's tables
+        return False
+
+
 def test_ctrl_c_stops_cleanly_and_a_rerun_continues(project: Project) -> None:
     schedule_flow(project, "f", DAILY, tasks="""
 tasks:
@@ -183,8 +190,7 @@ tasks:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if (project.home / "state.db").exists() and db_rows(
-                project, "SELECT id FROM executions WHERE state = 'SUCCESS'"):
+        if (project.home / "state.db").exists() and _succeeded_yet(project):
             break
         time.sleep(0.1)
     time.sleep(0.3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import threading
@@ -141,8 +142,13 @@ class TaskContext:
     def add_labels(self, labels: dict[str, str]) -> None:
         self.executor.add_labels(labels)
 
-    def register_secret(self, value: str) -> None:
-        self.executor.services.masker.add(value)
+    def register_secret(self, value: Any) -> None:
+        self.executor.services.masker.add_value(value)
+
+    def is_secret(self, value: Any) -> bool:
+        masker = self.executor.services.masker
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        return bool(len(masker)) and masker.mask(text) != text
 
 
 class TemplateRuntime:
@@ -160,9 +166,14 @@ class TemplateRuntime:
         from flowrun.storage.kv import KVError
 
         try:
-            return self.services.kv.get(namespace or self.namespace, key, error_on_missing=error_on_missing)
+            entry = self.services.kv.entry(namespace or self.namespace, key, error_on_missing=error_on_missing)
         except KVError as exc:
             raise TemplateError(str(exc)) from None
+        if entry is None:
+            return None
+        if entry.secret:
+            self.services.masker.add_value(entry.value)
+        return entry.value
 
     def secret(self, key: str) -> str:
         from flowrun.secrets import SecretError

@@ -39,10 +39,11 @@ def open_services(project: Project, db: Database | None = None) -> Services:
 
     db = db or Database(project.db_path)
     masker = Masker()
+    cipher = Cipher(project.home)
     return Services(
         project=project, db=db, storage=InternalStorage(project.storage_dir),
-        namespace_files=NamespaceFiles(project.namespace_files_dir), kv=KVStore(db),
+        namespace_files=NamespaceFiles(project.namespace_files_dir), kv=KVStore(db, cipher),
         secrets=Secrets(os.environ, project.secrets_file, masker=masker), masker=masker,
-        cipher=Cipher(project.home),
+        cipher=cipher,
         envs=env_variables(), globals=project.config.globals,
     )

@@ -134,6 +134,7 @@ def plan_backfill(db: Database, specs: list[ScheduleSpec], request: BackfillRequ
 
 def _open(request: BackfillRequest) -> tuple[Any, Any, Database, list[ScheduleSpec]]:
     from flowrun.api import open_state
+    from flowrun.inputs import check_declared
     from flowrun.project import resolve_flow_ref
     from flowrun.validate import load_flow
 
@@ -143,6 +144,7 @@ def _open(request: BackfillRequest) -> tuple[Any, Any, Database, list[ScheduleSp
         raise UsageError("--parallel must be at least 1")
     path, project = resolve_flow_ref(request.flow, request.home)
     flow = load_flow(path, project.config.plugin_defaults)
+    check_declared(flow.inputs, request.inputs)
     specs = schedule_specs(flow, request.triggers)
     if not specs:
         raise UsageError(f"flow {flow.namespace}/{flow.id} has no Schedule trigger to backfill",

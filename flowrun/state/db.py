@@ -158,6 +158,10 @@ MIGRATIONS: list[tuple[str, str]] = [
             WHERE flow_revision IS NULL AND flow_source IS NOT NULL
         """,
     ),
+    (
+        "0004_kv_secret",  # a KV value set from a secret (or with `kv set --secret`) is stored encrypted
+        "ALTER TABLE kv ADD COLUMN secret INTEGER NOT NULL DEFAULT 0",
+    ),
 ]
 
 
