@@ -180,3 +180,11 @@ class RunContext(Protocol):
     def register_secret(self, value: str) -> None:
         """Mask this value in every log line written from now on."""
         ...
+
+    def process_started(self, pgid: int) -> None:
+        """The attempt started process group `pgid` (recorded, so that it can be stopped if flowrun dies)."""
+        ...
+
+    def process_ended(self, pgid: int) -> None:
+        """Process group `pgid` of the attempt has ended."""
+        ...

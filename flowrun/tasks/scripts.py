@@ -245,7 +245,8 @@ class ScriptTask(Task):
                 ctx.logger.warn(problem)
 
         try:
-            result = run_program(interpreter + [program], wd, env, on_line, ctx.cancel, self._timeout_s(ctx))
+            result = run_program(interpreter + [program], wd, env, on_line, ctx.cancel, self._timeout_s(ctx),
+                                 on_start=ctx.process_started, on_end=ctx.process_ended)
         except OSError as exc:
             raise TaskError(f"cannot start interpreter {interpreter[0]!r}: {exc.strerror or exc}",
                             evidence={"interpreter": interpreter, "workingDir": str(wd)}) from exc
