@@ -79,6 +79,28 @@ def test_input_and_output_files_round_trip(tmp_path: Path) -> None:
     assert all(u.startswith("kestra:///company/team/test-flow/executions/exec1/tasks/t/") for u in files.values())
 
 
+def test_output_files_outside_or_through_symlinks_are_warned_by_pattern(tmp_path: Path) -> None:
+    secret_dir = tmp_path / "elsewhere"
+    secret_dir.mkdir()
+    (secret_dir / "secret.txt").write_text("not for upload")
+    a = run_task({"id": "t", "type": SHELL,
+                  "outputFiles": ["*.txt", "../secret.txt", f"{secret_dir}/secret.txt", "linked/*.txt",
+                                  "./kept.csv"],
+                  "commands": ["echo ok > real.txt", "echo csv > kept.csv",
+                               f"ln -s {secret_dir}/secret.txt link.txt", f"ln -s {secret_dir} linked"]},
+                 tmp_path)
+    assert a.error is None, a.error
+    files = a.outputs["outputFiles"] if a.outputs else {}
+    assert sorted(files) == ["kept.csv", "real.txt"]
+    warnings = a.ctx.logger.messages("WARN")
+    assert any("pattern `../secret.txt` points outside the working directory" in w for w in warnings), warnings
+    assert any(f"pattern `{secret_dir}/secret.txt` points outside the working directory" in w for w in warnings)
+    assert any("pattern `*.txt` matches `link.txt`, a symlink; symlinks are not uploaded" in w for w in warnings)
+    assert any("pattern `linked/*.txt` may match files under `linked`, a symlinked directory" in w
+               for w in warnings), warnings
+    assert len(warnings) == 4, warnings
+
+
 def test_input_files_as_json_string_and_uris_in_commands(tmp_path: Path) -> None:
     ctx = HarnessContext(home=tmp_path, task_id="t")
     uri = ctx.put_execution_file("report.txt", b"from storage\n")

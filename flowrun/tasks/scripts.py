@@ -204,7 +204,7 @@ class ScriptTask(Task):
         if "outputDir" in extra:
             patterns.append("outputDir/**")
         skip = set(copies.values()) | set(own)
-        rels = script_files.match_output_files(wd, patterns, skip) if patterns else []
+        rels = script_files.match_output_files(wd, patterns, skip, ctx.logger.warn) if patterns else []
         outputs["outputFiles"] = script_files.upload_output_files(ctx.storage, wd, rels)
         if result.exit_code != 0:
             raise self._failure(run, result, wd, outputs)
