@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,11 +20,25 @@ from flowrun.errors import UsageError
 from flowrun.state import processes
 from flowrun.state.db import Database
 
+Starter = Callable[..., "subprocess.Popen[str]"]
 
-def start_cli(project: Project, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "FLOWRUN_HOME": str(project.home)}
-    return subprocess.Popen([sys.executable, "-m", "flowrun", *args], cwd=project.root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+@pytest.fixture
+def start_cli(project: Project) -> Iterator[Starter]:
+    """Start `flowrun ARGS` in the background; whatever is still running at the end is killed (kill -9)."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> subprocess.Popen[str]:
+        env = {**os.environ, "FLOWRUN_HOME": str(project.home)}
+        started.append(subprocess.Popen([sys.executable, "-m", "flowrun", *args], cwd=project.root, env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
@@ -65,7 +79,8 @@ def sleeper() -> subprocess.Popen[bytes]:
     return subprocess.Popen(["sleep", "60"], start_new_session=True)
 
 
-def test_kill_minus_9_then_restart_runs_the_task_exactly_once(project: Project, tmp_path: Path) -> None:
+def test_kill_minus_9_then_restart_runs_the_task_exactly_once(project: Project, tmp_path: Path,
+        start_cli: Starter) -> None:
     out = tmp_path / "side_effect.txt"
     path = project.flow(f"""\
         id: chaos
@@ -77,7 +92,7 @@ def test_kill_minus_9_then_restart_runs_the_task_exactly_once(project: Project, 
               - for i in $(seq 1 12); do echo "$$ $i" >> {out}; sleep 0.2; done
               - echo "done $$" >> {out}
         """)
-    runner = start_cli(project, "run", str(path))
+    runner = start_cli("run", str(path))
     wait_for(lambda: len(lines(out)) >= 3, what="the task to write")
     first_pid = int(lines(out)[0].split()[0])
     runner.send_signal(signal.SIGKILL)
@@ -100,7 +115,8 @@ def test_kill_minus_9_then_restart_runs_the_task_exactly_once(project: Project, 
     assert not session_members(first_pid) and not session_members(second_pid)
 
 
-def test_grandchildren_die_with_flowrun_even_after_branch_threads_ended(project: Project, tmp_path: Path) -> None:
+def test_grandchildren_die_with_flowrun_even_after_branch_threads_ended(project: Project, tmp_path: Path,
+        start_cli: Starter) -> None:
     """The guardian starts from a Parallel branch thread; that thread's end must not take it down with it."""
     pids, long_out = tmp_path / "pids.txt", tmp_path / "long.txt"
     path = project.flow(f"""\
@@ -125,11 +141,13 @@ def test_grandchildren_die_with_flowrun_even_after_branch_threads_ended(project:
               - echo $! >> {pids}
               - wait
         """)
-    runner = start_cli(project, "run", str(path))
+    runner = start_cli("run", str(path))
     wait_for(lambda: len(lines(pids)) == 2, what="the background task to start")
     shell, grandchild = (int(x) for x in lines(pids))
     assert lines(long_out) == [str(i) for i in range(1, 7)], "the long branch was cut short"
     assert set(session_members(shell)) >= {shell, grandchild}
+    (guardian,) = [int(p) for p in os.listdir("/proc") if p.isdigit() and _is_guardian_of(int(p), runner.pid)]
+    assert _start_ticks(guardian) < _start_ticks(shell), "the guardian started in a branch was replaced"
 
     runner.send_signal(signal.SIGKILL)
     runner.wait()
@@ -139,7 +157,8 @@ def test_grandchildren_die_with_flowrun_even_after_branch_threads_ended(project:
     assert not _running(shell) and not _running(grandchild)
 
 
-def test_reaper_kills_what_a_dead_flowrun_left_when_its_guardian_died_too(project: Project, tmp_path: Path) -> None:
+def test_reaper_kills_what_a_dead_flowrun_left_when_its_guardian_died_too(project: Project, tmp_path: Path,
+        start_cli: Starter) -> None:
     pids = tmp_path / "pids.txt"
     path = project.flow(f"""\
         id: orphaned
@@ -152,21 +171,25 @@ def test_reaper_kills_what_a_dead_flowrun_left_when_its_guardian_died_too(projec
               - echo $! > {pids}
               - wait
         """)
-    runner = start_cli(project, "run", str(path))
+    runner = start_cli("run", str(path))
     wait_for(lambda: len(lines(pids)) == 1, what="the task to start")
     grandchild = int(lines(pids)[0])
     guardian = next(int(p) for p in os.listdir("/proc") if p.isdigit() and _is_guardian_of(int(p), runner.pid))
     os.kill(guardian, signal.SIGKILL)
     runner.send_signal(signal.SIGKILL)
     runner.wait()
-    time.sleep(0.3)
-    assert Path(f"/proc/{grandchild}").exists(), "without a guardian, `sleep 1000` outlives its shell"
+    try:
+        time.sleep(0.3)
+        assert _running(grandchild), "without a guardian, `sleep 1000` outlives its shell"
 
-    listed = project.cli("executions", "list", "--json")  # any command that opens the state reaps
+        listed = project.cli("executions", "list", "--json")  # any command that opens the state reaps
 
-    assert listed.code == 0, listed.stderr
-    assert listed.json()[0]["state"] == "KILLED"
-    wait_for(lambda: not _running(grandchild), timeout=2, what="the reaper to kill the orphaned group")
+        assert listed.code == 0, listed.stderr
+        assert listed.json()[0]["state"] == "KILLED"
+        wait_for(lambda: not _running(grandchild), timeout=2, what="the reaper to kill the orphaned group")
+    finally:
+        if _running(grandchild):
+            os.kill(grandchild, signal.SIGKILL)
     db = sqlite3.connect(project.home / "state.db")
     assert db.execute("SELECT COUNT(*) FROM task_processes").fetchone()[0] == 0
 
@@ -178,6 +201,10 @@ def _is_guardian_of(pid: int, parent: int) -> bool:
     except OSError:
         return False
     return ppid == parent and b"guardian.py" in cmdline
+
+
+def _start_ticks(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[19])
 
 
 def _running(pid: int) -> bool:

@@ -90,6 +90,15 @@ class Guardian:
                 except OSError:
                     self._proc = None
 
+    def prepare(self) -> None:
+        """Start the guardian now, so that it already runs when the task process starts."""
+        with self._lock:
+            if not self._broken and (self._proc is None or self._owner != os.getpid()):
+                try:
+                    self._start()
+                except OSError:
+                    self._broken = True
+
     def register(self, pgid: int) -> None:
         self._send(f"+{pgid}\n")
 

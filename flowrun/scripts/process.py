@@ -78,6 +78,7 @@ def run_program(
     Raises FileNotFoundError/PermissionError when the program itself cannot be started.
     """
     start = time.monotonic()
+    GUARDIAN.prepare()
     proc = subprocess.Popen(
         argv, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, start_new_session=True, close_fds=True, preexec_fn=death_signal_hook(),
