@@ -378,6 +378,7 @@ def continue_execution(execution_id: str, mode: str, home: str | None = None, fr
     services = open_services(project, open_state(project))
     execution = load_execution(services.db, execution_id, services.cipher.unseal)
     _check_continuable(execution, mode)
+    _check_no_live_tasks(services.db, execution.id)
     choice = choose_flow(services.db, execution, mode, project, revision, latest)
     flow = choice.flow
     if choice.note and notify:
@@ -417,6 +418,22 @@ def _check_continuable(execution: Execution, mode: str) -> None:
     if execution.state not in allowed:
         raise UsageError(f"execution `{execution.id}` is {execution.state}; {mode} needs one of "
                          f"{', '.join(allowed)}")
+
+
+def _check_no_live_tasks(db: Database, execution_id: str) -> None:
+    """Refuse to run an execution again while a task process of its earlier run still runs on this host.
+
+    Opening the state already killed the groups whose flowrun process died; what is left has a live owner.
+    """
+    from flowrun.errors import UsageError
+    from flowrun.state.processes import live_groups
+
+    alive = live_groups(db, execution_id)
+    if alive:
+        row = alive[0]
+        raise UsageError(f"execution `{execution_id}`: task `{row['task_id']}` of its earlier run still runs "
+                         f"(process group {row['pgid']}, started by flowrun pid {row['runner_pid']})",
+                         hint=f"wait for it to end, or stop it with `kill -- -{row['pgid']}`, then try again")
 
 
 def _secret_values(inputs: dict[str, Any], flow: Any) -> list[str]:

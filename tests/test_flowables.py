@@ -1009,6 +1009,31 @@ def test_working_directory_shares_files(project: Any) -> None:
     assert list(one(ex, "worker").outputs["outputFiles"]) == ["out/stay.txt"]
 
 
+def test_working_directory_output_files_skip_symlinks_with_a_warning(project: Any, tmp_path: Any) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not for upload")
+    task_class("io.kestra.plugin.scripts.shell.Commands")
+    ex = project.run(project.flow(f"""
+        id: wd-links
+        namespace: company.team
+        tasks:
+          - id: worker
+            type: {FLOW}.WorkingDirectory
+            outputFiles: ["*.txt"]
+            tasks:
+              - id: write
+                type: io.kestra.plugin.scripts.shell.Commands
+                commands: ["echo ok > real.txt", "ln -s {outside} link.txt"]
+    """))
+    assert ex.state == "SUCCESS", [(tr.task_id, tr.state) for tr in ex.task_runs]
+    assert list(one(ex, "worker").outputs["outputFiles"]) == ["real.txt"]
+    from flowrun import api
+
+    logs = api.execution_logs(str(project.home), ex.id, "worker")
+    assert [(x["level"], x["message"]) for x in logs] == [
+        ("WARN", "outputFiles: pattern `*.txt` matches `link.txt`, a symlink; symlinks are not uploaded")]
+
+
 def test_working_directory_failure_runs_errors(project: Any) -> None:
     # Source: WorkingDirectoryTest.failed (same flow, failed=true): 3 task runs (worker, first, error-t1), FAILED.
     ex = project.run(project.flow(_working_directory_flow()), {"failed": "true"})

@@ -142,6 +142,12 @@ class TaskContext:
     def add_labels(self, labels: dict[str, str]) -> None:
         self.executor.add_labels(labels)
 
+    def process_started(self, pgid: int) -> None:
+        self.executor.bus.process_started(self.executor.execution, self.taskrun, self.attempt, pgid)
+
+    def process_ended(self, pgid: int) -> None:
+        self.executor.bus.process_ended(self.executor.execution, self.taskrun, self.attempt, pgid)
+
     def register_secret(self, value: Any) -> None:
         self.executor.services.masker.add_value(value)
 

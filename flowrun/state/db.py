@@ -162,6 +162,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         "0004_kv_secret",  # a KV value set from a secret (or with `kv set --secret`) is stored encrypted
         "ALTER TABLE kv ADD COLUMN secret INTEGER NOT NULL DEFAULT 0",
     ),
+    (
+        "0005_task_processes",
+        """
+        CREATE TABLE task_processes (
+            id INTEGER PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            task_run_id TEXT NOT NULL,
+            task_id TEXT NOT NULL,
+            attempt INTEGER,
+            host TEXT NOT NULL,
+            pgid INTEGER NOT NULL,
+            leader_identity TEXT NOT NULL,
+            runner_pid INTEGER NOT NULL,
+            runner_identity TEXT NOT NULL,
+            started_at REAL NOT NULL
+        );
+        CREATE INDEX task_processes_host ON task_processes(host, runner_pid);
+        CREATE INDEX task_processes_execution ON task_processes(execution_id)
+        """,
+    ),
 ]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flowrun.engine.events import BaseListener, LogLine
 from flowrun.engine.model import Execution, TaskRun, iso
+from flowrun.state import processes
 from flowrun.state.db import Database
 
 
@@ -81,3 +82,9 @@ class Recorder(BaseListener):
                 "INSERT INTO metrics (execution_id, task_run_id, name, type, value, tags, timestamp) "
                 "VALUES (?, ?, ?, ?, ?, ?, datetime('now'))",
                 (execution.id, taskrun.id, name, type, value, dumps(tags)))
+
+    def process_started(self, execution: Execution, taskrun: TaskRun, attempt: int, pgid: int) -> None:
+        processes.record(self.db, execution.id, taskrun.id, taskrun.task_id, attempt, pgid)
+
+    def process_ended(self, execution: Execution, taskrun: TaskRun, attempt: int, pgid: int) -> None:
+        processes.forget(self.db, pgid)

@@ -11,6 +11,7 @@ from typing import Any
 
 from flowrun.errors import UsageError
 from flowrun.state.db import Database
+from flowrun.state.processes import stop_orphans
 
 ACTIVE = ("CREATED", "QUEUED", "RUNNING", "RETRYING", "KILLING")
 HEARTBEAT_SECONDS = 5.0
@@ -36,7 +37,12 @@ def _is_zombie(pid: int) -> bool:
 
 
 def reap_dead(db: Database) -> list[str]:
-    """Mark KILLED every active execution whose process is gone (kill -9, reboot)."""
+    """Mark KILLED every active execution whose process is gone (kill -9, reboot).
+
+    First, the task process groups such a process left running on this host are killed, so that nothing
+    of a dead execution still runs once it can be restarted.
+    """
+    stop_orphans(db)
     rows = db.query(f"SELECT id, pid, host, heartbeat FROM executions WHERE state IN {ACTIVE}")
     host, now, dead = socket.gethostname(), time.time(), []
     for row in rows:

@@ -188,3 +188,11 @@ class RunContext(Protocol):
     def is_secret(self, value: Any) -> bool:
         """Whether `value` (a string, or any JSON value) holds a value registered as secret."""
         ...
+
+    def process_started(self, pgid: int) -> None:
+        """The attempt started process group `pgid` (recorded, so that it can be stopped if flowrun dies)."""
+        ...
+
+    def process_ended(self, pgid: int) -> None:
+        """Process group `pgid` of the attempt has ended."""
+        ...
