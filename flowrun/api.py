@@ -16,6 +16,7 @@ from flowrun.engine.model import TERMINAL, Execution, new_id
 from flowrun.errors import InvalidFlowError, InvalidValueError, Problem
 from flowrun.project import Project, open_project, resolve_flow_ref
 from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
 
 
 @dataclass
@@ -315,7 +316,7 @@ def render_expression(expression: str, context: dict[str, Any] | None = None, fl
         raise InvalidValueError(f"template error: {exc.message}", hint=hint) from None
 
 
-def _execution_context(db: Database, execution_id: str) -> dict[str, Any]:
+def _execution_context(db: StateStore, execution_id: str) -> dict[str, Any]:
     from flowrun.crypto import mask_sealed
     from flowrun.state.store import get_execution
 
@@ -420,7 +421,7 @@ def _check_continuable(execution: Execution, mode: str) -> None:
                          f"{', '.join(allowed)}")
 
 
-def _check_no_live_tasks(db: Database, execution_id: str) -> None:
+def _check_no_live_tasks(db: StateStore, execution_id: str) -> None:
     """Refuse to run an execution again while a task process of its earlier run still runs on this host.
 
     Opening the state already killed the groups whose flowrun process died; what is left has a live owner.

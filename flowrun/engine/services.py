@@ -8,12 +8,13 @@ from typing import Any
 
 from flowrun.project import Project
 from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
 
 
 @dataclass
 class Services:
     project: Project
-    db: Database
+    db: StateStore
     storage: Any
     namespace_files: Any
     kv: Any
@@ -30,7 +31,7 @@ def env_variables(environ: dict[str, str] | None = None) -> dict[str, str]:
     return {k[4:].lower(): v for k, v in environ.items() if k.startswith("ENV_")}
 
 
-def open_services(project: Project, db: Database | None = None) -> Services:
+def open_services(project: Project, db: StateStore | None = None) -> Services:
     from flowrun.crypto import Cipher
     from flowrun.secrets import Masker, Secrets
     from flowrun.storage.internal import InternalStorage

@@ -18,6 +18,7 @@ from flowrun.schedule.conditions import (
     ExecutionFacts,
     all_true,
 )
+from flowrun.state.protocol import StateStore
 
 #: a chain of Flow triggers deeper than this is cut (a flow that triggers itself forever)
 MAX_DEPTH = 10
@@ -73,7 +74,7 @@ def _upstream_matches(entry: dict[str, Any], facts: ExecutionFacts) -> bool:
             and facts.state in states and all((str(k), str(v)) in set(facts.labels) for k, v in labels.items()))
 
 
-def _preconditions_met(db: Any, key: tuple[str, str, str], preconditions: dict[str, Any] | None,
+def _preconditions_met(db: StateStore, key: tuple[str, str, str], preconditions: dict[str, Any] | None,
                        facts: ExecutionFacts) -> bool:
     """Each upstream flow of `preconditions.flows` ended as wanted within the time window (this one included)."""
     if not preconditions:
@@ -92,16 +93,12 @@ def _preconditions_met(db: Any, key: tuple[str, str, str], preconditions: dict[s
         if _upstream_matches(entry, facts):
             continue
         states = [s.upper() for s in entry.get("states") or ["SUCCESS"]]
-        marks = ",".join("?" * len(states))
-        row = db.query_one(f"SELECT id FROM executions WHERE namespace = ? AND flow_id = ? AND state IN ({marks}) "
-                           "AND end_date >= ? LIMIT 1", (entry.get("namespace"), entry.get("flowId"), *states,
-                                                         iso(since)))
-        if row is None:
+        if not db.ended_since(entry.get("namespace"), entry.get("flowId"), states, str(iso(since))):
             return False
     return True
 
 
-def matches(db: Any, flow: Any, trigger: FlowTrigger, execution: Any) -> bool:
+def matches(db: StateStore, flow: Any, trigger: FlowTrigger, execution: Any) -> bool:
     """Whether an ended execution fires this Flow trigger (states, conditions, preconditions)."""
     key = (flow.namespace, flow.id, trigger.id)
     if trigger.disabled or trigger_state.is_disabled(db, key):
@@ -128,7 +125,7 @@ def _short(type_name: str) -> str:
         return type_name
 
 
-def _fire(project: Any, db: Any, path: Path, flow: Any, trigger: FlowTrigger, execution: Any) -> dict[str, Any]:
+def _fire(project: Any, db: StateStore, path: Path, flow: Any, trigger: FlowTrigger, execution: Any) -> dict[str, Any]:
     from flowrun import api
     from flowrun.schedule.plan import render_for, trigger_labels
 
@@ -136,15 +133,14 @@ def _fire(project: Any, db: Any, path: Path, flow: Any, trigger: FlowTrigger, ex
     inputs = render_for(flow, trigger.id, trigger.inputs or {}, variables)
     labels = trigger_labels(flow, trigger, variables)
     key = (flow.namespace, flow.id, trigger.id)
-    with db.write() as conn:
-        trigger_state.set_last_tick(conn, key, str(iso(utcnow())))
+    db.set_last_tick(key, str(iso(utcnow())))
     child = api.run_flow(path, api.RunOptions(inputs=inputs, labels=labels, home=str(project.home), trigger=variables))
     trigger_state.apply_stop_after(db, key, trigger.stop_after, child.state, child.id)
     return {"flow": f"{flow.namespace}/{flow.id}", "trigger": trigger.id, "executionId": child.id,
             "state": child.state, "error": None}
 
 
-def project_db(project: Any) -> Any:
+def project_db(project: Any) -> StateStore:
     from flowrun.state.db import Database
 
     return Database(project.db_path)

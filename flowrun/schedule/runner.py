@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from flowrun.schedule import claims, trigger_state
-from flowrun.schedule.claims import Claim
+from flowrun.schedule import trigger_state
+from flowrun.state.records import Claim
 
 
 @dataclass
@@ -66,13 +66,13 @@ def run_job(job: Job) -> JobResult:
     except FlowrunError as exc:
         return JobResult(None, "FAILED", exc.message, seconds=time.monotonic() - started)
     db = services.db
-    claims.link(db, job.claim, execution.id)
+    db.link_claim(job.claim, execution.id)
     execution = api.run_prepared(flow, execution, services, options)
     result = JobResult(execution.id, execution.state, execution.error, execution.state == "KILLED",
                        time.monotonic() - started)
     if result.interrupted:
         return result
-    claims.finish(db, job.claim)
+    db.finish_claim(job.claim)
     result.stopped_trigger = trigger_state.apply_stop_after(db, job.claim.key, job.stop_after, execution.state,
                                                             execution.id)
     return result

@@ -1,4 +1,10 @@
-"""The SQLite connection: WAL, busy timeout, BEGIN IMMEDIATE writes and ordered, recorded migrations."""
+"""The SQLite state store: WAL, busy timeout, BEGIN IMMEDIATE writes, ordered recorded migrations.
+
+`Database` implements `flowrun.state.protocol.StateStore`: its table SQL comes from one mixin per table
+family (`flowrun.state.executions`, `.claims`, `.kv`...), each of which reaches the file only through
+`write()`, `query()`, `query_one()` and `conn` below. The schema is `flowrun.state.migrations` (see its
+docstring for the rule that keeps one migration list valid on SQLite and Postgres).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flowrun.errors import StateError
+from flowrun.state.backfills import SqliteBackfills
+from flowrun.state.claims import SqliteClaims
+from flowrun.state.concurrency import SqliteConcurrency
+from flowrun.state.executions import SqliteExecutions
+from flowrun.state.kv import SqliteKV
 from flowrun.state.migrations import LEDGER, MIGRATIONS, render
+from flowrun.state.processes import SqliteProcesses
+from flowrun.state.purge import SqlitePurge
+from flowrun.state.revisions import SqliteRevisions
+from flowrun.state.triggers import SqliteTriggers
 
 __all__ = ["MIGRATIONS", "Database"]
 
 
-class Database:
-    """One SQLite file shared by every flowrun process of a project.
+class Database(SqliteExecutions, SqliteConcurrency, SqliteProcesses, SqliteRevisions, SqliteTriggers, SqliteClaims,
+               SqliteBackfills, SqliteKV, SqlitePurge):
+    """One SQLite file shared by every flowrun process of a project; the embedded `StateStore`.
 
     Reads use the thread's connection directly. Writes go through `write()`, which opens the transaction
     with BEGIN IMMEDIATE so that concurrent processes queue on the busy timeout instead of failing.
