@@ -157,12 +157,13 @@ def run_prepared(flow: Any, execution: Execution, services: Any, options: RunOpt
     from flowrun.state.recorder import Recorder
     from flowrun.state.store import Heartbeat
 
-    recorder = Recorder(services.db, _seal_for(services), services.masker)
+    recorder = Recorder(services.db, _seal_for(services), services.masker, on_failure=lambda _: executor.kill())
     bus = Bus([recorder, *options.listeners])
     executor = Executor(flow, execution, services, bus, max_parallel=_max_parallel(services, options),
                         reuse=reuse, resume_outputs=resume_outputs)
     if execution.state == "CREATED":
         bus.execution_updated(execution)
+        recorder.raise_if_failed(execution)
     interrupted = False
     with _sigterm_as_interrupt(), Heartbeat(services.db, execution.id):
         try:
@@ -176,6 +177,7 @@ def run_prepared(flow: Any, execution: Execution, services: Any, options: RunOpt
             execution.set_state("KILLED")
             bus.execution_updated(execution)
     executor.join_background()
+    recorder.raise_if_failed(execution)  # the state DB refused a write: stopped, exit 4, no RUNNING row
     interrupted = interrupted or executor.interrupted
     if interrupted and options.parent_id:  # a subflow: the parent execution is being stopped too
         raise KeyboardInterrupt()
