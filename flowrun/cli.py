@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from flowrun import cli_state
 from flowrun.errors import ExitCode, FlowrunError, InvalidFlowError, UsageError
 
 if TYPE_CHECKING:
@@ -430,6 +431,7 @@ def venvs_prune(
 
 
 _register_schedule_commands()
+cli_state.register(app)
 
 
 def main() -> None:
