@@ -46,8 +46,8 @@ def state_rotate_key(home: Home = None) -> None:
     typer.echo(f"rotated {result['key']}: fingerprint {result['oldFingerprint']} -> {result['newFingerprint']}, "
                f"{result['values']} value(s) re-encrypted")
     if result["staleBackup"]:
-        typer.echo(f"note: {result['staleBackup']} (the copy taken before the last migration) still holds values "
-                   "encrypted with the old key")
+        typer.echo(f"warning: the pre-migration backup could not be re-encrypted ({result['staleBackup']}); "
+                   "it still needs the old key", err=True)
 
 
 def register(app: typer.Typer) -> None:

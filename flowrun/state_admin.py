@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,7 @@ def rotate_secret_key(home: str | None = None) -> dict[str, Any]:
     from flowrun.crypto import Cipher, rotate_key
     from flowrun.project import open_project
     from flowrun.state import integrity
-    from flowrun.state.keys import KeyLedger, active_executions, reencrypt
+    from flowrun.state.keys import KeyLedger, active_executions, reencrypt, reencrypt_copy
 
     project = open_project(home)
     db = open_state(project)
@@ -109,7 +110,18 @@ def rotate_secret_key(home: str | None = None) -> dict[str, Any]:
     cipher = Cipher(project.home, guard=KeyLedger(db))
     if not cipher.key_path.exists() and not KeyLedger(db).encrypted_values():
         raise UsageError(f"there is no {cipher.key_path.name} yet (no value was ever encrypted): nothing to rotate")
-    old, new, count = rotate_key(cipher, lambda transform, fp: reencrypt(db, transform, fp))
     backup = integrity.backup_path(project.db_path)
+    stale: list[str] = []
+
+    def rewrite(transform: Any, new_fingerprint: str) -> int:
+        count = reencrypt(db, transform, new_fingerprint)  # the commit that switches keys
+        if backup.is_file():  # so that restoring the backup later does not need the old key
+            try:
+                reencrypt_copy(backup, transform, new_fingerprint)
+            except (sqlite3.Error, FlowrunError) as exc:
+                stale.append(f"{backup}: {exc}")
+        return count
+
+    old, new, count = rotate_key(cipher, rewrite)
     return {"key": str(cipher.key_path), "oldFingerprint": old, "newFingerprint": new, "values": count,
-            "staleBackup": str(backup) if backup.is_file() else None}
+            "staleBackup": stale[0] if stale else None}

@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from flowrun.crypto import MARKER, Cipher, fingerprint, rotate_key
 from flowrun.state.db import Database
+from flowrun.state.integrity import backup_before_migration, backup_path
 from flowrun.state.keys import FINGERPRINT, KeyLedger, reencrypt
 
 FLOW = """\
@@ -202,3 +203,18 @@ def test_a_cipher_without_a_guard_keeps_creating_its_key(tmp_path: Path) -> None
     cipher = Cipher(tmp_path)  # no state DB: the key is created on first use, as before
     assert cipher.decrypt(cipher.encrypt("x")) == "x"
     assert (tmp_path / "secret.key").is_file()
+
+
+def test_rotate_key_also_reencrypts_the_pre_migration_backup(project: Project) -> None:
+    run_guarded(project)
+    db_path = project.home / "state.db"
+    backup_before_migration(db_path)  # the copy flowrun takes before a schema migration
+    result = project.cli("state", "rotate-key")
+    assert result.code == 0 and "warning" not in result.stderr, result
+    new_key = (project.home / "secret.key").read_bytes().strip()
+    with sqlite3.connect(backup_path(db_path)) as conn:
+        text = conn.execute("SELECT inputs FROM executions").fetchone()[0]
+        recorded = conn.execute("SELECT value FROM meta WHERE key = ?", (FINGERPRINT,)).fetchone()[0]
+    token = json.loads(text)["tok"]["$secret"]
+    assert json.loads(Fernet(new_key).decrypt(token[len(MARKER):].encode())) == "s3cr3t"
+    assert recorded == fingerprint(new_key)

@@ -6,6 +6,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from flowrun.crypto import MARKER, CryptoError
 from flowrun.state.db import Database
@@ -74,17 +75,40 @@ def active_executions(db: Database) -> list[str]:
 
 def reencrypt(db: Database, transform: Callable[[str], str], new_fingerprint: str) -> int:
     """Apply `transform` to every encrypted token and record the new key's fingerprint, in one transaction."""
-    count = 0
     with db.write() as conn:
-        for table, column in text_columns(conn):
-            rows = conn.execute(f'SELECT rowid, "{column}" FROM "{table}" WHERE instr("{column}", ?) > 0',
-                                (MARKER,)).fetchall()
-            for rowid, text in rows:
-                try:
-                    new_text = _TOKEN.sub(lambda match: transform(match.group(0)), text)
-                except CryptoError as exc:
-                    raise CryptoError(f"{table}.{column} (row {rowid}): {exc.message}", hint=exc.hint) from exc
-                conn.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE rowid = ?', (new_text, rowid))
-                count += 1
+        count = _reencrypt(conn, transform)
         _set_fingerprint(conn, new_fingerprint)
+    return count
+
+
+def reencrypt_copy(path: Path, transform: Callable[[str], str], new_fingerprint: str) -> int:
+    """The same for a copy of the DB (the pre-migration backup), left as it is otherwise (no migration)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            count = _reencrypt(conn, transform)
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+                _set_fingerprint(conn, new_fingerprint)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return count
+    finally:
+        conn.close()
+
+
+def _reencrypt(conn: sqlite3.Connection, transform: Callable[[str], str]) -> int:
+    count = 0
+    for table, column in text_columns(conn):
+        rows = conn.execute(f'SELECT rowid, "{column}" FROM "{table}" WHERE instr("{column}", ?) > 0',
+                            (MARKER,)).fetchall()
+        for rowid, text in rows:
+            try:
+                new_text = _TOKEN.sub(lambda match: transform(match.group(0)), text)
+            except CryptoError as exc:
+                raise CryptoError(f"{table}.{column} (row {rowid}): {exc.message}", hint=exc.hint) from exc
+            conn.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE rowid = ?', (new_text, rowid))
+            count += 1
     return count
