@@ -37,6 +37,12 @@ def check_state(home: str | None = None, db_file: str | None = None) -> CheckRep
         if not integrity.marker_path(path).exists():
             report.lines.append("no state DB yet (nothing has run in this project)")
             return report
+    try:
+        integrity.check_before_open(path)  # missing or emptied although state.id says it existed
+    except integrity.DamagedStateError as exc:
+        report.lines.append(f"integrity: {exc.message}")
+        report.error = exc
+        return report
     problems = integrity.integrity_problems(path)
     if problems:
         report.lines += [f"integrity: {problem}" for problem in problems]

@@ -65,7 +65,7 @@ def test_an_emptied_state_db_is_refused_not_recreated(project: Project) -> None:
     make_state(project)
     db = project.home / "state.db"
     db.write_bytes(b"")
-    for args in (("executions", "list"), ("run", "flows/hello.yaml"), ("kv", "list", "t")):
+    for args in (("executions", "list"), ("run", "flows/hello.yaml"), ("kv", "list", "t"), ("state", "check")):
         assert_clean_error(project.cli(*args), 4, f"the state database {db} is empty (0 bytes)",
                            "state.id shows that it held this project's state", f"mv {project.home}")
     assert db.stat().st_size == 0, "the emptied DB must be left as it was"
@@ -75,8 +75,9 @@ def test_a_deleted_state_db_is_refused_not_recreated(project: Project) -> None:
     make_state(project, runs=1)
     db = project.home / "state.db"
     db.unlink()
-    assert_clean_error(project.cli("executions", "list"), 4, f"the state database {db} is missing",
-                       "restore state.db from a backup")
+    for args in (("executions", "list"), ("state", "check")):
+        assert_clean_error(project.cli(*args), 4, f"the state database {db} is missing",
+                           "restore state.db from a backup")
     assert not db.exists()
 
 
