@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from flowrun import cli_state
 from flowrun.cli_kv import kv_app, read_option_file
 from flowrun.errors import EXIT_CODE_MEANINGS, ExitCode, FlowrunError, InvalidFlowError, UsageError
 
@@ -405,6 +406,7 @@ def venvs_prune(
 
 
 _register_schedule_commands()
+cli_state.register(app)
 
 
 def main() -> None:

@@ -23,7 +23,8 @@ EXIT_CODE_MEANINGS = {
                     "execution id, a KV namespace or key that breaks Kestra's naming rule",
     ExitCode.INVALID: "the flow or its inputs are invalid, so nothing ran; also an undeclared input, a template "
                       "error in `render`, a KV value that is not of its `--type`",
-    ExitCode.STATE: "flowrun's own state or storage failed (for example an unwritable state dir)",
+    ExitCode.STATE: "flowrun's own state or storage failed (for example an unwritable state dir, a damaged state DB, "
+                    "a lost `secret.key`)",
     ExitCode.PAUSED: "the execution is PAUSED; continue it with `flowrun resume ID`",
 }
 

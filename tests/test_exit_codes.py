@@ -30,6 +30,7 @@ FLOWRUN_ERRORS = {
     "flowrun.errors.StateError": ExitCode.STATE,
     "flowrun.crypto.CryptoError": ExitCode.STATE,
     "flowrun.storage.internal.StorageError": ExitCode.STATE,
+    "flowrun.state.integrity.DamagedStateError": ExitCode.STATE,
     "flowrun.durations.DurationError": ExitCode.INVALID,
     "flowrun.secrets.SecretError": ExitCode.INVALID,
     "flowrun.storage.kv.KVError": ExitCode.INVALID,
