@@ -73,13 +73,34 @@ def test_typo_in_kestra_type_suggests_closest(project: Project) -> None:
                          result.stderr), result.stderr
 
 
-def test_unknown_field_names_task_and_valid_fields(project: Project) -> None:
+def test_property_typo_is_one_error_with_the_closest_name(project: Project) -> None:
     one_task_flow(project, f"  - id: hello\n    type: {LOG}\n    mesage: hi\n")
     for command in ("validate", "run"):
         result = project.cli(command, "flows/flow.yaml")
         assert_clean(result, 3)
-        assert re.search(r"flows/flow\.yaml:\d+:\d+: task `hello`: unknown property `mesage`", result.stderr)
-        assert "message" in result.stderr  # the valid properties are listed
+        assert re.search(r"flows/flow\.yaml:6:5: task `hello`: unknown property 'mesage'; did you mean 'message'\?",
+                         result.stderr), result.stderr
+        assert "missing required" not in result.stderr  # the typo is the one problem, not two
+        assert "valid properties" not in result.stderr
+
+
+def test_property_typo_matches_case_insensitively(project: Project) -> None:
+    one_task_flow(project, "  - id: sh\n    type: io.kestra.plugin.scripts.shell.Commands\n"
+                           "    commands: [ls]\n    inputfiles:\n      a.txt: hi\n")
+    result = project.cli("validate", "flows/flow.yaml")
+    assert_clean(result, 3)
+    assert re.search(r"flows/flow\.yaml:7:5: task `sh`: unknown property 'inputfiles'; did you mean 'inputFiles'\?$",
+                     result.stderr, re.M), result.stderr
+    assert "valid properties" not in result.stderr
+
+
+def test_unknown_property_without_close_match_lists_the_valid_ones(project: Project) -> None:
+    one_task_flow(project, f"  - id: hello\n    type: {LOG}\n    message: hi\n    zzqx: 1\n")
+    result = project.cli("validate", "flows/flow.yaml")
+    assert_clean(result, 3)
+    assert re.search(r"flows/flow\.yaml:7:5: task `hello`: unknown property 'zzqx' \(valid properties: .*message",
+                     result.stderr), result.stderr
+    assert "did you mean" not in result.stderr
 
 
 def test_duplicate_ids_top_level_and_nested(project: Project) -> None:
