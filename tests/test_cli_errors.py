@@ -201,13 +201,12 @@ def test_missing_required_input(project: Project) -> None:
 
 
 # -- errors at run time: the task fails, flowrun does not ----------------------------------------------------
-def test_template_syntax_error_fails_the_task(project: Project) -> None:
+def test_template_syntax_error_in_the_flow_stops_before_anything_runs(project: Project) -> None:
     one_task_flow(project, f"  - id: broken\n    type: {LOG}\n    message: \"{{{{ 1 + }}}}\"\n")
     result = project.cli("run", "flows/flow.yaml")
-    assert_clean(result, 1)
-    assert "broken" in result.stdout and "FAILED" in result.stdout
-    logs = logs_of_last(project)
-    assert re.search(r"ERROR\s+broken: template error", logs), logs
+    assert_clean(result, 3)
+    assert re.search(r"flows/flow\.yaml:6:15: tasks\[0\]\.message: template syntax error", result.stderr), result.stderr
+    assert project.cli("executions", "list", "--json").json() == []
 
 
 def test_undefined_variable_fails_the_task(project: Project) -> None:
