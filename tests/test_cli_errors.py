@@ -209,6 +209,27 @@ def test_template_syntax_error_in_the_flow_stops_before_anything_runs(project: P
     assert project.cli("executions", "list", "--json").json() == []
 
 
+def test_template_syntax_error_at_run_time_names_task_property_and_line(project: Project) -> None:
+    project.flow(f"""\
+id: f
+namespace: t
+inputs:
+  - id: tpl
+    type: STRING
+tasks:
+  - id: broken
+    type: {LOG}
+    message: "{{{{ render(inputs.tpl) }}}}"
+""")
+    result = project.cli("run", "flows/flow.yaml", "--input", "tpl={{ 1 + }}")
+    assert_clean(result, 1)
+    logs = logs_of_last(project)
+    assert re.search(r"ERROR\s+broken: task `broken`, property `message` at flows/flow\.yaml:9:15: "
+                     r"template error: Unexpected token", logs), logs
+    assert "hint: fix the template syntax" in logs
+    assert "printContext" not in logs  # advice for an undefined name, not for bad syntax
+
+
 def test_undefined_variable_fails_the_task(project: Project) -> None:
     one_task_flow(project, f"  - id: uses\n    type: {LOG}\n    message: \"{{{{ nope.x }}}}\"\n")
     result = project.cli("run", "flows/flow.yaml", "--json")
@@ -216,7 +237,9 @@ def test_undefined_variable_fails_the_task(project: Project) -> None:
     doc = result.json()
     assert doc["state"] == "FAILED" and doc["taskRuns"][0]["state"] == "FAILED"
     logs = logs_of_last(project)
-    assert re.search(r"ERROR\s+uses: .*`nope`", logs), logs
+    assert ("ERROR uses: task `uses`, property `message` at flows/flow.yaml:6:15: template error: "
+            "Unable to find `nope` in `{{ nope.x }}`\n") in logs, logs
+    assert "hint: list the names in scope with {{ printContext() }}" in logs
 
 
 def test_missing_secret_says_how_to_set_it(project: Project) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+from datetime import UTC, datetime
+
 import pytest
 import yaml
-from conftest import COMPAT, CliResult, Project
+from conftest import COMPAT, ZOOMCAMP, CliResult, Project
 
 from flowrun import api
 from flowrun.tasks.registry import available_types
@@ -246,3 +250,43 @@ tasks:
     assert result.stderr.splitlines() == [
         "warning: flows/parent.yaml:4:5: task `call`: subflow dev/child reads `trigger.date`, which a Subflow call "
         "does not set (it sets trigger.executionId, trigger.namespace, trigger.flowId, trigger.flowRevision)"]
+
+
+# -- at run time --------------------------------------------------------------------------------------------
+def test_a_scheduled_flow_run_by_hand_says_how_to_run_it(project: Project) -> None:
+    source = ZOOMCAMP / "current" / "05_postgres_taxi_scheduled.yaml"
+    shutil.copy(source, project.root / "flows" / source.name)
+    result = project.cli("run", f"flows/{source.name}")
+    assert_clean(result, 1)
+    logs = project.cli("logs", project.cli("executions", "list", "--json").json()[0]["id"]).stdout
+    m = re.search(r"ERROR set_label: task `set_label`, property `labels\.file` at "
+                  r"flows/05_postgres_taxi_scheduled\.yaml:27:14: template error: Unable to find `trigger` in `.*` "
+                  r"\(from `variables\.file` at flows/05_postgres_taxi_scheduled\.yaml:18:10\); this flow reads "
+                  r"trigger\.date; run one occurrence with --trigger green_schedule --date (\S+), "
+                  r"or use flowrun backfill$", logs, re.M)
+    assert m, logs
+    date = datetime.fromisoformat(m.group(1)).replace(tzinfo=UTC)
+    assert (date.day, date.hour, date.minute) == (1, 9, 0) and date <= datetime.now(UTC)  # cron 0 9 1 * *
+    assert "printContext" in logs  # an undefined name: the hint to list the names in scope
+
+
+def test_a_run_time_error_in_a_block_scalar_names_its_file_line(project: Project) -> None:
+    project.flow("""\
+id: f
+namespace: dev
+tasks:
+  - id: seq
+    type: io.kestra.plugin.core.flow.Sequential
+    tasks:
+      - id: sh
+        type: io.kestra.plugin.scripts.shell.Commands
+        commands:
+          - |
+            echo one
+            echo {{ execution.id | number }}
+""")
+    result = project.cli("run", "flows/flow.yaml")
+    assert_clean(result, 1)
+    assert re.search(r"ERROR sh: task `sh`, property `commands\[0\]` at flows/flow\.yaml:12:13: template error: "
+                     r"\w+ is not a valid number", result.stdout + result.stderr), result.stdout + result.stderr
+    assert "hint:" not in result.stdout + result.stderr  # no advice that does not fit
