@@ -114,12 +114,15 @@ class TemplateChecker:
         self.problems: list[Problem] = []
 
     def check(self) -> list[Problem]:
-        for path, source in templated_strings(self.doc.data):
-            self.check_one(path, source)
+        analyses = [(path, analyze(source)) for path, source in templated_strings(self.doc.data)]
+        used = _used_variables([found for _, found in analyses], self.names.variables)
+        for path, found in analyses:
+            unused = path[0] == "variables" and len(path) > 1 and path[1] not in used
+            self.check_one(path, found, "warning" if unused else "error")
         return self.problems
 
-    def check_one(self, path: Path_, source: str) -> None:
-        found = analyze(source)
+    def check_one(self, path: Path_, found: Analysis, ref_severity: str = "error") -> None:
+        """The problems of one template; `ref_severity` is "warning" in a variable no template reads."""
         if found.syntax is not None:
             self.add(path, found.syntax.message, found.syntax.line, found.syntax.column)
             return
@@ -129,7 +132,10 @@ class TemplateChecker:
                                   ("vars", self.names.variables, "variable")):
             for ref in found.reads(root):
                 if ref.chain and not _declared(ref.chain[0], known):
-                    self.add_ref(path, found, ref, _undeclared(ref, what, known, path))
+                    message = _undeclared(ref, what, known)
+                    if ref_severity != "error":
+                        message += f"; variable '{path[1]}' is not used, so this only fails if a template reads it"
+                    self.add_ref(path, found, ref, message, ref_severity)
         if not self.names.has_trigger:
             for ref in found.reads("trigger"):
                 message = (f"reads `{ref.text}` but the flow has no trigger: a manual run has no `trigger` "
@@ -152,7 +158,19 @@ def _declared(name: str, known: set[str]) -> bool:
     return name in known or any(k.startswith(name + ".") for k in known)
 
 
-def _undeclared(ref: Ref, what: str, known: set[str], path: Path_) -> str:
+def _used_variables(analyses: list[Analysis], variables: set[str]) -> set[str]:
+    """The variables some template reads (`vars.X`); all of them when one reads `vars` as a whole."""
+    used: set[str] = set()
+    for found in analyses:
+        for ref in found.refs:
+            if ref.root == "vars":
+                if not ref.chain:
+                    return set(variables)
+                used.add(ref.chain[0])
+    return used
+
+
+def _undeclared(ref: Ref, what: str, known: set[str]) -> str:
     name = ref.chain[0]
     suggestion = did_you_mean(name, known)
     if what == "task":

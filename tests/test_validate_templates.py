@@ -156,6 +156,20 @@ def test_a_nested_task_id_counts_and_errors_are_all_reported(project: Project) -
     assert "tasks[2].tasks[0].format" in found[2] and "did you mean 'taxi'" in found[2]
 
 
+def test_a_variable_no_template_reads_only_warns_about_its_task_outputs(project: Project) -> None:
+    """A variables block copied from another flow: its templates only render when a template reads them."""
+    flow_with(project, "    message: \"{{ render(vars.used) }}\"\n",
+              head="  used: \"{{ outputs.gone.value }}\"\n  unused: \"{{ outputs.gone.uri }}\"\n")
+    found = problems_of(project)
+    assert found == [
+        "flows/flow.yaml:9:13: variables.used: `outputs.gone.value` reads the outputs of task 'gone', which is no "
+        "task of this flow (its tasks: first, second)",
+        "warning: flows/flow.yaml:10:15: variables.unused: `outputs.gone.uri` reads the outputs of task 'gone', "
+        "which is no task of this flow (its tasks: first, second); variable 'unused' is not used, so this only "
+        "fails if a template reads it",
+    ], found
+
+
 # -- no false positives -------------------------------------------------------------------------------------
 def test_valid_dynamic_and_guarded_templates_pass(project: Project) -> None:
     flow_with(project, """\
