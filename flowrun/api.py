@@ -41,7 +41,9 @@ def open_state(project: Project) -> Database:
 
 # -- validate -------------------------------------------------------------------------------------------
 def validate_paths(paths: list[str], home: str | None = None) -> list[tuple[str, list[Problem]]]:
-    """Validate flow files and directories; returns (file, problems) for every file checked."""
+    """Validate flow files and directories; returns (file, problems) for every file checked.
+
+    A file is valid when none of its problems is an error (warnings only)."""
     from flowrun.validate import check_subflows, load_flow
 
     results: list[tuple[str, list[Problem]]] = []
@@ -52,7 +54,8 @@ def validate_paths(paths: list[str], home: str | None = None) -> list[tuple[str,
             project = open_project(home, file.resolve().parent)
             try:
                 flow = load_flow(file, project.config.plugin_defaults)
-                results.append((str(file), check_subflows(flow, project.find_flow)))
+                warnings = flow.warnings + check_subflows(flow, project.find_flow, project.flows_dir)
+                results.append((str(file), warnings))
             except InvalidFlowError as exc:
                 results.append((str(file), exc.problems))
     return results
@@ -121,13 +124,10 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def prepare_run(ref: str, options: RunOptions) -> tuple[Any, Execution, Any]:
     """Load and validate the flow, resolve its inputs: everything that can fail before anything runs."""
     from flowrun.engine.services import open_services
-    from flowrun.validate import check_subflows, load_flow
+    from flowrun.validate import load_flow
 
     path, project = resolve_flow_ref(ref, options.home)
     flow = load_flow(path, project.config.plugin_defaults)
-    problems = check_subflows(flow, project.find_flow)
-    if problems:
-        raise InvalidFlowError(problems)
     if flow.doc.disabled:
         raise InvalidFlowError([Problem("the flow is disabled (`disabled: true`)", file=str(path))],
                                hint="set `disabled: false` to run it")

@@ -242,17 +242,17 @@ def validate(
     paths: Annotated[list[str], typer.Argument(help="Flow files or directories (searched recursively).")],
     home: Home = None,
 ) -> None:
-    """Validate flow files without running them. Exits 0 when all are valid, 3 otherwise.
+    """Validate flow files without running them. Exits 0 when all are valid (warnings allowed), 3 otherwise.
 
     Example: flowrun validate flows/
     """
     results = api.validate_paths(paths, home)
     bad = 0
     for file, problems in results:
-        if problems:
+        for problem in problems:
+            _err(str(problem))
+        if any(problem.is_error for problem in problems):
             bad += 1
-            for problem in problems:
-                _err(str(problem))
         else:
             typer.echo(f"ok  {file}")
     if not results:

@@ -31,13 +31,18 @@ EXIT_CODE_MEANINGS = {
 
 @dataclass
 class Problem:
-    """One located problem: `file:line:col: where: message`."""
+    """One located problem: `file:line:col: where: message`. A "warning" does not make the flow invalid."""
 
     message: str
     file: str | None = None
     line: int | None = None
     column: int | None = None
     where: str | None = None
+    severity: str = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def __str__(self) -> str:
         loc = ""
@@ -49,7 +54,8 @@ class Problem:
                     loc += f":{self.column}"
             loc += ": "
         where = f"{self.where}: " if self.where else ""
-        return f"{loc}{where}{self.message}"
+        severity = "" if self.is_error else f"{self.severity}: "
+        return f"{severity}{loc}{where}{self.message}"
 
 
 class FlowrunError(Exception):
