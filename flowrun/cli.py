@@ -1,4 +1,4 @@
-"""The `flowrun` command line: parse options, call `flowrun.api`, render the result, map errors to exit codes."""
+"""The `flowrun` command line: parse options, call `flowrun.app`, render the result, map errors to exit codes."""
 
 from __future__ import annotations
 
@@ -6,25 +6,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from flowrun.cli_kv import kv_app, read_option_file
 from flowrun.errors import EXIT_CODE_MEANINGS, ExitCode, FlowrunError, InvalidFlowError, UsageError
-
-if TYPE_CHECKING:
-    from flowrun import api
-else:
-    class _LazyApi:
-        """`flowrun.api` imported on first use, so `--help` does not load pydantic and the models."""
-
-        def __getattr__(self, name: str) -> Any:
-            import flowrun.api
-
-            return getattr(flowrun.api, name)
-
-    api = _LazyApi()
 
 _EXIT_CODES = "Exit codes:\n\n\b\n" + "\n".join(f"{code}  {text}" for code, text in EXIT_CODE_MEANINGS.items())
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -95,32 +82,20 @@ def run(
 
     Example: flowrun run flows/hello.yaml --input name=Ana
     """
+    from flowrun.app.run import RunOptions, start_execution
     from flowrun.inputs import parse_cli_inputs
 
-    cli_inputs, labels, trigger_vars = parse_cli_inputs(input or [], inputs or []), _pairs(label, "label"), None
-    typed = set(cli_inputs)  # what the user typed must be declared; a trigger's own inputs are not checked here
-    if trigger:
-        from flowrun.schedule.manual import trigger_for_manual_run
-
-        trigger_vars, t_labels, t_inputs, warning = trigger_for_manual_run(flow, trigger, date, home)
-        cli_inputs, labels = {**t_inputs, **cli_inputs}, {**t_labels, **labels}
-        if warning:
-            _err(f"warning: {warning}")
-    elif date:
-        raise UsageError("--date needs --trigger", hint="name the Schedule trigger: --trigger ID --date ISO")
-    options = api.RunOptions(inputs=cli_inputs, labels=labels, home=home, max_parallel=max_parallel,
-                             trigger=trigger_vars, strict_inputs=typed)
-    flow_obj, execution, services = api.prepare_run(flow, options)
-    if trigger_vars and trigger:
-        from flowrun.schedule.manual import record_manual_run
-
-        record_manual_run(services.db, flow_obj, trigger, execution)
-    options.listeners = _reporter(json_output)
+    cli_inputs = parse_cli_inputs(input or [], inputs or [])
+    options = RunOptions(inputs=cli_inputs, labels=_pairs(label, "label"), home=home, max_parallel=max_parallel,
+                         strict_inputs=set(cli_inputs))  # what the user typed must be declared
+    started = start_execution(flow, options, trigger, date, notify=_err)
+    listeners = started.options.listeners
+    listeners.extend(_reporter(json_output))
     try:
-        execution = api.run_prepared(flow_obj, execution, services, options)
+        execution = started.run()
     finally:
-        _close(options.listeners)
-    _finish_run(execution, services.masker, json_output)
+        _close(listeners)
+    _finish_run(execution, started.services.masker, json_output)
 
 
 def _close(listeners: list[Any]) -> None:
@@ -143,9 +118,11 @@ def _finish_run(execution: Any, masker: Any, json_output: bool) -> None:
 
 
 def _continue(execution_id: str, mode: str, home: str | None, json_output: bool, **kwargs: Any) -> None:
+    from flowrun.app.continuation import continue_execution
+
     listeners = _reporter(json_output)
     try:
-        execution = api.continue_execution(execution_id, mode, home, listeners=listeners, notify=_err, **kwargs)
+        execution = continue_execution(execution_id, mode, home, listeners=listeners, notify=_err, **kwargs)
     finally:
         _close(listeners)
     from flowrun.secrets import Masker
@@ -211,9 +188,10 @@ def graph(
 
     Example: flowrun graph flows/hello.yaml --format mermaid
     """
+    from flowrun.app.flows import load_flow_ref
     from flowrun.report import graph as pictures
 
-    loaded = api.load_flow_ref(flow, home)
+    loaded = load_flow_ref(flow, home)
     if format == "tree":
         from rich.console import Console
 
@@ -245,7 +223,9 @@ def validate(
 
     Example: flowrun validate flows/
     """
-    results = api.validate_paths(paths, home)
+    from flowrun.app.flows import validate_paths
+
+    results = validate_paths(paths, home)
     bad = 0
     for file, problems in results:
         if problems:
@@ -273,7 +253,9 @@ def executions_list(
 
     Example: flowrun executions list --flow zoomcamp/04_postgres_taxi --state FAILED
     """
-    rows = api.list_executions(home, flow, state, limit)
+    from flowrun.app.inspect import list_executions
+
+    rows = list_executions(home, flow, state, limit)
     if json_output:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -298,7 +280,9 @@ def executions_show(
         from flowrun.cli_flows import echo_execution_revision
 
         return echo_execution_revision(home, execution_id)
-    data = api.show_execution(home, execution_id)
+    from flowrun.app.inspect import show_execution
+
+    data = show_execution(home, execution_id)
     if gantt:
         import shutil
 
@@ -329,7 +313,9 @@ def logs(
 
     Example: flowrun logs 4bWcR8u3mRkNp2WJmY0E7H --task extract
     """
-    for line in api.execution_logs(home, execution_id, task):
+    from flowrun.app.inspect import execution_logs
+
+    for line in execution_logs(home, execution_id, task):
         typer.echo(f"{line['timestamp']} {line['level']:<5} {line['task_id'] or 'execution'}: {line['message']}")
 
 
@@ -347,8 +333,10 @@ def render(
 
     Example: flowrun render "{{ 'x_' ~ (trigger.date | date('yyyy-MM')) }}" --context '{"trigger": {"date": "2019-01-01T09:00:00Z"}}'
     """
+    from flowrun.app.render import render_expression
+
     data = _render_context(context) if context else None
-    typer.echo(api.render_expression(expression, data, flow, _pairs(input, "input"), execution, home))
+    typer.echo(render_expression(expression, data, flow, _pairs(input, "input"), execution, home))
 
 
 def _render_context(context: str) -> dict[str, Any]:
@@ -379,10 +367,9 @@ def venvs_list(home: Home = None) -> None:
 
     Example: flowrun venvs list
     """
-    from flowrun.project import open_project
-    from flowrun.venvs_cli import list_venvs
+    from flowrun.app.inspect import list_venvs
 
-    for venv in list_venvs(open_project(home).home):
+    for venv in list_venvs(home):
         typer.echo("  ".join(f"{k}={v}" for k, v in venv.items()))
 
 
@@ -396,11 +383,10 @@ def venvs_prune(
 
     Example: flowrun venvs prune --older-than P7D
     """
+    from flowrun.app.inspect import prune_venvs
     from flowrun.durations import parse_duration
-    from flowrun.project import open_project
-    from flowrun.venvs_cli import prune_venvs
 
-    removed = prune_venvs(open_project(home).home, parse_duration(older_than) if older_than else None)
+    removed = prune_venvs(home, parse_duration(older_than) if older_than else None)
     typer.echo(f"removed {len(removed)} virtualenv(s)")
 
 

@@ -1,4 +1,4 @@
-"""The `flows` command group (`flows revisions`): parse options, call flowrun.flow_revisions, render."""
+"""The `flows` command group (`flows revisions`): parse options, call flowrun.app.flows, render."""
 
 from __future__ import annotations
 
@@ -29,12 +29,12 @@ def flows_revisions(
 
     Example: flowrun flows revisions flows/hello.yaml --show 1
     """
-    from flowrun import flow_revisions
+    from flowrun.app import flows
 
     if show is not None:
-        typer.echo(flow_revisions.revision_source(home, flow, show), nl=False)
+        typer.echo(flows.revision_source(home, flow, show), nl=False)
         return
-    data = flow_revisions.flow_revisions(home, flow)
+    data = flows.flow_revisions(home, flow)
     if json_output:
         typer.echo(json.dumps(data, indent=2))
         return
@@ -60,7 +60,7 @@ def _revision_lines(data: dict[str, Any]) -> list[str]:
 
 def echo_execution_revision(home: str | None, execution_id: str) -> None:
     """`executions show ID --revision`: the revision number on stderr, its flow source on stdout."""
-    from flowrun.flow_revisions import execution_flow_source
+    from flowrun.app.inspect import execution_flow_source
 
     number, source = execution_flow_source(home, execution_id)
     sys.stderr.write(f"revision {number}\n")

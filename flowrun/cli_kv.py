@@ -16,9 +16,9 @@ Home = Annotated[str | None, typer.Option("--home", help="State dir (default: FL
 
 
 def kv_store(home: str | None) -> Any:
-    from flowrun import api
+    from flowrun.app.inspect import kv_store as open_kv
 
-    return api.kv_store(home)
+    return open_kv(home)
 
 
 KVNamespace = Annotated[str, typer.Argument(help="A namespace, e.g. company.team.", show_default=False)]

@@ -1,4 +1,4 @@
-"""The `purge` command: parse the cutoff and filters, list what matches, confirm, call `flowrun.api.purge`."""
+"""The `purge` command: parse the cutoff and filters, list what matches, confirm, call `flowrun.app.purge`."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def purge(
 
     Example: flowrun purge --before P30D --keep-last 5 --dry-run
     """
-    from flowrun import api
+    from flowrun.app import purge as api
 
     spec = build_filter(before, flow, namespace, state, keep_last)
     selection = api.purge_selection(home, spec)

@@ -1,4 +1,4 @@
-"""The `backfill`, `tick` and `schedule list|cron` commands: parse options, call flowrun.schedule, render."""
+"""The `backfill`, `tick` and `schedule list|cron` commands: parse options, call flowrun.app, render."""
 
 from __future__ import annotations
 
@@ -56,8 +56,9 @@ def backfill(
         return
     if not from_ or not to:
         raise UsageError("backfill needs --from and --to", hint="e.g. --from 2019-01-01 --to 2019-12-31")
+    from flowrun.app.backfill import BackfillRequest
+    from flowrun.app.backfill import backfill as run_backfill
     from flowrun.schedule import progress as views
-    from flowrun.schedule.backfill import BackfillRequest, run_backfill
 
     request = BackfillRequest(flow, from_, to, trigger or None, _pairs(input, "input"), _pairs(label, "label"),
                               parallel, reprocess.lower(), dry_run, home)
@@ -82,7 +83,7 @@ def _result_json(result: Any) -> dict[str, Any]:
 
 
 def _backfill_list(home: str | None, json_output: bool) -> None:
-    from flowrun.schedule.backfill import list_backfills
+    from flowrun.app.backfill import list_backfills
 
     rows = list_backfills(home)
     if json_output:
@@ -107,7 +108,7 @@ def tick(
 
     Example: flowrun tick --now 2019-01-02T00:00:00Z
     """
-    from flowrun.schedule.tick import run_tick
+    from flowrun.app.tick import tick as run_tick
 
     report = run_tick(home, path, now)
     for problem in report.problems:
@@ -133,10 +134,9 @@ def schedule_list(
 
     Example: flowrun schedule list
     """
-    from flowrun.schedule.schedule_list import list_schedules
-    from flowrun.schedule.tick import parse_now
+    from flowrun.app.tick import list_schedules
 
-    rows, problems = list_schedules(home, parse_now(now), count)
+    rows, problems = list_schedules(home, now, count)
     for problem in problems:
         sys.stderr.write(f"warning: {problem}\n")
     if json_output:
@@ -157,7 +157,7 @@ def schedule_cron(home: Home = None) -> None:
 
     Example: flowrun schedule cron >> my.crontab
     """
-    from flowrun.schedule.schedule_list import cron_line
+    from flowrun.app.tick import cron_line
 
     typer.echo(cron_line(home))
 
