@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from flowrun import cli_state
 from flowrun.cli_kv import kv_app, read_option_file
 from flowrun.errors import EXIT_CODE_MEANINGS, ExitCode, FlowrunError, InvalidFlowError, UsageError
 
@@ -219,7 +220,7 @@ def validate(
     paths: Annotated[list[str], typer.Argument(help="Flow files or directories (searched recursively).")],
     home: Home = None,
 ) -> None:
-    """Validate flow files without running them. Exits 0 when all are valid, 3 otherwise.
+    """Validate flow files without running them. Exits 0 when all are valid (warnings allowed), 3 otherwise.
 
     Example: flowrun validate flows/
     """
@@ -228,10 +229,10 @@ def validate(
     results = validate_paths(paths, home)
     bad = 0
     for file, problems in results:
-        if problems:
+        for problem in problems:
+            _err(str(problem))
+        if any(problem.is_error for problem in problems):
             bad += 1
-            for problem in problems:
-                _err(str(problem))
         else:
             typer.echo(f"ok  {file}")
     if not results:
@@ -391,6 +392,7 @@ def venvs_prune(
 
 
 _register_schedule_commands()
+cli_state.register(app)
 
 
 def main() -> None:

@@ -561,8 +561,8 @@ tasks:
 """))
     result = project.cli("validate", "flows/flow.yaml")
     assert result.code == 3
-    assert "task `a`: unknown property `notAProperty`" in result.stderr
-    assert result.stderr.count("notAProperty`") == 1
+    assert "task `a`: unknown property 'notAProperty'" in result.stderr
+    assert result.stderr.count("notAProperty'") == 1
 
 
 def test_global_plugin_defaults_from_config(project: Project) -> None:

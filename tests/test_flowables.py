@@ -231,7 +231,9 @@ def test_parallel_concurrent(project: Any, concurrent: int | None, peak: int) ->
 
 def test_parallel_failing_branch(project: Any) -> None:
     # Source: ParallelTest.parallelFailWithFlowable (flows/valids/parallel-fail-with-flowable.yaml):
-    # 5 task runs, execution FAILED; the failing If branch fails on an undefined variable.
+    # 5 task runs, execution FAILED; the failing If branch fails on an undefined variable. (Kestra's flow reads
+    # `vars.nonexistent_variable`, which `flowrun validate` now rejects before the run; a name only known to be
+    # missing at run time keeps the test's point.)
     ex = project.run(project.flow(f"""
         id: parallel-fail-with-flowable
         namespace: io.kestra.tests
@@ -252,7 +254,7 @@ def test_parallel_failing_branch(project: Any) -> None:
                 then:
                   - id: fail_missing_variable
                     type: io.kestra.plugin.core.log.Log
-                    message: "{{{{ vars.nonexistent_variable }}}}"
+                    message: "{{{{ execution.nonexistent_variable }}}}"
     """))
     assert ex.state == "FAILED"
     assert len(ex.task_runs) == 5

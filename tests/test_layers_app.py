@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "flowrun"
 UPPER = ("flowrun.app", "flowrun.cli")
 #: modules above the use cases: the command line and `python -m flowrun`
 ENTRY = ("flowrun.cli", "flowrun.__main__", "flowrun.cli_flows", "flowrun.cli_kv", "flowrun.cli_purge",
-         "flowrun.cli_schedule")
+         "flowrun.cli_schedule", "flowrun.cli_state")
 
 
 def _module_name(path: Path, root: Path = PACKAGE) -> str:

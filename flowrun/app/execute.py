@@ -69,12 +69,13 @@ def execute(flow: Any, execution: Execution, services: Services, options: RunOpt
 
         execution.flow_revision = record_revision(services.db, execution.namespace, execution.flow_id,
                                                   execution.flow_source)
-    recorder = Recorder(services.db, _seal_for(services), services.masker)
+    recorder = Recorder(services.db, _seal_for(services), services.masker, on_failure=lambda _: executor.kill())
     bus = Bus([recorder, *options.listeners])
     executor = Executor(flow, execution, services, bus, max_parallel=_max_parallel(services, options),
                         reuse=reuse, resume_outputs=resume_outputs)
     if execution.state == "CREATED":
         bus.execution_updated(execution)
+        recorder.raise_if_failed(execution)
     interrupted = False
     with _sigterm_as_interrupt(), Heartbeat(services.db, execution.id):
         try:
@@ -88,6 +89,7 @@ def execute(flow: Any, execution: Execution, services: Services, options: RunOpt
             execution.set_state("KILLED")
             bus.execution_updated(execution)
     executor.join_background()
+    recorder.raise_if_failed(execution)  # the state DB refused a write: stopped, exit 4, no RUNNING row
     return Outcome(admitted=True, interrupted=interrupted or executor.interrupted)
 
 

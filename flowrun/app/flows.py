@@ -12,7 +12,9 @@ from flowrun.state.db import Database
 
 
 def validate_paths(paths: list[str], home: str | None = None) -> list[tuple[str, list[Problem]]]:
-    """Validate flow files and directories; returns (file, problems) for every file checked."""
+    """Validate flow files and directories; returns (file, problems) for every file checked.
+
+    A file is valid when none of its problems is an error (warnings only)."""
     from flowrun.validate import check_subflows, load_flow
 
     results: list[tuple[str, list[Problem]]] = []
@@ -23,7 +25,8 @@ def validate_paths(paths: list[str], home: str | None = None) -> list[tuple[str,
             project = open_project(home, file.resolve().parent)
             try:
                 flow = load_flow(file, project.config.plugin_defaults)
-                results.append((str(file), check_subflows(flow, project.find_flow)))
+                warnings = flow.warnings + check_subflows(flow, project.find_flow, project.flows_dir)
+                results.append((str(file), warnings))
             except InvalidFlowError as exc:
                 results.append((str(file), exc.problems))
     return results

@@ -51,7 +51,7 @@ def start_execution(ref: str, options: RunOptions, trigger_id: str | None = None
     With `trigger_id`, run as that trigger would (its inputs and labels; with `date`, that schedule date);
     `notify` gets the warning when the date is not one of the trigger's.
     """
-    from flowrun.validate import check_subflows, load_flow
+    from flowrun.validate import load_flow
 
     path, project = resolve_flow_ref(ref, options.home)
     flow = load_flow(path, project.config.plugin_defaults)
@@ -59,9 +59,6 @@ def start_execution(ref: str, options: RunOptions, trigger_id: str | None = None
         options = _as_trigger(flow, options, trigger_id, date, notify)
     elif date:
         raise UsageError("--date needs --trigger", hint="name the Schedule trigger: --trigger ID --date ISO")
-    problems = check_subflows(flow, project.find_flow)
-    if problems:
-        raise InvalidFlowError(problems)
     if flow.doc.disabled:
         raise InvalidFlowError([Problem("the flow is disabled (`disabled: true`)", file=str(path))],
                                hint="set `disabled: false` to run it")

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from flowrun.engine.events import LogLine
 from flowrun.engine.model import TaskRun, utcnow
-from flowrun.errors import TaskError
 from flowrun.tasks.base import LevelMethods
-from flowrun.templating import TemplateError, render_value
+from flowrun.templating import TemplateError
 
 if TYPE_CHECKING:
     from flowrun.engine.executor import Executor
@@ -217,13 +216,6 @@ class TemplateRuntime:
 
     def is_file_empty(self, path: str) -> bool:
         return self.file_size(path) == 0
-
-
-def render_with(runtime: TemplateRuntime, value: Any, variables: dict[str, Any], typed: bool = False) -> Any:
-    try:
-        return render_value(value, variables, runtime, typed=typed)
-    except TemplateError as exc:
-        raise TaskError(f"template error: {exc.message}") from None
 
 
 def make_log_line(execution_id: str, taskrun: TaskRun | None, attempt: int | None, level: str,

@@ -7,12 +7,13 @@ import threading
 from functools import partial
 from typing import Any
 
-from flowrun.engine.context import Scope, TaskContext, TemplateRuntime, make_log_line, render_with
+from flowrun.engine.context import Scope, TaskContext, TemplateRuntime, make_log_line
 from flowrun.engine.events import Bus
 from flowrun.engine.model import FAILED_LIKE, TERMINAL, Execution, TaskRun, final_state, new_id, utcnow
 from flowrun.engine.parallel import run_bounded
 from flowrun.engine.retry import next_delay
 from flowrun.engine.services import Services
+from flowrun.engine.template_errors import render_located
 from flowrun.errors import FlowrunError, TaskError, TaskKilled
 from flowrun.model.flow import Flow
 from flowrun.storage.internal import execution_prefix
@@ -95,7 +96,8 @@ class Executor:
         return variables
 
     def render(self, value: Any, variables: dict[str, Any], typed: bool = False) -> Any:
-        return render_with(self.runtime, value, variables, typed)
+        """Render a raw property; a template error fails with the task, property and flow file:line."""
+        return render_located(self.runtime, value, variables, typed, self.flow, self.execution.trigger is not None)
 
     # -- events ----------------------------------------------------------------------------------------
     def emit_log(self, taskrun: TaskRun | None, attempt: int | None, level: str, message: str) -> None:

@@ -38,13 +38,14 @@ def env_variables(environ: dict[str, str] | None = None) -> dict[str, str]:
 def open_services(project: Project, db: Database | None = None) -> Services:
     from flowrun.crypto import Cipher
     from flowrun.secrets import Masker, Secrets
+    from flowrun.state.keys import KeyLedger
     from flowrun.storage.internal import InternalStorage
     from flowrun.storage.kv import KVStore
     from flowrun.storage.namespace_files import NamespaceFiles
 
     db = db or Database(project.db_path)
     masker = Masker()
-    cipher = Cipher(project.home)
+    cipher = Cipher(project.home, guard=KeyLedger(db))
     return Services(
         project=project, db=db, storage=InternalStorage(project.storage_dir),
         namespace_files=NamespaceFiles(project.namespace_files_dir), kv=KVStore(db, cipher),

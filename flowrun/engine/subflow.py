@@ -23,6 +23,15 @@ def child_labels(ex: Executor, task: Any, variables: dict[str, Any]) -> dict[str
     return labels
 
 
+def _not_found(project: Any, namespace: str, flow_id: str) -> str:
+    """Which flow was wanted and where flowrun looked for it."""
+    searched = len(project.flow_files())
+    where = (f"{project.flows_dir} ({searched} flow file(s) searched)" if searched
+             else f"{project.flows_dir}, which holds no flow file")
+    return (f"subflow {namespace}/{flow_id} not found: no flow with namespace `{namespace}` and id `{flow_id}` "
+            f"under {where}; put the flow's file there")
+
+
 def run_subflow(ex: Executor, task: Any, taskrun: TaskRun, scope: Scope) -> str:
     from flowrun.engine.launch import RunOptions
 
@@ -36,7 +45,7 @@ def run_subflow(ex: Executor, task: Any, taskrun: TaskRun, scope: Scope) -> str:
         raise TaskError("a flow cannot call itself as a subflow")
     path = ex.services.project.find_flow(namespace, flow_id)
     if path is None:
-        raise TaskError(f"subflow {namespace}/{flow_id} not found under {ex.services.project.flows_dir}")
+        raise TaskError(_not_found(ex.services.project, namespace, flow_id))
     options = RunOptions(
         inputs=ex.render(task.inputs or {}, variables, typed=True), labels=child_labels(ex, task, variables),
         home=str(ex.services.project.home), parent_id=ex.execution.id,

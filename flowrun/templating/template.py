@@ -233,9 +233,9 @@ class _Reporting:
             return
         if isinstance(exc, MissingError):
             message = f"Unable to find `{exc.name}` used in the expression `{self.source}` at line {exc.line}"
-            raise TemplateError(message, self.source) from exc
+            raise TemplateError(message, self.source, exc.line) from exc
         if isinstance(exc, EvalError):
-            raise TemplateError(f"{exc.message} ({self.source}:{exc.line or 1})", self.source) from exc
+            raise TemplateError(f"{exc.message} ({self.source}:{exc.line or 1})", self.source, exc.line) from exc
         if isinstance(exc, TemplateError):
             if not exc.template:
                 exc.template = self.source
