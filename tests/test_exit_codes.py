@@ -48,6 +48,7 @@ CONVERTED_BEFORE_THE_CLI = {
     "flowrun.templating.errors.MissingError": "a TemplateError",
     "flowrun.templating.errors.EvalError": "a TemplateError",
     "flowrun.inputs.BadValue": "collected into an InputError",
+    "flowrun.engine.template_errors._Failed": "internal to render_located, which raises a located TaskError",
     "flowrun.tasks.registry.UnknownType": "a validation problem (InvalidFlowError)",
     "flowrun.schedule.cron.CronError": "a validation problem of the trigger",
     "flowrun.schedule.conditions.ConditionError": "a validation problem of the trigger",
