@@ -10,8 +10,10 @@ from typing import Any
 
 import yaml
 
+from . import jregex
 from . import operators as ops
 from .errors import EvalError
+from .limits import check_items, check_text_size
 from .numbers import number_filter, number_format
 from .output import java_str, json_datetime, to_json
 
@@ -44,6 +46,7 @@ class _YamlDumper(yaml.SafeDumper):
 
 def yaml_filter(env: Any, value: Any) -> str:
     data = _plain(value)
+    check_text_size(data, "the YAML text")
     text = yaml.dump(data, Dumper=_YamlDumper, default_flow_style=False, sort_keys=False,
                      allow_unicode=True, indent=2, width=2**31 - 1)
     if text.endswith("\n...\n"):
@@ -54,7 +57,9 @@ def yaml_filter(env: Any, value: Any) -> str:
 
 
 def to_ion_filter(env: Any, value: Any) -> str:
-    return ion_text(_plain(value))
+    data = _plain(value)
+    check_text_size(data, "the Ion text")
+    return ion_text(data)
 
 
 def ion_text(value: Any) -> str:
@@ -80,8 +85,10 @@ def _ion_key(key: str) -> str:
 
 
 def jq_filter(env: Any, value: Any, expression: Any = None) -> list[Any]:
-    """jq on the value (a string is parsed as JSON); always the list of all results."""
-    import jq  # imported on first use: the C extension costs start-up time
+    """jq on the value (a string is parsed as JSON); always the list of all results.
+
+    jq runs in a worker process with an empty environment, a memory cap and a timeout (`jq_runner`)."""
+    from .jq_runner import run_jq
 
     if expression is None:
         raise EvalError("jq filter requires an expression")
@@ -91,8 +98,10 @@ def jq_filter(env: Any, value: Any, expression: Any = None) -> list[Any]:
             data = json.loads(value)
         except ValueError as exc:
             raise EvalError(f"Invalid json for jq filter: {exc}") from exc
+    plain = _plain(data)
+    check_text_size(plain, "the jq input")
     try:
-        return list(jq.compile(str(expression)).input_value(_plain(data)).all())
+        return run_jq(str(expression), json.dumps(plain, ensure_ascii=False))
     except ValueError as exc:
         raise EvalError(f"Failed to resolve JQ expression '{expression}' and value '{to_json(value)}': {exc}") from exc
 
@@ -134,6 +143,7 @@ def flatten_filter(env: Any, value: Any) -> Any:
     out: list[Any] = []
     for item in value:
         out.extend(item if ops.is_list(item) else [item])
+        check_items(len(out), "the flattened list")
     return out
 
 
@@ -143,10 +153,27 @@ def distinct_filter(env: Any, value: Any) -> Any:
     if not ops.is_list(value):
         raise EvalError(f"'distinct' filter can only be applied to List. Actual type was: {ops.type_name(value)}")
     out: list[Any] = []
+    seen: set[Any] = set()
+    unhashable: list[Any] = []
     for item in value:
-        if not any(ops.equals(item, seen) for seen in out):
+        key = _distinct_key(item)
+        if key is None:
+            if not any(ops.equals(item, other) for other in unhashable):
+                unhashable.append(item)
+                out.append(item)
+        elif key not in seen:
+            seen.add(key)
             out.append(item)
     return out
+
+
+def _distinct_key(item: Any) -> Any:
+    """A hashable key that is equal exactly when `ops.equals` is (a boolean never equals a number)."""
+    if isinstance(item, bool):
+        return ("bool", item)
+    if isinstance(item, int | float | str) or item is None:
+        return ("value", item)
+    return None
 
 
 def _java_replacement(replacement: str) -> Callable[[re.Match[str]], str]:
@@ -182,7 +209,7 @@ def _java_replacement(replacement: str) -> Callable[[re.Match[str]], str]:
 def _replace_one(text: str, pairs: Mapping[Any, Any], regexp: bool) -> str:
     for search, replacement in pairs.items():
         if regexp:
-            text = re.sub(str(search), _java_replacement(java_str(replacement)), text)
+            text = jregex.sub(str(search), _java_replacement(java_str(replacement)), text)
         else:
             text = text.replace(java_str(search), java_str(replacement))
     return text
