@@ -104,8 +104,15 @@ def test_task_cancel_flag_stops_a_running_jq_call() -> None:
     assert time.monotonic() - started < 3
 
 
-def test_ctrl_c_stops_render_and_its_jq_worker(project: Project) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "flowrun", "render", "{{ 1 | jq('def f: f; f') }}"],
+@pytest.mark.parametrize(("command", "sig", "code"), [
+    ("render", signal.SIGINT, 130),  # Ctrl-C
+    ("run", signal.SIGTERM, 1),  # the execution ends KILLED
+    ("render", signal.SIGKILL, -9),  # the kernel kills the worker with flowrun (PR_SET_PDEATHSIG)
+])
+def test_signals_stop_flowrun_and_its_jq_worker(project: Project, command: str, sig: int, code: int) -> None:
+    path = _one_task(project, "{{ 1 | jq('def f: f; f') }}")
+    args = [str(path)] if command == "run" else ["{{ 1 | jq('def f: f; f') }}"]
+    proc = subprocess.Popen([sys.executable, "-m", "flowrun", command, *args],
                             cwd=project.root, env={**os.environ, "FLOWRUN_HOME": str(project.home)},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -116,15 +123,26 @@ def test_ctrl_c_stops_render_and_its_jq_worker(project: Project) -> None:
             workers = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         assert workers, "the jq worker never started"
         time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=5)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=5)
     finally:
         proc.kill()  # never leave a spinning flowrun behind a failed test
         proc.wait()
-    assert proc.returncode == 130
-    assert "Traceback" not in err
-    time.sleep(0.2)
-    assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "the jq worker outlived flowrun"
+    assert proc.returncode == code
+    assert "Traceback" not in out + err
+    if command == "run":
+        assert "KILLED" in out
+    time.sleep(0.3)
+    assert not any(_running(pid) for pid in workers), "the jq worker outlived flowrun"
+
+
+def _running(pid: str) -> bool:
+    """The process exists and is not a zombie waiting for its new parent to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_jq_results_and_per_call_cost() -> None:
