@@ -13,7 +13,7 @@ import yaml
 from . import jregex
 from . import operators as ops
 from .errors import EvalError
-from .limits import check_items, check_text_size
+from .limits import MAX_CHARS, MAX_ITEMS, LimitError, check_chars, check_items
 from .numbers import number_filter, number_format
 from .output import java_str, json_datetime, to_json
 
@@ -22,19 +22,38 @@ def to_json_filter(env: Any, value: Any) -> str:
     return to_json(value)
 
 
-def _plain(value: Any) -> Any:
-    """Data as YAML/Ion/jq libraries accept it: dates become ISO strings, tuples lists."""
+def _plain(value: Any, what: str) -> Any:
+    """Data as YAML/Ion/jq libraries accept it: dates become ISO strings, tuples lists.
+
+    `what` names the text the data becomes, for the error when it would exceed the size caps."""
+    return _plain_walk(value, [0, 0], what)
+
+
+def _plain_walk(value: Any, size: list[int], what: str) -> Any:
+    if isinstance(value, str):
+        size[0] += len(value)
+        if size[0] > MAX_CHARS:
+            check_chars(size[0], what)
+        return value
     if isinstance(value, Mapping):
-        return {java_str(k): _plain(v) for k, v in value.items()}
+        _count_items(len(value), size, what)
+        return {_plain_walk(java_str(k), size, what): _plain_walk(v, size, what) for k, v in value.items()}
     if ops.is_list(value):
-        return [_plain(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
+        _count_items(len(value), size, what)
+        return [_plain_walk(v, size, what) for v in value]
+    if isinstance(value, int | float | bool) or value is None:
         return value
     if isinstance(value, decimal.Decimal):
         return float(value)
     if hasattr(value, "isoformat"):
         return json_datetime(value)
     return java_str(value)
+
+
+def _count_items(count: int, size: list[int], what: str) -> None:
+    size[1] += count
+    if size[1] > 4 * MAX_ITEMS:
+        raise LimitError(f"{what}: the value holds more than {4 * MAX_ITEMS:,} items in all")
 
 
 class _YamlDumper(yaml.SafeDumper):
@@ -45,8 +64,7 @@ class _YamlDumper(yaml.SafeDumper):
 
 
 def yaml_filter(env: Any, value: Any) -> str:
-    data = _plain(value)
-    check_text_size(data, "the YAML text")
+    data = _plain(value, "the YAML text")
     text = yaml.dump(data, Dumper=_YamlDumper, default_flow_style=False, sort_keys=False,
                      allow_unicode=True, indent=2, width=2**31 - 1)
     if text.endswith("\n...\n"):
@@ -57,8 +75,7 @@ def yaml_filter(env: Any, value: Any) -> str:
 
 
 def to_ion_filter(env: Any, value: Any) -> str:
-    data = _plain(value)
-    check_text_size(data, "the Ion text")
+    data = _plain(value, "the Ion text")
     return ion_text(data)
 
 
@@ -98,8 +115,7 @@ def jq_filter(env: Any, value: Any, expression: Any = None) -> list[Any]:
             data = json.loads(value)
         except ValueError as exc:
             raise EvalError(f"Invalid json for jq filter: {exc}") from exc
-    plain = _plain(data)
-    check_text_size(plain, "the jq input")
+    plain = _plain(data, "the jq input")
     try:
         return run_jq(str(expression), json.dumps(plain, ensure_ascii=False))
     except ValueError as exc:

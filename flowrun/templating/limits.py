@@ -152,23 +152,3 @@ def check_int(value: int) -> int:
     if value.bit_length() > MAX_INT_BITS:
         raise LimitError(f"a number has more than {MAX_INT_BITS} bits; it is too large for a template")
     return value
-
-
-def check_text_size(value: Any, what: str) -> None:
-    """Walk `value` (no recursion) and fail once its strings and items exceed the caps."""
-    stack, chars, items = [value], 0, 0
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            chars += len(item)
-        elif isinstance(item, Mapping):
-            items += len(item)
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
-            items += len(item)
-            stack.extend(item)
-        if chars > MAX_CHARS:
-            check_chars(chars, what)
-        if items > 4 * MAX_ITEMS:
-            raise LimitError(f"{what}: the value holds more than {4 * MAX_ITEMS:,} items in all")
