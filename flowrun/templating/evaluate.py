@@ -118,7 +118,7 @@ def _walking(fn: Callable[[Any, Any], Any], left: Expr, right: Expr, pairwise: b
         a, b = left(env), right(env)
         extra = weight(a) + weight(b)
         if pairwise and ops.is_list(a) and ops.is_list(b):
-            extra = (len(a) * len(b)) >> 5
+            extra = (len(a) * len(b)) >> 4
         env.budget.charge(1 + extra)
         return fn(a, b)
 
