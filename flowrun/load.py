@@ -95,9 +95,10 @@ def _refuse(node: yaml.Node, file: str, message: str, hint: str) -> InvalidFlowE
     return InvalidFlowError([Problem(message, file=file, line=mark.line + 1, column=mark.column + 1)], hint=hint)
 
 
-def check_node_graph(root: yaml.Node, file: str) -> None:
+def check_node_graph(root: yaml.Node, file: str) -> int:
     """Refuse a recursive alias, nesting deeper than MAX_YAML_DEPTH, or aliases that expand the document
-    beyond MAX_YAML_VALUES values. Iterative: a hostile file never reaches Python's recursion limit."""
+    beyond MAX_YAML_VALUES values; return the number of values. Iterative: a hostile file never reaches
+    Python's recursion limit."""
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
@@ -122,6 +123,7 @@ def check_node_graph(root: yaml.Node, file: str) -> None:
         on_path.add(key)
         stack.append((node, depth, True))
         stack.extend((child, depth + 1, False) for child in _children(node) if id(child) not in sizes)
+    return sizes[id(root)]
 
 
 def parse_yaml(text: str, file: str) -> Document:

@@ -48,6 +48,22 @@ def test_filters_on_big_values_weigh_more() -> None:
     _fails("{% for i in 1..1000000 %}{% if 'y' in big %}{% endif %}{% endfor %}", "evaluation steps")
 
 
+@pytest.mark.parametrize("walk", ["l | yaml", "l | toIon", "l | json", "l | string", "-1 in l", "l | join(',')",
+                                  "l | distinct", "[l] | string"])  # nested lists are charged too
+def test_walking_big_values_is_charged_per_item(walk: str) -> None:
+    """Serializers and membership walk every item in Python: each call is charged for what it walks."""
+    _fails("{% set l = range(1, 1000000) %}{% for i in 1..100 %}{{ " + walk + " | length }}{% endfor %}",
+           "evaluation steps")
+
+
+def test_distinct_of_maps_is_linear_and_keeps_pebble_equality() -> None:
+    rows = [{"id": i % 1000, "tags": [i % 2]} for i in range(20000)]
+    started = time.monotonic()
+    assert render("{{ rows | distinct | length }}", {"rows": rows}) == "1000"
+    assert time.monotonic() - started < 2
+    assert render("{{ [1, 1.0, true, '1', [1], [1], {'a': 1}, {'a': 1}] | distinct }}", {}) == '[1,true,"1",[1],{"a":1}]'
+
+
 def test_output_and_strings_are_capped() -> None:
     _fails("{% for i in 1..100 %}{{ big }}{% endfor %}", r"the rendered output is larger than 33,554,432 characters")
     _fails("{% set s = big %}{% for i in 1..10 %}{% set s = s ~ s %}{% endfor %}{{ s | length }}",

@@ -13,7 +13,7 @@ from typing import Any
 from . import dates, filters_data, jregex
 from . import operators as ops
 from .errors import EvalError
-from .limits import check_chars, check_items
+from .limits import charge, check_chars, check_items
 from .output import java_str
 
 
@@ -86,6 +86,7 @@ def join(env: Any, value: Any, separator: Any = None) -> Any:
     if value is None:
         return None
     sep = "" if separator is None else _string(separator)
+    charge(len(value))
     parts = [java_str(v) for v in value]
     check_chars(sum(map(len, parts)) + len(sep) * len(parts), "the joined string")
     return sep.join(parts)

@@ -13,7 +13,7 @@ import yaml
 from . import jregex
 from . import operators as ops
 from .errors import EvalError
-from .limits import MAX_CHARS, MAX_ITEMS, LimitError, check_chars, check_items
+from .limits import MAX_CHARS, MAX_ITEMS, LimitError, charge, check_chars, check_items
 from .numbers import number_filter, number_format
 from .output import java_str, json_datetime, to_json
 
@@ -22,11 +22,15 @@ def to_json_filter(env: Any, value: Any) -> str:
     return to_json(value)
 
 
-def _plain(value: Any, what: str) -> Any:
+def _plain(value: Any, what: str, steps_per_item: int = 0) -> Any:
     """Data as YAML/Ion/jq libraries accept it: dates become ISO strings, tuples lists.
 
-    `what` names the text the data becomes, for the error when it would exceed the size caps."""
-    return _plain_walk(value, [0, 0], what)
+    `what` names the text the data becomes, for the error when it would exceed the size caps; the
+    render is charged `steps_per_item` for each item before the (slower) conversion runs."""
+    size = [0, 0]
+    data = _plain_walk(value, size, what)
+    charge(size[1] * steps_per_item)
+    return data
 
 
 def _plain_walk(value: Any, size: list[int], what: str) -> Any:
@@ -51,6 +55,7 @@ def _plain_walk(value: Any, size: list[int], what: str) -> Any:
 
 
 def _count_items(count: int, size: list[int], what: str) -> None:
+    charge(count)
     size[1] += count
     if size[1] > 4 * MAX_ITEMS:
         raise LimitError(f"{what}: the value holds more than {4 * MAX_ITEMS:,} items in all")
@@ -64,7 +69,7 @@ class _YamlDumper(yaml.SafeDumper):
 
 
 def yaml_filter(env: Any, value: Any) -> str:
-    data = _plain(value, "the YAML text")
+    data = _plain(value, "the YAML text", 20)  # PyYAML's emitter takes 15-30 µs an item
     text = yaml.dump(data, Dumper=_YamlDumper, default_flow_style=False, sort_keys=False,
                      allow_unicode=True, indent=2, width=2**31 - 1)
     if text.endswith("\n...\n"):
@@ -75,7 +80,7 @@ def yaml_filter(env: Any, value: Any) -> str:
 
 
 def to_ion_filter(env: Any, value: Any) -> str:
-    data = _plain(value, "the Ion text")
+    data = _plain(value, "the Ion text", 2)
     return ion_text(data)
 
 
@@ -157,6 +162,7 @@ def flatten_filter(env: Any, value: Any) -> Any:
     if not ops.is_list(value):
         raise EvalError(f"'flatten' filter can only be applied to List. Actual type was: {ops.type_name(value)}")
     out: list[Any] = []
+    charge(len(value))
     for item in value:
         out.extend(item if ops.is_list(item) else [item])
         check_items(len(out), "the flattened list")
@@ -171,6 +177,7 @@ def distinct_filter(env: Any, value: Any) -> Any:
     out: list[Any] = []
     seen: set[Any] = set()
     unhashable: list[Any] = []
+    charge(len(value))
     for item in value:
         key = _distinct_key(item)
         if key is None:
@@ -184,12 +191,24 @@ def distinct_filter(env: Any, value: Any) -> Any:
 
 
 def _distinct_key(item: Any) -> Any:
-    """A hashable key that is equal exactly when `ops.equals` is (a boolean never equals a number)."""
+    """A hashable key that is equal exactly when `ops.equals` is (a boolean never equals a number);
+    None for a value that cannot have one (compared one by one instead)."""
     if isinstance(item, bool):
         return ("bool", item)
-    if isinstance(item, int | float | str) or item is None:
-        return ("value", item)
-    return None
+    try:
+        return ("value", _frozen(item))
+    except TypeError:
+        return None
+
+
+def _frozen(value: Any) -> Any:
+    """`value` as hashable data that compares as Python's `==` compares the original."""
+    if isinstance(value, Mapping):
+        return ("map", frozenset((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return ("list", tuple(_frozen(v) for v in value))
+    hash(value)
+    return value
 
 
 def _java_replacement(replacement: str) -> Callable[[re.Match[str]], str]:

@@ -13,6 +13,7 @@ import yaml
 from . import dates
 from . import operators as ops
 from .errors import EvalError, TemplateError
+from .limits import charge
 
 MAX_RENDERING_ATTEMPTS = 100
 
@@ -128,7 +129,7 @@ def from_yaml(env: Any, yaml_text: Any = None, *_: Any, **__: Any) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        check_node_graph(node, "yaml()")  # no recursive alias, no alias bomb, bounded depth
+        charge(5 * check_node_graph(node, "yaml()"))  # no recursive alias or alias bomb; ~5 µs a value
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise EvalError(f"Invalid yaml: {exc}") from exc

@@ -109,11 +109,11 @@ class Budget:
         self.charge(1 + weight(value))
 
     def write(self, chars: int) -> None:
-        """One step, and `chars` characters of output."""
+        """One step (more for long text), and `chars` characters of output."""
         self.chars -= chars
         if self.chars < 0:
             raise LimitError(f"the rendered output is larger than {MAX_CHARS:,} characters")
-        self.steps -= 1
+        self.steps -= 1 + (chars >> 5)
         if self.steps <= self._next_check:
             self._check()
 
@@ -123,6 +123,26 @@ class Budget:
         if self.steps < 0:
             raise LimitError(f"the template takes more than {MAX_STEPS:,} evaluation steps (loop iterations, "
                              "output, macro and filter calls); it was stopped")
+
+
+_ACTIVE: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("flowrun_template_budget", default=None)
+
+
+@contextlib.contextmanager
+def active_budget(budget: Budget) -> Iterator[None]:
+    """Make `budget` the one `charge` uses in this thread while a top-level render runs."""
+    token = _ACTIVE.set(budget)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+def charge(steps: int) -> None:
+    """Charge the render running in this thread for work done in Python, about 1 µs a step (no-op outside)."""
+    budget = _ACTIVE.get()
+    if budget is not None:
+        budget.charge(steps)
 
 
 def weight(value: Any) -> int:

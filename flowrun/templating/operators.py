@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import EvalError, MissingError
-from .limits import MAX_INT_BITS, check_chars, check_int, check_items
+from .limits import MAX_INT_BITS, charge, check_chars, check_int, check_items
 from .numbers import JavaBigInteger, JavaFloat
 from .output import java_str
 
@@ -124,10 +124,11 @@ def member(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return False
     text = java_str(a)
+    charge(len(b) >> 2 if isinstance(b, Mapping) or is_list(b) else 0)  # ~0.3 µs an item
     if isinstance(b, Mapping):
         return any(java_str(k) == text or java_str(v) == text for k, v in b.items())
     if is_list(b):
-        return any(java_str(x) == text for x in b)
+        return text in map(java_str, b)
     return False
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from .limits import MAX_CHARS, check_chars
+from .limits import MAX_CHARS, charge, check_chars
 
 _UTC_NAMES = frozenset({"UTC", "Z", "GMT", "Etc/UTC"})
 
@@ -108,6 +108,7 @@ def java_str(value: Any) -> str:
 
 
 def _joined(start: str, parts: list[str], end: str) -> str:
+    charge(len(parts))
     size = sum(map(len, parts)) + 2 * len(parts)
     if size > MAX_CHARS:
         check_chars(size, "the text of a list or map")
@@ -137,6 +138,8 @@ def _write_json(value: Any, out: list[str], size: list[int]) -> None:
         out.append("null")
     elif isinstance(value, str):
         text = json.dumps(value, ensure_ascii=False)
+        if len(text) > 255:
+            charge(len(text) >> 8)
         size[0] += len(text)
         if size[0] > MAX_CHARS:
             check_chars(size[0], "the JSON text")
@@ -148,6 +151,7 @@ def _write_json(value: Any, out: list[str], size: list[int]) -> None:
     elif isinstance(value, float):
         out.append(java_double(value) if math.isfinite(value) else json.dumps(java_double(value)))
     elif isinstance(value, Mapping):
+        charge(len(value))
         out.append("{")
         for i, (key, item) in enumerate(value.items()):
             if i:
@@ -157,6 +161,7 @@ def _write_json(value: Any, out: list[str], size: list[int]) -> None:
             _write_json(item, out, size)
         out.append("}")
     elif isinstance(value, list | tuple | set | frozenset):
+        charge(len(value))
         out.append("[")
         for i, item in enumerate(value):
             if i:

@@ -10,7 +10,7 @@ from . import nodes as n
 from . import operators as ops
 from .errors import EvalError, MissingError, TemplateError
 from .evaluate import Env, Stmt, compile_args, compile_expr, invoke
-from .limits import MACRO_CALL_STEPS, Budget
+from .limits import MACRO_CALL_STEPS, Budget, active_budget
 from .output import to_output
 from .parser import parse_template
 
@@ -218,14 +218,14 @@ class Template:
         """Render in string mode; `budget` is shared with the enclosing render (None: a fresh one)."""
         env = self.new_env(context, runtime, depth, budget)
         out: list[str] = []
-        with _Reporting(self.source):
+        with _Reporting(self.source), active_budget(env.budget):
             self.body(env, out)
         return "".join(out)
 
     def evaluate(self, context: Mapping[str, Any], runtime: Any, depth: int = 0, budget: Budget | None = None) -> Any:
         assert self.single is not None
         env = self.new_env(context, runtime, depth, budget)
-        with _Reporting(self.source):
+        with _Reporting(self.source), active_budget(env.budget):
             return self.single(env)
 
 
