@@ -29,6 +29,8 @@ def validate_paths(paths: list[str], home: str | None = None) -> list[tuple[str,
                 results.append((str(file), warnings))
             except InvalidFlowError as exc:
                 results.append((str(file), exc.problems))
+            except RecursionError:  # a structure too deep for some check: this file is invalid, go on
+                results.append((str(file), [Problem("the flow is nested too deeply to be checked", file=str(file))]))
     return results
 
 

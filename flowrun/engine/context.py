@@ -90,6 +90,8 @@ class TaskContext:
         self.taskrun_id = taskrun.id
         self.cancel = threading.Event()
         self.timed_out = False
+        #: `time.monotonic()` when the task's timeout fires (None: no timeout)
+        self.deadline: float | None = None
         self.state_dir = executor.services.project.home
         self.logger = TaskLogger(self)
         self._storage: TaskStorage | None = None
@@ -206,7 +208,10 @@ class TemplateRuntime:
             raise TemplateError(f"cannot read `{path}`: {exc.strerror}") from None
 
     def file_size(self, uri: str) -> int:
-        return self._local(uri).stat().st_size
+        try:
+            return self._local(uri).stat().st_size
+        except OSError as exc:
+            raise TemplateError(f"cannot get the size of `{uri}`: {exc.strerror}") from None
 
     def file_exists(self, path: str) -> bool:
         try:
