@@ -64,7 +64,7 @@ def test_before_yesterday_exits_2_and_deletes_nothing(project: Project) -> None:
 
 @pytest.mark.parametrize("text", ["yesterday", "P1M", "-P1D", "2026-13-01", "12/31/2025", "P", ""])
 def test_bad_cutoffs_are_usage_errors(text: str) -> None:
-    from flowrun.cli_purge import build_filter
+    from flowrun.cli.purge import build_filter
 
     with pytest.raises(UsageError) as caught:
         build_filter(text, None, None, None, 0)

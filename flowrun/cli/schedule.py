@@ -1,33 +1,17 @@
-"""The `backfill`, `tick` and `schedule list|cron` commands: parse options, call flowrun.app, render."""
+"""`backfill`, `tick` and `schedule list|cron`: run and inspect a project's schedule triggers."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Annotated, Any
 
 import typer
 
+from flowrun.cli.options import Home, JsonFlag, is_tty, pairs
 from flowrun.errors import ExitCode, UsageError
 
-Home = Annotated[str | None, typer.Option("--home", help="State dir (default: FLOWRUN_HOME, flowrun.yaml, "
-                                                          "<project>/.flowrun).", show_default=False)]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-
-
-def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"{what} `{item}` must look like key=value")
-        result[key.strip()] = value
-    return result
-
-
-def _is_tty(stream: Any) -> bool:
-    return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
+group = typer.Typer(no_args_is_help=True, help="Inspect schedule triggers; print the crontab line.")
 
 
 def backfill(
@@ -60,10 +44,10 @@ def backfill(
     from flowrun.app.backfill import backfill as run_backfill
     from flowrun.schedule import progress as views
 
-    request = BackfillRequest(flow, from_, to, trigger or None, _pairs(input, "input"), _pairs(label, "label"),
+    request = BackfillRequest(flow, from_, to, trigger or None, pairs(input, "input"), pairs(label, "label"),
                               parallel, reprocess.lower(), dry_run, home)
     stream = sys.stderr if json_output else sys.stdout
-    view = None if dry_run else (views.LiveProgress if _is_tty(stream) else views.PlainProgress)(stream)
+    view = None if dry_run else (views.LiveProgress if is_tty(stream) else views.PlainProgress)(stream)
     result = run_backfill(request, view)
     if json_output:
         typer.echo(json.dumps(_result_json(result), indent=2))
@@ -124,6 +108,7 @@ def tick(
         raise typer.Exit(ExitCode.FLOW_FAILED)
 
 
+@group.command("list")
 def schedule_list(
     count: Annotated[int, typer.Option("--count", "-n", help="How many next dates to show.")] = 5,
     now: Annotated[str | None, typer.Option("--now", help="The clock, as ISO-8601 (default: now).")] = None,
@@ -152,6 +137,7 @@ def schedule_list(
         typer.echo("no schedule triggers in this project")
 
 
+@group.command("cron")
 def schedule_cron(home: Home = None) -> None:
     """Print the crontab line that ticks this project every minute (install it with `crontab -e`).
 
@@ -162,11 +148,7 @@ def schedule_cron(home: Home = None) -> None:
     typer.echo(cron_line(home))
 
 
-def register(app: typer.Typer) -> None:
-    """Add `backfill`, `tick` and `schedule list|cron` to the main CLI."""
+def add_commands(app: typer.Typer) -> None:
+    """Add `backfill` and `tick` to the main CLI (`schedule` is a group)."""
     app.command("backfill")(backfill)
     app.command("tick")(tick)
-    schedule_app = typer.Typer(no_args_is_help=True, help="Inspect schedule triggers; print the crontab line.")
-    schedule_app.command("list")(schedule_list)
-    schedule_app.command("cron")(schedule_cron)
-    app.add_typer(schedule_app, name="schedule")
