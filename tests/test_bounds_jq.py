@@ -56,7 +56,7 @@ def test_jq_env_leaks_nothing_into_task_logs(project: Project) -> None:
 def test_jq_cannot_import_json_files_from_the_working_dir(project: Project) -> None:
     (project.root / "data.json").write_text('{"secret": 42}', encoding="utf-8")
     result = project.cli("render", "{{ 1 | jq('import \"data\" as $d; $d') }}")
-    assert result.code != 0
+    assert result.code == 3
     assert "module not found" in result.stderr and "42" not in result.stdout
     _clean(result.stderr)
 

@@ -135,7 +135,7 @@ def test_deeply_nested_parentheses_are_a_template_error(project: Project) -> Non
     with pytest.raises(TemplateError, match="The template nests too deeply"):
         render(deep, {})
     result = project.cli("render", deep)
-    assert result.code != 0 and "template error: The template nests too deeply" in result.stderr
+    assert result.code == 3 and "template error: The template nests too deeply" in result.stderr
     _clean(result)
 
 
@@ -151,7 +151,7 @@ def test_invalid_regex_is_a_template_error(project: Project) -> None:
     with pytest.raises(TemplateError, match=r"Invalid regular expression `\[`: unterminated character set"):
         render("{{ 'a[b' | split('[') }}", {})
     result = project.cli("render", "{{ 'a[b' | split('[') }}")
-    assert result.code != 0 and "template error: Invalid regular expression `[`" in result.stderr
+    assert result.code == 3 and "template error: Invalid regular expression `[`" in result.stderr
     _clean(result)
 
 
@@ -159,7 +159,7 @@ def test_date_of_a_huge_epoch_is_a_template_error(project: Project) -> None:
     with pytest.raises(TemplateError, match=r"The epoch 99999999999999999 is outside the supported dates"):
         render("{{ 99999999999999999 | date('yyyy') }}", {})
     result = project.cli("render", "{{ -99999999999999999 | date('yyyy') }}")
-    assert result.code != 0 and "is outside the supported dates" in result.stderr
+    assert result.code == 3 and "is outside the supported dates" in result.stderr
     _clean(result)
     assert render("{{ 0 | date('yyyy') }}", {}) == "1970"
 
