@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, Project
 
-from flowrun import api
+from flowrun.app.inspect import execution_logs
 
 LOG = "io.kestra.plugin.core.log.Log"
 FAIL = "io.kestra.plugin.core.execution.Fail"
@@ -32,7 +32,7 @@ def states(execution: Any) -> dict[str, str]:
 
 def logs(project: Project, execution_id: str, task: str | None = None) -> list[tuple[str, str | None, str]]:
     return [(line["level"], line["task_id"], line["message"])
-            for line in api.execution_logs(str(project.home), execution_id, task)]
+            for line in execution_logs(str(project.home), execution_id, task)]
 
 
 # -- lifecycle ----------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ FLOWRUN_ERRORS = {
 CONVERTED_BEFORE_THE_CLI = {
     "flowrun.errors.TaskError": "the executor records it as a FAILED attempt",
     "flowrun.errors.TaskKilled": "the executor records it as a KILLED attempt",
-    "flowrun.templating.errors.TemplateError": "tasks fail with it; api.render_expression raises InvalidValueError",
+    "flowrun.templating.errors.TemplateError": "tasks fail with it; app.render.render_expression raises InvalidValueError",
     "flowrun.templating.errors.MissingError": "a TemplateError",
     "flowrun.templating.errors.EvalError": "a TemplateError",
     "flowrun.templating.limits.LimitError": "an EvalError, so a TemplateError",

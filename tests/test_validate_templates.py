@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import COMPAT, ZOOMCAMP, CliResult, Project
 
-from flowrun import api
+from flowrun.app.flows import validate_paths
 from flowrun.tasks.registry import available_types
 
 LOG = "io.kestra.plugin.core.log.Log"
@@ -42,7 +42,7 @@ variables:
 
 
 def problems_of(project: Project) -> list[str]:
-    [(_, problems)] = api.validate_paths([str(project.root / "flows" / "flow.yaml")], str(project.home))
+    [(_, problems)] = validate_paths([str(project.root / "flows" / "flow.yaml")], str(project.home))
     return [str(p).replace(str(project.root) + "/", "") for p in problems]
 
 
