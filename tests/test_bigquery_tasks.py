@@ -10,7 +10,8 @@ from conftest import Project
 from gcp_emulators import GcpEmulators, cli
 from helpers import outputs
 
-from flowrun import api, ion
+from flowrun import ion
+from flowrun.app.inspect import execution_logs
 
 PROJECT = "kestra-sandbox"
 
@@ -21,7 +22,7 @@ def run(project: Project, emulators: GcpEmulators, text: str, inputs: dict[str, 
 
 
 def log_text(project: Project, execution: Any, level: str | None = None) -> str:
-    return "\n".join(f"{line['level']} {line['message']}" for line in api.execution_logs(str(project.home),
+    return "\n".join(f"{line['level']} {line['message']}" for line in execution_logs(str(project.home),
                      execution.id) if level is None or line["level"] == level)
 
 

@@ -16,14 +16,14 @@ import pytest
 from conftest import ROOT, Project
 from helpers import states
 
-from flowrun import api
+from flowrun.app.inspect import execution_logs
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
 def logs(project: Project, execution_id: str, task: str | None = None) -> list[tuple[str, str | None, str]]:
     return [(line["level"], line["task_id"], line["message"])
-            for line in api.execution_logs(str(project.home), execution_id, task)]
+            for line in execution_logs(str(project.home), execution_id, task)]
 
 
 # -- lifecycle ----------------------------------------------------------------------------------------------

@@ -162,9 +162,9 @@ def test_working_directory_output_files_skip_symlinks_with_a_warning(project: An
     ex = project.run(project.flow_file("flowables/working-directory-symlinks.yaml", outside=outside))
     assert ex.state == "SUCCESS", [(tr.task_id, tr.state) for tr in ex.task_runs]
     assert list(one(ex, "worker").outputs["outputFiles"]) == ["real.txt"]
-    from flowrun import api
+    from flowrun.app.inspect import execution_logs
 
-    logs = api.execution_logs(str(project.home), ex.id, "worker")
+    logs = execution_logs(str(project.home), ex.id, "worker")
     assert [(x["level"], x["message"]) for x in logs] == [
         ("WARN", "outputFiles: pattern `*.txt` matches `link.txt`, a symlink; symlinks are not uploaded")]
 

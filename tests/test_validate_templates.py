@@ -11,7 +11,7 @@ import yaml
 from conftest import COMPAT, ZOOMCAMP, Project
 from helpers import assert_clean
 
-from flowrun import api
+from flowrun.app.flows import validate_paths
 from flowrun.tasks.registry import available_types
 
 LOG = "io.kestra.plugin.core.log.Log"
@@ -38,7 +38,7 @@ variables:
 
 
 def problems_of(project: Project) -> list[str]:
-    [(_, problems)] = api.validate_paths([str(project.root / "flows" / "flow.yaml")], str(project.home))
+    [(_, problems)] = validate_paths([str(project.root / "flows" / "flow.yaml")], str(project.home))
     return [str(p).replace(str(project.root) + "/", "") for p in problems]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from functools import partial
 from typing import Any
 
@@ -18,6 +19,7 @@ from flowrun.errors import FlowrunError, TaskError, TaskKilled
 from flowrun.model.flow import Flow
 from flowrun.storage.internal import execution_prefix
 from flowrun.tasks.base import Task
+from flowrun.templating.limits import bounded
 
 TRUTHY_FALSE = {"", "false", "0", "-0"}
 
@@ -317,7 +319,7 @@ class Executor:
         self.active[taskrun.id] = ctx
         timer = self._start_timer(task, ctx)
         try:
-            with self.slots:
+            with self.slots, bounded(ctx.cancel, ctx.deadline):  # templates stop with the task
                 outputs = task.run(ctx) or {}
             state = "SUCCESS"
         except TaskError as exc:
@@ -354,6 +356,7 @@ class Executor:
         from flowrun.durations import parse_duration
 
         seconds = parse_duration(str(self.render(task.timeout, ctx.variables))).total_seconds()
+        ctx.deadline = time.monotonic() + seconds
 
         def expire() -> None:
             ctx.timed_out = True

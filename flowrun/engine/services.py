@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.project import Project
 from flowrun.state.db import Database
+
+if TYPE_CHECKING:
+    from flowrun.engine.launch import StartExecution
 
 
 @dataclass
@@ -22,6 +25,8 @@ class Services:
     cipher: Any
     envs: dict[str, str] = field(default_factory=dict)
     globals: dict[str, Any] = field(default_factory=dict)
+    #: `flowrun.engine.launch.StartExecution` for subflows, set by the layer that runs the execution
+    start_execution: StartExecution | None = None
 
 
 def env_variables(environ: dict[str, str] | None = None) -> dict[str, str]:

@@ -33,8 +33,11 @@ def _not_found(project: Any, namespace: str, flow_id: str) -> str:
 
 
 def run_subflow(ex: Executor, task: Any, taskrun: TaskRun, scope: Scope) -> str:
-    from flowrun import api
+    from flowrun.engine.launch import RunOptions
 
+    start = ex.services.start_execution
+    if start is None:
+        raise TaskError("subflows run only where flowrun starts executions (its services have no start_execution)")
     variables = ex.task_variables(task, taskrun, scope)
     namespace = str(ex.render(task.namespace, variables))
     flow_id = str(ex.render(task.flow_id, variables))
@@ -43,22 +46,23 @@ def run_subflow(ex: Executor, task: Any, taskrun: TaskRun, scope: Scope) -> str:
     path = ex.services.project.find_flow(namespace, flow_id)
     if path is None:
         raise TaskError(_not_found(ex.services.project, namespace, flow_id))
-    options = api.RunOptions(
+    options = RunOptions(
         inputs=ex.render(task.inputs or {}, variables, typed=True), labels=child_labels(ex, task, variables),
         home=str(ex.services.project.home), parent_id=ex.execution.id,
         trigger={"executionId": ex.execution.id, "namespace": ex.flow.namespace, "flowId": ex.flow.id,
                  "flowRevision": ex.execution.flow_revision or 1},
     )
     try:
-        flow, child, services = api.prepare_run(str(path), options)
+        prepared = start(str(path), options)
     except FlowrunError as exc:
         raise TaskError(f"subflow {namespace}/{flow_id}: {exc.message}") from None
+    child = prepared.execution
     ex.set_outputs(taskrun, {"executionId": child.id})
     ex.emit_log(taskrun, None, "INFO", f"started subflow {namespace}/{flow_id} as execution {child.id}")
     if not task.wait:
-        ex.run_in_background(lambda: api.run_prepared(flow, child, services, options))
+        ex.run_in_background(prepared.run)
         return "SUCCESS"
-    api.run_prepared(flow, child, services, options)
+    prepared.run()
     ex.set_outputs(taskrun, {"executionId": child.id, "state": child.state, "outputs": child.outputs})
     if child.state in ("FAILED", "KILLED", "CANCELLED") and task.transmit_failed:
         taskrun.error = f"subflow execution {child.id} ended {child.state}"

@@ -97,8 +97,19 @@ def _describe(flow: Any, path: Path_ | None, line: int) -> str | None:
     position = ScalarSpans(flow.document.text).position(path, max(line, 1), 1) or flow.document.locate(path)
     task_path = max((p for p in flow.task_paths.values() if path[: len(p)] == p), key=len, default=None)
     shown = format_path(path[len(task_path):] if task_path else path)
-    file = flow.path or flow.document.file
+    file = _shown(str(flow.path or flow.document.file))
     return f"`{shown}` at {file}:{position[0]}:{position[1]}" if position[0] else f"`{shown}` in {file}"
+
+
+def _shown(file: str) -> str:
+    """A flow file as the user would type it: relative to the working dir when it lies below it."""
+    import os
+
+    try:
+        relative = os.path.relpath(file)
+    except ValueError:
+        return file
+    return file if relative.startswith("..") else relative
 
 
 def _find(flow: Any, source: str, start: Path_) -> Path_ | None:

@@ -1,4 +1,4 @@
-"""The `state check` and `state rotate-key` commands: parse options, call flowrun.state_admin, render."""
+"""`state check|rotate-key`: check the state DB and its secret key; rotate the key."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-Home = Annotated[str | None, typer.Option("--home", help="State dir (default: FLOWRUN_HOME, flowrun.yaml, "
-                                                          "<project>/.flowrun).", show_default=False)]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+from flowrun.cli.options import Home, JsonFlag
+
+group = typer.Typer(no_args_is_help=True, help="Check the state DB and its secret key; rotate the key.")
 
 
+@group.command("check")
 def state_check(
     db: Annotated[str | None, typer.Option("--db", help="Check this SQLite file instead of the project's "
                                            "state DB (e.g. a recovered copy).", show_default=False)] = None,
@@ -22,7 +23,7 @@ def state_check(
 
     Example: flowrun state check
     """
-    from flowrun.state_admin import check_state
+    from flowrun.app.state import check_state
 
     report = check_state(home, db)
     if json_output:
@@ -35,12 +36,13 @@ def state_check(
         raise report.error
 
 
+@group.command("rotate-key")
 def state_rotate_key(home: Home = None) -> None:
     """Re-encrypt every encrypted value with a new secret.key, in one transaction. Run it while no flow runs.
 
     Example: flowrun state rotate-key
     """
-    from flowrun.state_admin import rotate_secret_key
+    from flowrun.app.state import rotate_secret_key
 
     result = rotate_secret_key(home)
     typer.echo(f"rotated {result['key']}: fingerprint {result['oldFingerprint']} -> {result['newFingerprint']}, "
@@ -48,11 +50,3 @@ def state_rotate_key(home: Home = None) -> None:
     if result["staleBackup"]:
         typer.echo(f"warning: the pre-migration backup could not be re-encrypted ({result['staleBackup']}); "
                    "it still needs the old key", err=True)
-
-
-def register(app: typer.Typer) -> None:
-    """Add `state check|rotate-key` to the main CLI."""
-    state_app = typer.Typer(no_args_is_help=True, help="Check the state DB and its secret key; rotate the key.")
-    state_app.command("check")(state_check)
-    state_app.command("rotate-key")(state_rotate_key)
-    app.add_typer(state_app, name="state")

@@ -100,7 +100,7 @@ def _decrypts(cipher: Any, token: str) -> bool:
 
 def rotate_secret_key(home: str | None = None) -> dict[str, Any]:
     """Re-encrypt every encrypted value of the state DB with a new secret.key, atomically."""
-    from flowrun.api import open_state
+    from flowrun.app.services import open_state
     from flowrun.crypto import Cipher, rotate_key
     from flowrun.project import open_project
     from flowrun.state import integrity
