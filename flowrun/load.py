@@ -19,6 +19,10 @@ Path_ = tuple[str | int, ...]
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _BOOL = "tag:yaml.org,2002:bool"
 _NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+#: Values of one document once its aliases are expanded (a "billion laughs" file stops here).
+MAX_YAML_VALUES = 200_000
+#: Levels of nesting of one document.
+MAX_YAML_DEPTH = 128
 
 
 @dataclass
@@ -78,6 +82,50 @@ class _Builder:
         return result
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _refuse(node: yaml.Node, file: str, message: str, hint: str) -> InvalidFlowError:
+    mark = node.start_mark
+    return InvalidFlowError([Problem(message, file=file, line=mark.line + 1, column=mark.column + 1)], hint=hint)
+
+
+def check_node_graph(root: yaml.Node, file: str) -> int:
+    """Refuse a recursive alias, nesting deeper than MAX_YAML_DEPTH, or aliases that expand the document
+    beyond MAX_YAML_VALUES values; return the number of values. Iterative: a hostile file never reaches
+    Python's recursion limit."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_YAML_VALUES:
+                raise _refuse(node, file, f"YAML aliases expand this value to more than {MAX_YAML_VALUES:,} values",
+                              "an anchor repeated through nested aliases grows exponentially; write the data out")
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise _refuse(node, file, "recursive YAML alias: this value contains itself",
+                          "an alias (*name) cannot point to an anchor (&name) that encloses it")
+        if depth > MAX_YAML_DEPTH:
+            raise _refuse(node, file, f"the YAML is nested more than {MAX_YAML_DEPTH} levels deep",
+                          "flatten the structure")
+        on_path.add(key)
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in _children(node) if id(child) not in sizes)
+    return sizes[id(root)]
+
+
 def parse_yaml(text: str, file: str) -> Document:
     """Parse one YAML document; raise InvalidFlowError with file:line:column on any syntax problem."""
     doc = Document(data=None, file=file, text=text)
@@ -87,6 +135,7 @@ def parse_yaml(text: str, file: str) -> Document:
         if node is None:
             raise InvalidFlowError([Problem("the file is empty", file=file, line=1)],
                                    hint="a flow needs at least id, namespace and tasks")
+        check_node_graph(node, file)
         builder = _Builder(loader, doc)
         doc.data = builder.build(node, ())
     except yaml.MarkedYAMLError as exc:

@@ -8,8 +8,10 @@ from typing import Any
 
 from conftest import Project
 from gcp_emulators import GcpEmulators, cli
+from helpers import outputs
 
-from flowrun import api, ion
+from flowrun import ion
+from flowrun.app.inspect import execution_logs
 
 PROJECT = "kestra-sandbox"
 
@@ -19,12 +21,8 @@ def run(project: Project, emulators: GcpEmulators, text: str, inputs: dict[str, 
     return project.run(project.flow(text), inputs)
 
 
-def outputs(execution: Any, task_id: str) -> dict[str, Any]:
-    return next(tr for tr in execution.task_runs if tr.task_id == task_id).outputs
-
-
 def log_text(project: Project, execution: Any, level: str | None = None) -> str:
-    return "\n".join(f"{line['level']} {line['message']}" for line in api.execution_logs(str(project.home),
+    return "\n".join(f"{line['level']} {line['message']}" for line in execution_logs(str(project.home),
                      execution.id) if level is None or line["level"] == level)
 
 

@@ -5,18 +5,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from conftest import CliResult, Project
+from conftest import Project
+from helpers import assert_clean
 
 import flowrun
 from flowrun.errors import ExitCode
 
 LOG = "io.kestra.plugin.core.log.Log"
-
-
-def assert_clean(result: CliResult, code: int) -> None:
-    assert result.code == code, f"exit {result.code}, expected {code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr + result.stdout
-    assert "internal error" not in result.stderr
 
 
 # -- every error class to its code ----------------------------------------------------------------------
@@ -30,6 +25,7 @@ FLOWRUN_ERRORS = {
     "flowrun.errors.StateError": ExitCode.STATE,
     "flowrun.crypto.CryptoError": ExitCode.STATE,
     "flowrun.storage.internal.StorageError": ExitCode.STATE,
+    "flowrun.state.integrity.DamagedStateError": ExitCode.STATE,
     "flowrun.durations.DurationError": ExitCode.INVALID,
     "flowrun.secrets.SecretError": ExitCode.INVALID,
     "flowrun.storage.kv.KVError": ExitCode.INVALID,
@@ -43,10 +39,14 @@ FLOWRUN_ERRORS = {
 CONVERTED_BEFORE_THE_CLI = {
     "flowrun.errors.TaskError": "the executor records it as a FAILED attempt",
     "flowrun.errors.TaskKilled": "the executor records it as a KILLED attempt",
-    "flowrun.templating.errors.TemplateError": "tasks fail with it; api.render_expression raises InvalidValueError",
+    "flowrun.templating.errors.TemplateError": "tasks fail with it; app.render.render_expression raises InvalidValueError",
     "flowrun.templating.errors.MissingError": "a TemplateError",
     "flowrun.templating.errors.EvalError": "a TemplateError",
+    "flowrun.templating.limits.LimitError": "an EvalError, so a TemplateError",
+    "flowrun.templating.jq_runner._Died": "internal to the jq runner, which raises an EvalError",
+    "flowrun.templating.jq_runner._TimedOut": "internal to the jq runner, which raises an EvalError",
     "flowrun.inputs.BadValue": "collected into an InputError",
+    "flowrun.engine.template_errors._Failed": "internal to render_located, which raises a located TaskError",
     "flowrun.tasks.registry.UnknownType": "a validation problem (InvalidFlowError)",
     "flowrun.schedule.cron.CronError": "a validation problem of the trigger",
     "flowrun.schedule.conditions.ConditionError": "a validation problem of the trigger",

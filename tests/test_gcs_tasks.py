@@ -10,8 +10,9 @@ from urllib.parse import unquote
 import pytest
 from conftest import Project
 from gcp_emulators import GcpEmulators, cli
+from helpers import outputs
 
-from flowrun import api
+from flowrun.app.inspect import execution_logs
 
 DATA = b"VendorID,fare\n1,2.5\n2,3.75\n"
 
@@ -24,16 +25,12 @@ def run(project: Project, text: str, inputs: dict[str, Any] | None = None) -> An
     return project.run(project.flow(text), inputs)
 
 
-def outputs(execution: Any, task_id: str) -> dict[str, Any]:
-    return next(tr for tr in execution.task_runs if tr.task_id == task_id).outputs
-
-
 def stored(project: Project, uri: str) -> Path:
     return project.home.joinpath("storage", unquote(uri.removeprefix("kestra:///")))
 
 
 def error_of(project: Project, execution: Any, task_id: str) -> str:
-    logs = api.execution_logs(str(project.home), execution.id, task_id)
+    logs = execution_logs(str(project.home), execution.id, task_id)
     return "\n".join(line["message"] for line in logs if line["level"] == "ERROR")
 
 

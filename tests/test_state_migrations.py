@@ -10,7 +10,7 @@ import pytest
 from pg_fixture import PgDatabase
 
 from flowrun.state.db import Database
-from flowrun.state.migrations import BACKENDS, LEDGER, MIGRATIONS, WORDS, Migration, render
+from flowrun.state.migrations import BACKENDS, MIGRATIONS, WORDS, Migration, bootstrap, render
 
 #: SQLite-only and Postgres-only spellings the portable `sql` of a migration must not use
 NOT_PORTABLE = [r"\bAUTOINCREMENT\b", r"\bINSERT\s+OR\b", r"\browid\b", r"\bPRAGMA\b", r"datetime\(",
@@ -46,7 +46,7 @@ def test_placeholders_are_spelled_by_every_backend() -> None:
 def test_sqlite_records_every_version_and_applies_only_the_new_ones(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     conn = sqlite3.connect(path)
-    for statement in render(LEDGER, "sqlite") + MIGRATIONS[0].statements("sqlite"):
+    for statement in bootstrap("sqlite") + MIGRATIONS[0].statements("sqlite"):
         conn.execute(statement)
     conn.execute("INSERT INTO migrations VALUES (?, 0)", (MIGRATIONS[0].version,))
     conn.execute("INSERT INTO executions (id, namespace, flow_id, state, created_at) VALUES ('e', 'n', 'f', "
@@ -67,7 +67,7 @@ def test_sqlite_records_every_version_and_applies_only_the_new_ones(tmp_path: Pa
 
 def test_the_same_list_applies_to_a_real_postgres(pg_db: PgDatabase) -> None:
     with pg_db.connect(autocommit=False) as conn:
-        for statement in render(LEDGER, "postgresql"):
+        for statement in bootstrap("postgresql"):
             conn.execute(statement)
         for migration in MIGRATIONS:
             for statement in migration.statements("postgresql"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import Project
 
-from flowrun import api
+from flowrun.app.continuation import continue_execution
 from flowrun.errors import UsageError
 from flowrun.state import processes
 from flowrun.state.db import Database
@@ -229,7 +230,7 @@ def test_reaper_leaves_a_reused_pid_alone(tmp_path: Path) -> None:
                 "INSERT INTO task_processes (execution_id, task_run_id, task_id, attempt, host, pgid, "
                 "leader_identity, runner_pid, runner_identity, started_at) VALUES "
                 "('e', 't', 'task', 1, ?, ?, 'another-boot:1', ?, 'x:1', 0)",
-                (api.hostname(), stranger.pid, _dead_pid()))
+                (socket.gethostname(), stranger.pid, _dead_pid()))
 
         assert processes.stop_orphans(db) == []
 
@@ -264,7 +265,7 @@ def test_restart_refuses_while_a_task_of_the_earlier_run_still_runs(project: Pro
         assert "Traceback" not in refused.stderr
         assert leftover.poll() is None
         with pytest.raises(UsageError):
-            api.continue_execution(execution.id, "restart", home=str(project.home))
+            continue_execution(execution.id, "restart", home=str(project.home))
     finally:
         leftover.kill()
         leftover.wait()

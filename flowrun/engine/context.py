@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from flowrun.engine.events import LogLine
 from flowrun.engine.model import TaskRun, utcnow
-from flowrun.errors import TaskError
 from flowrun.tasks.base import LevelMethods
-from flowrun.templating import TemplateError, render_value
+from flowrun.templating import TemplateError
+from flowrun.templating.errors import EvalError
 
 if TYPE_CHECKING:
     from flowrun.engine.executor import Executor
@@ -91,6 +91,8 @@ class TaskContext:
         self.taskrun_id = taskrun.id
         self.cancel = threading.Event()
         self.timed_out = False
+        #: `time.monotonic()` when the task's timeout fires (None: no timeout)
+        self.deadline: float | None = None
         self.state_dir = executor.services.project.home
         self.logger = TaskLogger(self)
         self._storage: TaskStorage | None = None
@@ -174,7 +176,7 @@ class TemplateRuntime:
         try:
             entry = self.services.kv.entry(namespace or self.namespace, key, error_on_missing=error_on_missing)
         except KVError as exc:
-            raise TemplateError(str(exc)) from None
+            raise EvalError(str(exc)) from None
         if entry is None:
             return None
         if entry.secret:
@@ -187,7 +189,7 @@ class TemplateRuntime:
         try:
             value = self.services.secrets.get(key)
         except SecretError as exc:
-            raise TemplateError(str(exc)) from None
+            raise EvalError(str(exc)) from None
         self.services.masker.add(value)
         return value
 
@@ -197,17 +199,20 @@ class TemplateRuntime:
                 return self.services.storage.local_path(path, allowed_prefix=self.storage_prefix)
             return self.services.namespace_files.path(self.namespace, path)
         except Exception as exc:  # storage errors carry a clear message
-            raise TemplateError(str(exc)) from None
+            raise EvalError(str(exc)) from None
 
     def read(self, path: str) -> str:
         local = self._local(path)
         try:
             return local.read_text(encoding="utf-8")
         except OSError as exc:
-            raise TemplateError(f"cannot read `{path}`: {exc.strerror}") from None
+            raise EvalError(f"cannot read `{path}`: {exc.strerror}") from None
 
     def file_size(self, uri: str) -> int:
-        return self._local(uri).stat().st_size
+        try:
+            return self._local(uri).stat().st_size
+        except OSError as exc:
+            raise EvalError(f"cannot get the size of `{uri}`: {exc.strerror}") from None
 
     def file_exists(self, path: str) -> bool:
         try:
@@ -217,13 +222,6 @@ class TemplateRuntime:
 
     def is_file_empty(self, path: str) -> bool:
         return self.file_size(path) == 0
-
-
-def render_with(runtime: TemplateRuntime, value: Any, variables: dict[str, Any], typed: bool = False) -> Any:
-    try:
-        return render_value(value, variables, runtime, typed=typed)
-    except TemplateError as exc:
-        raise TaskError(f"template error: {exc.message}") from None
 
 
 def make_log_line(execution_id: str, taskrun: TaskRun | None, attempt: int | None, level: str,

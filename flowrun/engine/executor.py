@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from functools import partial
 from typing import Any
 
-from flowrun.engine.context import Scope, TaskContext, TemplateRuntime, make_log_line, render_with
+from flowrun.engine.context import Scope, TaskContext, TemplateRuntime, make_log_line
 from flowrun.engine.events import Bus
 from flowrun.engine.model import FAILED_LIKE, TERMINAL, Execution, TaskRun, final_state, new_id, utcnow
 from flowrun.engine.parallel import run_bounded
 from flowrun.engine.retry import next_delay
 from flowrun.engine.services import Services
+from flowrun.engine.template_errors import render_located
 from flowrun.errors import FlowrunError, TaskError, TaskKilled
 from flowrun.model.flow import Flow
 from flowrun.storage.internal import execution_prefix
 from flowrun.tasks.base import Task
+from flowrun.templating.limits import bounded
 
 TRUTHY_FALSE = {"", "false", "0", "-0"}
 
@@ -95,7 +98,8 @@ class Executor:
         return variables
 
     def render(self, value: Any, variables: dict[str, Any], typed: bool = False) -> Any:
-        return render_with(self.runtime, value, variables, typed)
+        """Render a raw property; a template error fails with the task, property and flow file:line."""
+        return render_located(self.runtime, value, variables, typed, self.flow, self.execution.trigger is not None)
 
     # -- events ----------------------------------------------------------------------------------------
     def emit_log(self, taskrun: TaskRun | None, attempt: int | None, level: str, message: str) -> None:
@@ -315,7 +319,7 @@ class Executor:
         self.active[taskrun.id] = ctx
         timer = self._start_timer(task, ctx)
         try:
-            with self.slots:
+            with self.slots, bounded(ctx.cancel, ctx.deadline):  # templates stop with the task
                 outputs = task.run(ctx) or {}
             state = "SUCCESS"
         except TaskError as exc:
@@ -352,6 +356,7 @@ class Executor:
         from flowrun.durations import parse_duration
 
         seconds = parse_duration(str(self.render(task.timeout, ctx.variables))).total_seconds()
+        ctx.deadline = time.monotonic() + seconds
 
         def expire() -> None:
             ctx.timed_out = True

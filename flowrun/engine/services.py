@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.project import Project
 from flowrun.state.db import Database
 from flowrun.state.protocol import StateStore
+
+if TYPE_CHECKING:
+    from flowrun.engine.launch import StartExecution
 
 
 @dataclass
@@ -23,6 +26,8 @@ class Services:
     cipher: Any
     envs: dict[str, str] = field(default_factory=dict)
     globals: dict[str, Any] = field(default_factory=dict)
+    #: `flowrun.engine.launch.StartExecution` for subflows, set by the layer that runs the execution
+    start_execution: StartExecution | None = None
 
 
 def env_variables(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -34,13 +39,14 @@ def env_variables(environ: dict[str, str] | None = None) -> dict[str, str]:
 def open_services(project: Project, db: StateStore | None = None) -> Services:
     from flowrun.crypto import Cipher
     from flowrun.secrets import Masker, Secrets
+    from flowrun.state.keys import KeyLedger
     from flowrun.storage.internal import InternalStorage
     from flowrun.storage.kv import KVStore
     from flowrun.storage.namespace_files import NamespaceFiles
 
     db = db or Database(project.db_path)
     masker = Masker()
-    cipher = Cipher(project.home)
+    cipher = Cipher(project.home, guard=KeyLedger(db))
     return Services(
         project=project, db=db, storage=InternalStorage(project.storage_dir),
         namespace_files=NamespaceFiles(project.namespace_files_dir), kv=KVStore(db, cipher),

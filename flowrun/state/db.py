@@ -1,4 +1,4 @@
-"""The SQLite state store: WAL, busy timeout, BEGIN IMMEDIATE writes, ordered recorded migrations.
+"""The SQLite state store: WAL, busy timeout, BEGIN IMMEDIATE writes, ordered recorded migrations, a guarded open.
 
 `Database` implements `flowrun.state.protocol.StateStore`: its table SQL comes from one mixin per table
 family (`flowrun.state.executions`, `.claims`, `.kv`...), each of which reaches the file only through
@@ -14,28 +14,92 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from flowrun.errors import StateError
+from flowrun.state import integrity
 from flowrun.state.backfills import SqliteBackfills
 from flowrun.state.claims import SqliteClaims
 from flowrun.state.concurrency import SqliteConcurrency
 from flowrun.state.executions import SqliteExecutions
+from flowrun.state.keys import SqliteKeys
 from flowrun.state.kv import SqliteKV
-from flowrun.state.migrations import LEDGER, MIGRATIONS, render
+from flowrun.state.migrations import MIGRATIONS, bootstrap
 from flowrun.state.processes import SqliteProcesses
 from flowrun.state.purge import SqlitePurge
 from flowrun.state.revisions import SqliteRevisions
 from flowrun.state.triggers import SqliteTriggers
 
-__all__ = ["MIGRATIONS", "Database"]
+__all__ = ["MIGRATIONS", "Database", "connect"]
+
+
+class _Translating:
+    """Turns SQLite errors that mean a damaged or unwritable file into StateError (see integrity.translate)."""
+
+    db_path: Path
+
+    def _call(self, method: Any, *args: Any) -> Any:
+        try:
+            return method(*args)
+        except sqlite3.Error as exc:
+            error = integrity.translate(exc, self.db_path)
+            if error is None:
+                raise
+            raise error from exc
+
+
+class _Cursor(_Translating, sqlite3.Cursor):
+    def __init__(self, conn: _Connection) -> None:
+        super().__init__(conn)
+        self.db_path = conn.db_path
+
+    def execute(self, *args: Any) -> Any:
+        return self._call(super().execute, *args)
+
+    def executemany(self, *args: Any) -> Any:
+        return self._call(super().executemany, *args)
+
+    def fetchone(self) -> Any:
+        return self._call(super().fetchone)
+
+    def fetchmany(self, *args: Any) -> list[Any]:
+        return self._call(super().fetchmany, *args)  # type: ignore[no-any-return]
+
+    def fetchall(self) -> list[Any]:
+        return self._call(super().fetchall)  # type: ignore[no-any-return]
+
+    def __next__(self) -> Any:
+        return self._call(super().__next__)
+
+
+class _Connection(_Translating, sqlite3.Connection):
+    def cursor(self, factory: Any = _Cursor) -> Any:
+        return super().cursor(factory)
+
+    def execute(self, *args: Any) -> Any:
+        return self.cursor().execute(*args)
+
+    def executemany(self, *args: Any) -> Any:
+        return self.cursor().executemany(*args)
+
+
+def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
+    """A connection whose damage and I/O errors are StateErrors naming `path` (never a bare DatabaseError)."""
+    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False,
+                           factory=_Connection)
+    conn.db_path = path  # type: ignore[attr-defined]
+    return conn
 
 
 class Database(SqliteExecutions, SqliteConcurrency, SqliteProcesses, SqliteRevisions, SqliteTriggers, SqliteClaims,
-               SqliteBackfills, SqliteKV, SqlitePurge):
+               SqliteBackfills, SqliteKV, SqliteKeys, SqlitePurge):
     """One SQLite file shared by every flowrun process of a project; the embedded `StateStore`.
 
     Reads use the thread's connection directly. Writes go through `write()`, which opens the transaction
     with BEGIN IMMEDIATE so that concurrent processes queue on the busy timeout instead of failing.
+
+    A DB that existed is never recreated: `state.id` beside it is written when it is first migrated, and a
+    missing, emptied or foreign file is refused (integrity.py). A damaged file raises DamagedStateError.
     """
 
     def __init__(self, path: Path, busy_timeout_ms: int = 30_000) -> None:
@@ -44,14 +108,20 @@ class Database(SqliteExecutions, SqliteConcurrency, SqliteProcesses, SqliteRevis
         self._local = threading.local()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            integrity.check_before_open(path)
             self._migrate()
+            integrity.write_marker(path)
+        except StateError:
+            self.close()
+            raise
         except (sqlite3.Error, OSError) as exc:
-            raise StateError(f"cannot open the state database {path}: {exc}",
-                             hint="check that the state dir is writable, or pass --home") from exc
+            self.close()
+            damaged = integrity.translate(exc, path) if isinstance(exc, sqlite3.Error) else None
+            raise damaged or StateError(f"cannot open the state database {path}: {exc}",
+                                        hint="check that the state dir is writable, or pass --home") from exc
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000,
-                               isolation_level=None, check_same_thread=False)
+        conn = connect(self.path, timeout=self.busy_timeout_ms / 1000)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
         conn.execute("PRAGMA journal_mode=WAL")
@@ -69,16 +139,26 @@ class Database(SqliteExecutions, SqliteConcurrency, SqliteProcesses, SqliteRevis
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that starts with BEGIN IMMEDIATE."""
+        """A write transaction that starts with BEGIN IMMEDIATE; inside another one, it joins it."""
         conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
         self._begin_immediate(conn)
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback(conn)
             raise
         else:
             conn.execute("COMMIT")
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("ROLLBACK")
+        except (sqlite3.Error, StateError):  # SQLite may already have rolled back (e.g. after SQLITE_FULL)
+            pass
 
     def _begin_immediate(self, conn: sqlite3.Connection) -> None:
         deadline = time.monotonic() + self.busy_timeout_ms / 1000
@@ -99,12 +179,14 @@ class Database(SqliteExecutions, SqliteConcurrency, SqliteProcesses, SqliteRevis
 
     def _migrate(self) -> None:
         with self.write() as conn:
-            for statement in render(LEDGER, "sqlite"):
+            integrity.check_schema(conn, self.path)
+            for statement in bootstrap("sqlite"):
                 conn.execute(statement)
             done = {row[0] for row in conn.execute("SELECT version FROM migrations")}
-            for migration in MIGRATIONS:
-                if migration.version in done:
-                    continue
+            pending = [migration for migration in MIGRATIONS if migration.version not in done]
+            if pending and done:
+                integrity.backup_before_migration(self.path)
+            for migration in pending:
                 for statement in migration.statements("sqlite"):
                     conn.execute(statement)
                 conn.execute("INSERT INTO migrations (version, applied_at) VALUES (?, ?)",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import time
 from typing import Any
 
 from flowrun.engine.model import Execution, TaskRun, iso
+from flowrun.errors import StateError
 from flowrun.state.liveness import ACTIVE
 from flowrun.state.records import Row
 from flowrun.state.sqlbase import SqlBase, as_dict, as_dicts
@@ -96,6 +98,24 @@ class SqliteExecutions(SqlBase):
                              f"WHERE id = ? AND state IN {ACTIVE}", (stamp, json.dumps(entries), error, execution_id))
                 conn.execute("INSERT INTO logs (execution_id, level, timestamp, message) VALUES (?, 'ERROR', ?, ?)",
                              (execution_id, stamp, message))
+
+    def abandon_execution(self, execution_id: str, error: str, stamp: str) -> bool:
+        # Best effort on a damaged DB: the execution row first, in its own transaction, so that a damaged
+        # task_runs table or index cannot keep it RUNNING.
+        try:
+            with self.write() as conn:
+                conn.execute(f"UPDATE executions SET state = 'FAILED', end_date = COALESCE(end_date, ?), error = ?, "
+                             "histories = json_insert(histories, '$[#]', json_object('state', 'FAILED', 'date', ?)) "
+                             f"WHERE id = ? AND state IN {ACTIVE}", (stamp, error, stamp, execution_id))
+        except (StateError, sqlite3.Error):
+            return False
+        try:
+            with self.write() as conn:
+                conn.execute(f"UPDATE task_runs SET state = 'FAILED', end_date = COALESCE(end_date, ?) "
+                             f"WHERE execution_id = ? AND state IN {ACTIVE}", (stamp, execution_id))
+        except (StateError, sqlite3.Error):
+            pass  # the execution is FAILED; its task runs are shown as they were last recorded
+        return True
 
     def list_executions(self, namespace: str | None, flow_id: str | None, state: str | None,
                         limit: int) -> list[Row]:

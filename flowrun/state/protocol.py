@@ -33,6 +33,10 @@ from flowrun.state.records import (
 
 @runtime_checkable
 class StateStore(Protocol):
+    @property
+    def location(self) -> str:
+        """Where this state lives, for messages (a file path; a URL without its password)."""
+
     # -- executions, task runs, logs, metrics (flowrun.state.executions) ---------------------------------
     def save_execution(self, execution: Execution, inputs: Any, outputs: Any) -> None:
         """Insert or update an execution row (`inputs`/`outputs` already sealed), owned by this process."""
@@ -59,6 +63,10 @@ class StateStore(Protocol):
 
     def mark_killed(self, execution_ids: list[str], stamp: str, error: str, message: str) -> None:
         """Mark these executions and their active task runs KILLED at `stamp`, with an ERROR log line."""
+
+    def abandon_execution(self, execution_id: str, error: str, stamp: str) -> bool:
+        """Best effort, on a store that failed a write: mark the execution (then, separately, its active task
+        runs) FAILED with `error`. True when the execution is no longer active; never raises."""
 
     def list_executions(self, namespace: str | None, flow_id: str | None, state: str | None,
                         limit: int) -> list[Row]:
@@ -209,6 +217,26 @@ class StateStore(Protocol):
 
     def kv_namespaces(self) -> list[str]:
         """Every namespace that holds a key (expired ones included), sorted."""
+
+    # -- the secret key's ledger (flowrun.state.keys) -----------------------------------------------------
+    def recorded_fingerprint(self) -> str | None:
+        """The fingerprint of the key that encrypted this state's values, None before the first one."""
+
+    def record_fingerprint(self, fingerprint: str) -> None:
+        """Record the key's fingerprint."""
+
+    def encrypted_values(self) -> int:
+        """How many stored values hold at least one encrypted token (a full scan)."""
+
+    def encrypted_tokens(self) -> list[str]:
+        """Every encrypted token stored anywhere (a full scan, for `flowrun state check`)."""
+
+    def reencrypt(self, transform: Callable[[str], str], new_fingerprint: str) -> int:
+        """One transaction: replace every encrypted token by `transform(token)` and record the new key's
+        fingerprint; returns how many values changed."""
+
+    def active_execution_ids(self) -> list[str]:
+        """The ids of the executions in an active state, oldest first."""
 
     # -- purge (flowrun.state.purge) ---------------------------------------------------------------------
     def select_executions(self, spec: ExecutionFilter) -> Selection:

@@ -6,12 +6,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flowrun.engine.model import TERMINAL
-from flowrun.state.protocol import StateStore
 from flowrun.state.records import Deleted, ExecutionFilter, LogFilter, Selection
 from flowrun.state.sqlbase import SqlBase
 
-__all__ = ["FINISHED", "LOG_LEVELS", "Deleted", "ExecutionFilter", "LogFilter", "Selection", "SqlitePurge",
-           "select_executions"]
+__all__ = ["FINISHED", "LOG_LEVELS", "Deleted", "ExecutionFilter", "LogFilter", "Selection", "SqlitePurge"]
 
 #: the only states an execution may be purged in; every other one (RUNNING, PAUSED, QUEUED...) is kept
 FINISHED = tuple(sorted(TERMINAL))
@@ -129,7 +127,3 @@ class SqlitePurge(SqlBase):
         with self.write() as conn:
             return int(conn.execute(f"DELETE FROM logs WHERE {' AND '.join(clauses)}", params).rowcount)
 
-
-def select_executions(db: StateStore, spec: ExecutionFilter) -> Selection:
-    """The executions `spec` matches (kept by name for api.py; new code calls the store)."""
-    return db.select_executions(spec)

@@ -7,11 +7,10 @@ import sqlite3
 import time
 from typing import Any
 
-from flowrun.state.protocol import StateStore
 from flowrun.state.records import Revision
 from flowrun.state.sqlbase import SqlBase
 
-__all__ = ["Revision", "SqliteRevisions", "execution_revision", "record_revision", "source_hash"]
+__all__ = ["Revision", "SqliteRevisions", "source_hash"]
 
 
 def source_hash(source: str) -> str:
@@ -102,13 +101,3 @@ class SqliteRevisions(SqlBase):
             row = self.query_one("SELECT flow_revision FROM executions WHERE id = ?", (execution_id,))
         return int(row["flow_revision"]) if row and row["flow_revision"] is not None else None
 
-
-# The two functions api.py calls by name (kept so that api.py needs no change); new code calls the store.
-def record_revision(db: StateStore, namespace: str, flow_id: str, source: str) -> int:
-    """The revision number of this source of the flow; a new source becomes the next revision."""
-    return db.record_revision(namespace, flow_id, source)
-
-
-def execution_revision(db: StateStore, execution_id: str) -> int | None:
-    """An execution's revision number, numbering its flow's older executions first when needed."""
-    return db.execution_revision(execution_id)

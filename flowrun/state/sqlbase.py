@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 
 class SqlBase:
     """The mixins of `flowrun.state.db.Database` (one per table family) call only these."""
+
+    path: Path
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     @property
     def conn(self) -> sqlite3.Connection:

@@ -8,13 +8,14 @@ import threading
 import time
 from typing import Any
 
+from flowrun.engine.model import iso, utcnow
 from flowrun.errors import UsageError
 from flowrun.state.liveness import ACTIVE, DIED, HEARTBEAT_SECONDS, STALE_SECONDS, pid_alive
 from flowrun.state.processes import stop_orphans
 from flowrun.state.protocol import StateStore
 from flowrun.state.records import Row
 
-__all__ = ["ACTIVE", "DIED", "Heartbeat", "find_execution_row", "get_execution", "get_logs", "list_executions",
+__all__ = ["ACTIVE", "DIED", "Heartbeat", "abandon_execution", "find_execution_row", "get_execution", "get_logs", "list_executions",
            "reap_dead"]
 
 
@@ -36,6 +37,11 @@ def reap_dead(db: StateStore) -> list[str]:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
     db.mark_killed(dead, stamp, DIED, "execution marked KILLED: the process running it is gone")
     return dead
+
+
+def abandon_execution(db: StateStore, execution_id: str, error: str) -> bool:
+    """Mark FAILED an execution (and its active task runs) whose recording failed; True if none is left active."""
+    return db.abandon_execution(execution_id, error, str(iso(utcnow())))
 
 
 class Heartbeat:

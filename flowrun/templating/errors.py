@@ -4,12 +4,15 @@ from __future__ import annotations
 
 
 class TemplateError(Exception):
-    """A template could not be parsed or rendered. `message` is user-facing; `template` is the source."""
+    """A template could not be parsed or rendered. `message` is user-facing; `template` is the source.
 
-    def __init__(self, message: str, template: str = "") -> None:
+    `line` is the template's own line of the failure (0 when unknown)."""
+
+    def __init__(self, message: str, template: str = "", line: int = 0) -> None:
         super().__init__(message)
         self.message = message
         self.template = template
+        self.line = line
 
     def __str__(self) -> str:
         return self.message
