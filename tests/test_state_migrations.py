@@ -10,7 +10,7 @@ import pytest
 from pg_fixture import PgDatabase
 
 from flowrun.state.db import Database
-from flowrun.state.migrations import BACKENDS, MIGRATIONS, WORDS, Migration, bootstrap, render
+from flowrun.state.migrations import BACKENDS, BOOTSTRAP, MIGRATIONS, WORDS, Migration, bootstrap, render
 
 #: SQLite-only and Postgres-only spellings the portable `sql` of a migration must not use
 NOT_PORTABLE = [r"\bAUTOINCREMENT\b", r"\bINSERT\s+OR\b", r"\browid\b", r"\bPRAGMA\b", r"datetime\(",
@@ -33,6 +33,15 @@ def test_each_migration_is_written_in_portable_sql(migration: Migration) -> None
         statements = migration.statements(backend)
         assert statements and not any("$" in s for s in statements), backend
     assert set(migration.per_backend) <= set(BACKENDS)
+
+
+def test_the_bootstrap_tables_are_portable_too() -> None:
+    for sql in BOOTSTRAP:
+        assert not any(re.search(pattern, sql, re.IGNORECASE) for pattern in NOT_PORTABLE), sql
+    for backend in BACKENDS:
+        assert [s.split(" (")[0] for s in bootstrap(backend)] == ["CREATE TABLE IF NOT EXISTS migrations",
+                                                                 "CREATE TABLE IF NOT EXISTS meta"]
+        assert not any("$" in s for s in bootstrap(backend))
 
 
 def test_placeholders_are_spelled_by_every_backend() -> None:
