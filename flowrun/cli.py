@@ -59,6 +59,18 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
     return result
 
 
+def _read_file_arg(path: str, what: str) -> str:
+    """The UTF-8 text of a file named on the command line (`@file`); a usage error when it cannot be read."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{what} @{path}: cannot read the file ({exc.strerror or exc})",
+                         hint="write @ followed by the path of a readable file") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} @{path}: not UTF-8 text (byte {exc.start}: {exc.reason})",
+                         hint="save the file as UTF-8") from None
+
+
 def _reporter(json_output: bool) -> list[Any]:
     from flowrun.report.console import LiveReporter, PlainReporter
 
@@ -347,7 +359,7 @@ def kv_set(
     Example: flowrun kv set zoomcamp GCP_CREDS @service-account.json --type JSON
     """
     if value.startswith("@"):
-        value = Path(value[1:]).read_text(encoding="utf-8")
+        value = _read_file_arg(value[1:], "value")
     api.kv_store(home).set(namespace, key, value, kv_type=type_.upper() if type_ else None, ttl=ttl)
 
 
