@@ -63,3 +63,24 @@ def test_durations_too_long_for_a_date(project) -> None:
     with pytest.raises(DurationError, match="longer than 1000 years"):
         parse_duration("P999999999D")
     assert parse_duration("P365000D").days == 365000
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["executions", "list", "--limit", "99999999999999999999"], "Invalid value for '--limit'"),
+    (["executions", "list", "--limit", "0"], "Invalid value for '--limit'"),
+    (["schedule", "list", "--count", "99999999999999999999"], "Invalid value for '--count'"),
+    (["schedule", "list", "--count", "-5"], "Invalid value for '--count'"),
+    (["backfill", "flows/daily.yaml", "--from", "2019-01-01", "--to", "2019-01-02", "--parallel",
+      "99999999999999999999"], "--parallel must be from 1 to 64"),
+])
+def test_counts_out_of_range_are_usage_errors(project, argv: list[str], message: str) -> None:
+    """Before: an OverflowError from SQLite, an endless `schedule list`, and one process per --parallel."""
+    project.flow(DAILY, "daily.yaml")
+    _clear(project.cli(*argv, timeout=20), 2, message)
+
+
+def test_backfill_window_is_bounded(project) -> None:
+    project.flow(DAILY, "daily.yaml")
+    result = project.cli("backfill", "flows/daily.yaml", "--from", "1900-01-01", "--to", "8999-01-01", "--dry-run",
+                         timeout=30)
+    _clear(result, 2, "holds more than 50,000 dates of trigger `every_day`", "backfill a shorter window")
