@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import typer.main
-from fuzz_templates import fuzz_templates
 from hypothesis import strategies as st
 
 from flowrun import cli
+
+from .fuzz_templates import fuzz_templates
 
 LOCAL_FLOWS = (["flows/hello.yaml", "flows/fail.yaml", "flows/approval.yaml", "flows/daily.yaml", "flows/vault.yaml",
                 "flowrun.examples/hello", "fuzz/fail", "fuzz/daily"],
@@ -56,7 +57,8 @@ POOLS: dict[str, tuple[list[str], list[str]]] = {
     "path": ([".", "flows"], ["missing", "data/value.txt", ""]),
     "paths": ANY_FLOWS,
     "home": ([".flowrun", "other-home"],
-             ["data/value.txt", "/dev/null", "", "damaged/empty-db", "damaged/garbage-pages", "damaged/not-a-db",
+             ["data/value.txt", "/dev/null", "", "damaged/empty-db", "damaged/garbage-page-0", "damaged/garbage-page-1",
+              "damaged/garbage-page-2", "damaged/not-a-db",
               "damaged/truncated-db", "damaged/garbage-key", "damaged/no-key"]),
 }
 NOISE_ARGS = ["extra", "--help", "--bogus", "-x", "--", "extra", "--json", "--input", "=", "\u00e9"]

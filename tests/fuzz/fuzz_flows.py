@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from fuzz_templates import fuzz_templates
 from hypothesis import strategies as st
 
 from flowrun.tasks.registry import TASKS
+
+from .fuzz_templates import fuzz_templates
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*ROOT.glob("flows/*.yaml"), *(ROOT.parent / "shared" / "compat").glob("**/*.yaml")])

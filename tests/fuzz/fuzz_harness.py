@@ -211,7 +211,7 @@ def violations(case: Case, outcome: Outcome) -> list[str]:
 
 def check(runner: Any, case: Case, extra: Callable[[Outcome], list[str]] | None = None) -> Outcome | None:
     """Run a case (unless a known failure skips it) and judge it; the outcome, or None when skipped."""
-    from known_failures import skipped
+    from .known_failures import skipped
 
     known = skipped(case)
     if known is not None:
@@ -226,7 +226,7 @@ def check(runner: Any, case: Case, extra: Callable[[Outcome], list[str]] | None 
 
 def judge(case: Case, outcome: Outcome, extra: list[str] | None = None) -> None:
     """Fail on any violation that no entry of `known_failures` explains (those are counted for the summary)."""
-    from known_failures import excused
+    from .known_failures import excused
 
     found = violations(case, outcome) + (extra or [])
     if not found:

@@ -58,7 +58,7 @@ def numbers(draw: st.DrawFn) -> str:
     if kind == 150:  # rare: a bound large enough to stress range, loops and collection sizes
         return str(draw(st.sampled_from(BIG_NUMBERS)))
     if kind >= 140:
-        return draw(st.sampled_from(["0.5", "-0.0", "3.14159", "1e3", "007", "12L", "1.", "0.1234567890123"]))
+        return draw(st.sampled_from(["0.5", "-0.0", "3.14159", "007", "12L", "1.", "0.1234567890123"]))
     return str(draw(st.integers(-3, 12)))
 
 
@@ -76,11 +76,20 @@ def literals() -> st.SearchStrategy[str]:
     return st.one_of(numbers(), strings(), st.sampled_from(["true", "false", "null", "none", "[]", "{}"]))
 
 
-def variables() -> st.SearchStrategy[str]:
-    path = st.lists(st.one_of(st.sampled_from(ATTRS).map(lambda a: f".{a}"),
-                              st.sampled_from(ATTRS).map(lambda a: f"['{a}']"), numbers().map(lambda n: f"[{n}]")),
-                    max_size=3)
-    return st.tuples(st.sampled_from(NAMES), path).map(lambda t: t[0] + "".join(t[1]))
+@st.composite
+def variables(draw: st.DrawFn) -> str:
+    """A name and an attribute path: mostly one that exists in BASE_CONTEXT, sometimes a made-up one."""
+    name = draw(st.sampled_from(NAMES))
+    text, node = name, BASE_CONTEXT.get(name)
+    for _ in range(draw(st.integers(0, 3))):
+        real = sorted(node) if isinstance(node, dict) else list(range(len(node))) if isinstance(node, list) else []
+        if real and draw(st.integers(0, 3)):
+            key = draw(st.sampled_from(real))
+            node = node[key]
+        else:
+            key, node = draw(st.one_of(st.sampled_from(ATTRS), st.integers(-3, 5))), None
+        text += f"[{key}]" if isinstance(key, int) else draw(st.sampled_from([f".{key}", f"['{key}']"]))
+    return text
 
 
 @st.composite
@@ -92,7 +101,7 @@ def expressions(draw: st.DrawFn, depth: int = 0) -> str:
     if kind == 1:
         return draw(variables())
     if kind == 2:
-        name = draw(st.sampled_from(FILTER_NAMES))
+        name = draw(st.sampled_from(FILTER_NAMES if draw(st.booleans()) else sorted(FILTER_ARGS)))
         args = draw(st.sampled_from(["", *FILTER_ARGS.get(name, []), "()", "(1)", "('x', 2)"]))
         return f"{draw(sub)} | {name}{args}"
     if kind == 3:
@@ -172,12 +181,32 @@ def noisy(draw: st.DrawFn, text: str) -> str:
     return text
 
 
+#: a seed corpus: the probe's reproducers and other sharp edges, drawn now and then (and noised like the rest)
+SEEDS = [
+    "{{ 1 | jq('env') }}", "{{ 1 | jq('$ENV.OTHER_TOKEN') }}", "{{ 1 | jq('$__loc__') }}",
+    "{{ 1 | jq('def f: f; f') }}", "{{ 1 | jq('def f: [f]; f') }}",
+    "{{ range(0, 100000000) | length }}", "{% for i in 1..100000 %}{% for j in 1..100000 %}{% endfor %}{% endfor %}",
+    "{% macro m(n) %}{% if n > 0 %}{{ m(n - 1) }}{{ m(n - 1) }}{% endif %}{% endmacro %}{{ m(40) }}",
+    "{% macro m(n) %}{{ m(n) }}{% endmacro %}{{ m(1) }}",
+    "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "{{ " + "[" * 3000 + "]" * 3000 + " }}",
+    "{{ 'a[b' | split('[') }}", "{{ 'ab' | replace({'(': 'x'}, regexp=true) }}",
+    "{{ 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!' | split('(a+)+$') }}",
+    "{{ 99999999999999999 | date('yyyy') }}", "{{ -99999999999999999 | date }}", "{{ now() | dateAdd(99999, 'YEARS') }}",
+    "{{ fileSize('missing.txt') }}", "{{ read('missing.txt') }}", "{{ read('../../../../etc/passwd') }}",
+    "{{ fileURI('../x') }}", "{{ isFileEmpty('data') }}", "{{ render(render('{{ 1 }}')) }}",
+    "{{ render('{{ render(\"{{ 2 }}\") }}') }}", "{{ printContext() }}", "{{ kv('greeting') }}",
+    "{{ 'x' | indent(100000000) | length }}", "{{ '1e999' | number }}", "{{ 2147483648 | number('INT') }}",
+    "{{ {'a': 1} | jq('.a') | first }}", "{{ [3, 1, 2] | sort | join(',') }}", "{{ inputs.date | date('EEE') }}",
+]
+
+
 @st.composite
 def fuzz_templates(draw: st.DrawFn) -> str:
-    """A grammar template, usually with a little noise, and now and then pure random text."""
-    if draw(st.integers(0, 19)) == 0:
+    """A grammar template or a seed, usually with a little noise, and now and then pure random text."""
+    kind = draw(st.integers(0, 19))
+    if kind == 0:
         return draw(st.text(st.sampled_from(NOISE + list("abc01 ")), max_size=30))
-    template = draw(templates())
+    template = draw(st.sampled_from(SEEDS)) if kind <= 2 else draw(templates())
     return draw(noisy(template)) if draw(st.booleans()) else template
 
 
@@ -189,14 +218,28 @@ json_values = st.recursive(
 )
 
 
+#: a context in which most names of the grammar resolve, so that templates get past "Unable to find"
+BASE_CONTEXT = {
+    "inputs": {"name": "Ana", "times": 3, "date": "2019-01-01T09:00:00Z", "a": [3, 1, 2], "b": {"k": "v"}},
+    "outputs": {"first": {"value": "a,b"}, "id": {"value": 1, "values": {"k": [1, 2]}}},
+    "vars": {"a": "x_{{ inputs.name }}", "b": 2.5, "size": "10"}, "flow": {"id": "f", "namespace": "fuzz"},
+    "execution": {"id": "0e1", "date": "2019-01-01T09:00:00.123Z"}, "taskrun": {"id": "t", "value": "v"},
+    "labels": {"team": "fuzz"}, "trigger": {"date": "2019-01-01T09:00:00Z", "next": "2019-01-02T09:00:00Z"},
+    "x": 5, "item": "it", "loop": {"index": 0, "first": True}, "parent": {"taskrun": {"value": "p"}},
+    "ünïcode": "é", "_": None,
+}
+
+
 @st.composite
 def contexts(draw: st.DrawFn) -> list[str]:
-    """`--context` options for render: mostly a JSON object, sometimes a file or a broken value."""
+    """`--context` options for render: mostly the base context, sometimes random JSON, a file, a broken value."""
     kind = draw(st.integers(0, 9))
     if kind <= 5:
+        extra = draw(st.dictionaries(st.sampled_from(NAMES), json_values, max_size=2)) if kind == 5 else {}
+        return ["--context", json.dumps({**BASE_CONTEXT, **extra})]
+    if kind == 6:
         return []
-    if kind <= 7:
-        value = draw(st.dictionaries(st.sampled_from(NAMES), json_values, max_size=4))
-        return ["--context", json.dumps(value)]
+    if kind == 7:
+        return ["--context", json.dumps(draw(st.dictionaries(st.sampled_from(NAMES), json_values, max_size=4)))]
     return ["--context", draw(st.sampled_from(["@data/context.json", "@data/list.json", "@data/latin1.json",
                                                "@missing.json", "[1,2]", "{bad", "null", "@", "@data"]))]

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import yaml
-from fuzz_harness import CANARIES, CANARY_ENV, Case, Outcome
+
+from .fuzz_harness import CANARIES, CANARY_ENV, Case, Outcome
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ _EXIT_4 = ("render exited 4", "validate exited 4", "exit 4 (state failure)")
 
 
 def _internal(*exceptions: str) -> Callable[[Outcome], bool]:
-    return lambda o: any(f"internal error: {name}" in o.stderr for name in exceptions)
+    return lambda o: any(f"internal error: {name}:" in o.stderr for name in exceptions)
 
 
 def _alias_expansion(raw: bytes) -> float:
@@ -120,6 +121,15 @@ KNOWN_FAILURES: list[KnownFailure] = [
         "flowrun render \"{{ 1 | jq('def f: f; f') }}\"  # never ends, ignores SIGTERM",
         lambda c: any(p in _text(c) for p in _JQ_RUNAWAY)),
     KnownFailure(
+        "template-exponential-macro", "templating/ (template bounds)", "issue 11 item 3",
+        "flowrun render '{% macro m(n) %}{% if n > 0 %}{{ m(n - 1) }}{{ m(n - 1) }}{% endif %}{% endmacro %}"
+        "{{ m(40) }}'  # 2^40 calls",
+        lambda c: "m(n - 1) }}{{ m(n - 1)" in _text(c)),
+    KnownFailure(
+        "template-regex-backtracking", "templating/ (regex engine)", "issue 11 item 3",
+        "flowrun render \"{{ 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!' | split('(a+)+$') }}\"  # exponential",
+        lambda c: "(a+)+" in _text(c)),
+    KnownFailure(
         "jq-env-leak", "templating/ (jq environment)", "issue 11 item 1",
         "flowrun render \"{{ 1 | jq('env') }}\"  # prints OTHER_TOKEN and every SECRET_*",
         lambda c: "jq(" in _text(c), lambda o: any(v in o.stdout + o.stderr for v in (*CANARIES.values(), *CANARY_ENV.values())),
@@ -135,8 +145,16 @@ KNOWN_FAILURES: list[KnownFailure] = [
         "flowrun render '{{ nope }}'  # exit 4 (state failure) for a template error",
         lambda c: "render" in c.argv, lambda o: o.code == 4 and "template error: " in o.stderr, _EXIT_4),
     KnownFailure(
+        "template-invalid-regex", "templating/ (regex filters)", "issue 11 item 6",
+        "flowrun render \"{{ 'a[b' | split('[') }}\"  # internal error: error: unterminated character set",
+        lambda c: "split(" in _text(c) or "replace(" in _text(c), _internal("error"), (_INTERNAL, *_EXIT_4)),
+    KnownFailure(
+        "template-date-huge-epoch", "templating/ (date filters)", "issue 11 item 6",
+        "flowrun render \"{{ 99999999999999999 | date('yyyy') }}\"  # internal error: OSError: [Errno 75]",
+        lambda c: "date" in _text(c), _internal("OSError", "OverflowError", "ValueError"), (_INTERNAL, *_EXIT_4)),
+    KnownFailure(
         "corrupt-state-db", "state/db.py (damaged state DB)", "issue 11 item 7",
-        "flowrun executions list --home damaged/garbage-pages  # internal error: DatabaseError: ... malformed",
+        "flowrun executions list --home damaged/garbage-page-1  # internal error: DatabaseError: ... malformed",
         lambda c: any("damaged/" in a for a in c.argv), _internal("DatabaseError", "OperationalError"),
         (_INTERNAL,)),
     KnownFailure(

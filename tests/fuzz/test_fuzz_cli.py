@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fuzz_args import cli_arguments
-from fuzz_harness import Outcome, check, fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
+
+from .fuzz_args import cli_arguments
+from .fuzz_harness import Outcome, check, fuzz_settings
 
 
 def cli_checks(argv: list[str], outcome: Outcome) -> list[str]:

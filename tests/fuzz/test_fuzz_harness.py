@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 
 import pytest
-from fuzz_harness import Case, Outcome, Worker, judge, run_subprocess, violations
-from known_failures import KNOWN_FAILURES, _alias_expansion, excused, skipped
+
+from .fuzz_harness import Case, Outcome, Worker, judge, run_subprocess, violations
+from .known_failures import KNOWN_FAILURES, _alias_expansion, excused, skipped
 
 
 @pytest.fixture

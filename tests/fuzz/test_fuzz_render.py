@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fuzz_harness import Outcome, check, fuzz_settings
-from fuzz_templates import contexts, fuzz_templates
 from hypothesis import given
+
+from .fuzz_harness import Outcome, check, fuzz_settings
+from .fuzz_templates import contexts, fuzz_templates
 
 
 def render_checks(outcome: Outcome) -> list[str]:

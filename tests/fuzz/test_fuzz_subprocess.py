@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 
-from fuzz_args import cli_arguments
-from fuzz_flows import mutated_flows
-from fuzz_harness import check, fuzz_settings, run_subprocess
-from fuzz_templates import fuzz_templates
 from hypothesis import given
 from hypothesis import strategies as st
+
+from .fuzz_args import cli_arguments
+from .fuzz_flows import mutated_flows
+from .fuzz_harness import check, fuzz_settings, run_subprocess
+from .fuzz_templates import fuzz_templates
 
 _COUNTER = itertools.count()
 # `make fuzz` runs 1/50 of its cases per target here too: a fresh process costs ~0.4 s, a worker case ~0.03 s.

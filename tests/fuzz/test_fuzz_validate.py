@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 
-from fuzz_flows import mutated_flows
-from fuzz_harness import Outcome, check, fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
+
+from .fuzz_flows import mutated_flows
+from .fuzz_harness import Outcome, check, fuzz_settings
 
 _COUNTER = itertools.count()
 
