@@ -15,6 +15,8 @@ _DURATION = re.compile(
 )
 _UNIT_SECONDS = (7 * 86400, 86400, 3600, 60, 1)
 _HINT = "write an ISO-8601 duration such as PT15S, PT1H30M, P1D or P1DT2H"
+#: the longest duration: any date plus or minus it stays within the years datetime can hold
+MAX_DURATION = timedelta(days=366_000)
 
 
 class DurationError(FlowrunError, ValueError):
@@ -40,6 +42,8 @@ def parse_duration(text: str) -> timedelta:
         (Decimal(n.replace(",", ".")) * unit for n, unit in zip(numbers, _UNIT_SECONDS, strict=True) if n),
         Decimal(0),
     )
+    if seconds > Decimal(MAX_DURATION.total_seconds()):
+        raise DurationError(f"duration `{raw}` is longer than 1000 years", hint=_HINT)
     delta = timedelta(seconds=float(seconds))
     return -delta if sign == "-" else delta
 

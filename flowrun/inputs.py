@@ -74,6 +74,9 @@ def _read_inputs_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"--inputs {path}: cannot read the file ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--inputs {path}: not UTF-8 text (byte {exc.start}: {exc.reason})",
+                         hint="save the file as UTF-8") from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
