@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from flowrun.tasks.base import Strict
+from flowrun.model.base import Strict
 
 PREFIXES = ("io.kestra.plugin.core.condition.", "io.kestra.core.models.conditions.types.")
 DAYS = tuple(calendar.day_name[i].upper() for i in range(7))  # MONDAY .. SUNDAY

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import Field, field_validator, model_validator
 
 from flowrun.errors import TaskError
-from flowrun.tasks.base import Strict, Task
+from flowrun.model.base import Strict
+from flowrun.tasks.base import Task
 
 if TYPE_CHECKING:
     from flowrun.engine.context import Scope
