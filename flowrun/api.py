@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flowrun.engine.model import TERMINAL, Execution, new_id
 from flowrun.errors import FlowrunError, InvalidFlowError, Problem
+from flowrun.model.execution import TERMINAL, Execution, new_id
 from flowrun.project import Project, open_project, resolve_flow_ref
 from flowrun.state.db import Database
 
@@ -197,7 +197,7 @@ def _max_parallel(services: Any, options: RunOptions) -> int:
 
 def _admitted(flow: Any, execution: Execution, services: Any, bus: Any, stop: Any) -> bool:
     """Apply the flow's concurrency limit; False when the execution ended without running."""
-    from flowrun.engine.model import utcnow
+    from flowrun.model.execution import utcnow
     from flowrun.state.concurrency import admit, wait_for_slot
 
     limit = flow.doc.concurrency
@@ -360,10 +360,10 @@ def continue_execution(execution_id: str, mode: str, home: str | None = None, fr
     The flow is the execution's revision, or `revision`, or with `latest` the file now; `notify` gets the note
     that says the file on disk differs from the revision being run.
     """
-    from flowrun.engine.model import utcnow
     from flowrun.engine.resume import load_execution, reuse_map, split_for_replay
     from flowrun.engine.services import open_services
     from flowrun.flow_choice import choose_flow
+    from flowrun.model.execution import utcnow
 
     project = open_project(home)
     services = open_services(project, open_state(project))

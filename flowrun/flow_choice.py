@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowrun.engine.model import Execution
 from flowrun.errors import InvalidFlowError, UsageError
+from flowrun.model.execution import Execution
 from flowrun.project import Project
 from flowrun.state.db import Database
 

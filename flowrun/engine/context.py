@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowrun.engine.events import LogLine
-from flowrun.engine.model import TaskRun, utcnow
 from flowrun.errors import TaskError
+from flowrun.model.execution import TaskRun, utcnow
 from flowrun.tasks.base import LevelMethods
 from flowrun.templating import TemplateError, render_value
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
-from flowrun.engine.model import FAILED_LIKE
+from flowrun.model.execution import FAILED_LIKE
 
 if TYPE_CHECKING:
     from flowrun.engine.context import Scope
     from flowrun.engine.executor import Executor
-    from flowrun.engine.model import TaskRun
+    from flowrun.model.execution import TaskRun
     from flowrun.tasks.base import Task
 
 

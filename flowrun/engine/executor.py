@@ -9,11 +9,11 @@ from typing import Any
 
 from flowrun.engine.context import Scope, TaskContext, TemplateRuntime, make_log_line, render_with
 from flowrun.engine.events import Bus
-from flowrun.engine.model import FAILED_LIKE, TERMINAL, Execution, TaskRun, final_state, new_id, utcnow
 from flowrun.engine.parallel import run_bounded
 from flowrun.engine.retry import next_delay
 from flowrun.engine.services import Services
 from flowrun.errors import FlowrunError, TaskError, TaskKilled
+from flowrun.model.execution import FAILED_LIKE, TERMINAL, Execution, TaskRun, final_state, new_id, utcnow
 from flowrun.model.flow import Flow
 from flowrun.storage.internal import execution_prefix
 from flowrun.tasks.base import Task
@@ -305,7 +305,7 @@ class Executor:
         return self._finish(taskrun, _allowances(task, state))
 
     def _attempt(self, task: Task, taskrun: TaskRun, scope: Scope) -> str:
-        from flowrun.engine.model import Attempt
+        from flowrun.model.execution import Attempt
 
         attempt = Attempt(state="RUNNING", start_date=utcnow())
         taskrun.attempts.append(attempt)
@@ -422,6 +422,6 @@ def _allowances(task: Task, state: str) -> str:
 
 
 def _iso(moment: Any) -> str | None:
-    from flowrun.engine.model import iso
+    from flowrun.model.execution import iso
 
     return iso(moment)

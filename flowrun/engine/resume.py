@@ -6,8 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flowrun.engine.model import Attempt, Execution, TaskRun
 from flowrun.errors import UsageError
+from flowrun.model.execution import Attempt, Execution, TaskRun
 from flowrun.state.db import Database
 from flowrun.state.store import find_execution_row
 

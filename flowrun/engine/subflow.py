@@ -9,7 +9,7 @@ from flowrun.errors import FlowrunError, TaskError
 if TYPE_CHECKING:
     from flowrun.engine.context import Scope
     from flowrun.engine.executor import Executor
-    from flowrun.engine.model import TaskRun
+    from flowrun.model.execution import TaskRun
 
 
 def child_labels(ex: Executor, task: Any, variables: dict[str, Any]) -> dict[str, str]:

@@ -16,7 +16,7 @@ from flowrun.errors import TaskError
 if TYPE_CHECKING:
     from flowrun.engine.context import Scope
     from flowrun.engine.executor import Executor
-    from flowrun.engine.model import TaskRun
+    from flowrun.model.execution import TaskRun
 
 
 def write_input_files(ex: Executor, raw: dict[str, Any] | str | None, variables: dict[str, Any],

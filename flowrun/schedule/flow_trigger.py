@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flowrun.engine.model import iso, utcnow
 from flowrun.errors import FlowrunError
+from flowrun.model.execution import iso, utcnow
 from flowrun.model.triggers import FlowTrigger
 from flowrun.schedule import trigger_state
 from flowrun.schedule.conditions import (

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from flowrun.engine.events import BaseListener, LogLine
-from flowrun.engine.model import Execution, TaskRun, iso
+from flowrun.model.execution import Execution, TaskRun, iso
 from flowrun.state.db import Database
 
 

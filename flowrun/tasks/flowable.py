@@ -14,7 +14,7 @@ from flowrun.tasks.base import Task
 if TYPE_CHECKING:
     from flowrun.engine.context import Scope
     from flowrun.engine.executor import Executor
-    from flowrun.engine.model import TaskRun
+    from flowrun.model.execution import TaskRun
 
 
 class Flowable(Task):

@@ -1,4 +1,4 @@
-"""Execution, TaskRun and Attempt records, the Kestra states and how a final state is derived."""
+"""The run records: Execution, TaskRun and Attempt, the Kestra states and how a final state is derived."""
 
 from __future__ import annotations
 
