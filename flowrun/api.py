@@ -41,7 +41,8 @@ def open_state(project: Project) -> Database:
 # -- validate -------------------------------------------------------------------------------------------
 def validate_paths(paths: list[str], home: str | None = None) -> list[tuple[str, list[Problem]]]:
     """Validate flow files and directories; returns (file, problems) for every file checked."""
-    from flowrun.validate import check_subflows, load_flow
+    from flowrun.load import load_flow
+    from flowrun.validate import check_subflows
 
     results: list[tuple[str, list[Problem]]] = []
     for raw in paths:
@@ -119,7 +120,8 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def prepare_run(ref: str, options: RunOptions) -> tuple[Any, Execution, Any]:
     """Load and validate the flow, resolve its inputs: everything that can fail before anything runs."""
     from flowrun.engine.services import open_services
-    from flowrun.validate import check_subflows, load_flow
+    from flowrun.load import load_flow
+    from flowrun.validate import check_subflows
 
     path, project = resolve_flow_ref(ref, options.home)
     flow = load_flow(path, project.config.plugin_defaults)
@@ -229,7 +231,7 @@ def run_flow(ref: str | Path, options: RunOptions | None = None) -> Execution:
 
 def load_flow_ref(ref: str, home: str | None = None) -> Any:
     """A validated flow named by path or NAMESPACE/FLOW_ID (for graph and render)."""
-    from flowrun.validate import load_flow
+    from flowrun.load import load_flow
 
     path, project = resolve_flow_ref(ref, home)
     return load_flow(path, project.config.plugin_defaults)

@@ -1,47 +1,27 @@
-"""YAML text -> plain Python data, with the line and column of every key and item."""
+"""Loading a flow file: YAML text -> a raw document with the line and column of every part -> `load_flow`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from flowrun.errors import InvalidFlowError, Problem
+from flowrun.model.document import Document, Path_
+
+if TYPE_CHECKING:
+    from flowrun.model.flow import Flow, PluginDefault
 
 try:  # the C loader is several times faster; fall back to pure Python
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-Path_ = tuple[str | int, ...]
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _BOOL = "tag:yaml.org,2002:bool"
 _NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
-
-
-@dataclass
-class Document:
-    """A parsed YAML file: its data and where each part of it was written."""
-
-    data: Any
-    file: str
-    text: str
-    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-
-    def locate(self, path: Path_) -> tuple[int | None, int | None]:
-        """Line and column of `path`, or of its nearest located ancestor."""
-        while True:
-            if path in self.positions:
-                return self.positions[path]
-            if not path:
-                return None, None
-            path = path[:-1]
-
-    def problem(self, path: Path_, message: str, where: str | None = None) -> Problem:
-        line, col = self.locate(path)
-        return Problem(message, file=self.file, line=line, column=col, where=where)
 
 
 class _Builder:
@@ -115,3 +95,10 @@ def read_yaml(path: Path) -> Document:
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidFlowError([Problem(f"cannot read the file: {exc}", file=str(path))]) from None
     return parse_yaml(text, str(path))
+
+
+def load_flow(path: Path, global_defaults: Sequence[PluginDefault] = ()) -> Flow:
+    """Read, parse and validate a flow file."""
+    from flowrun.validate import validate_document
+
+    return validate_document(read_yaml(path), global_defaults)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from flowrun.defaults import apply_defaults, apply_nested
 from flowrun.errors import InvalidFlowError, Problem
-from flowrun.load import Document, Path_, read_yaml
+from flowrun.model.document import Document, Path_
 from flowrun.model.flow import TASK_ID, Flow, FlowDoc, PluginDefault
 from flowrun.tasks.base import Task
 from flowrun.tasks.registry import UnknownType, describe_unknown, task_class
@@ -204,11 +203,6 @@ def _check_flow_rules(doc: Document, flow_doc: FlowDoc | None) -> list[Problem]:
             problems.append(doc.problem(("outputs", i), f"duplicate output id `{output.id}`"))
         seen.add(output.id)
     return problems
-
-
-def load_flow(path: Path, global_defaults: Sequence[PluginDefault] = ()) -> Flow:
-    """Read, parse and validate a flow file."""
-    return validate_document(read_yaml(path), global_defaults)
 
 
 def check_subflows(flow: Flow, find_flow: Any) -> list[Problem]:

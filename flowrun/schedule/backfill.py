@@ -134,8 +134,8 @@ def plan_backfill(db: Database, specs: list[ScheduleSpec], request: BackfillRequ
 
 def _open(request: BackfillRequest) -> tuple[Any, Any, Database, list[ScheduleSpec]]:
     from flowrun.api import open_state
+    from flowrun.load import load_flow
     from flowrun.project import resolve_flow_ref
-    from flowrun.validate import load_flow
 
     if request.reprocess not in REPROCESS:
         raise UsageError(f"--reprocess must be one of {', '.join(REPROCESS)}")

@@ -42,7 +42,7 @@ def trigger_variables(execution: Any) -> dict[str, Any]:
 
 def _candidates(project: Any) -> list[tuple[Path, Any]]:
     """(path, flow) of every valid, enabled flow of the project that declares a Flow trigger."""
-    from flowrun.validate import load_flow
+    from flowrun.load import load_flow
 
     found = []
     for path in project.flow_files():

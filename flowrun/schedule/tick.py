@@ -38,7 +38,7 @@ def parse_now(text: str | None) -> datetime:
 
 def discover(project: Any, problems: list[str], include_disabled: bool = False) -> list[ScheduleSpec]:
     """Every enabled schedule trigger of every enabled, valid flow of the project (or every one at all)."""
-    from flowrun.validate import load_flow
+    from flowrun.load import load_flow
 
     specs: list[ScheduleSpec] = []
     for path in project.flow_files():
