@@ -29,7 +29,7 @@ INTEGER_RE = re.compile(r"[+-]?[0-9]+")
 FLOAT_RE = re.compile(r"[+-]?(?:NaN|Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?)")
 REFERENCE_SCHEMES = ("kestra", "nsfile")
 TEMPORAL: dict[str, Callable[[Any], Any]] = {
-    "DATE": m.parse_date, "TIME": m.parse_time, "DATETIME": m.parse_instant, "DURATION": m.parse_duration,
+    "DATE": m.parse_date, "TIME": m.parse_time, "DATETIME": m.parse_instant, "DURATION": m.duration_value,
 }
 
 ACCEPTED = {
@@ -401,7 +401,7 @@ def violations(spec: BaseInput, value: Any, options: list[str] | None = None) ->
     elif isinstance(spec, m.IntInput | m.FloatInput):
         return _range(value, (spec.min, spec.max), (">=", "<="))
     elif isinstance(spec, m.DurationInput):
-        return _range(m.parse_duration(value), (spec.min, spec.max), (">=", "<="), m.parse_duration)
+        return _range(m.duration_value(value), (spec.min, spec.max), (">=", "<="), m.duration_value)
     elif isinstance(spec, m.DateInput | m.TimeInput | m.DateTimeInput):
         words = ("on or after", "on or before")
         return _range(TEMPORAL[spec.type](value), (spec.after, spec.before), words, TEMPORAL[spec.type])
