@@ -164,7 +164,7 @@ def run_prepared(flow: Any, execution: Execution, services: Any, options: RunOpt
 
         execution.flow_revision = record_revision(services.db, execution.namespace, execution.flow_id,
                                                   execution.flow_source)
-    recorder = Recorder(services.db, _seal_for(services), services.masker)
+    recorder = Recorder(services.db, _seal_for(services))
     bus = Bus([recorder, *options.listeners])
     executor = Executor(flow, execution, services, bus, max_parallel=_max_parallel(services, options),
                         reuse=reuse, resume_outputs=resume_outputs)

@@ -20,10 +20,9 @@ def dumps(value: Any) -> str:
 class Recorder(BaseListener):
     """Every event is committed before the engine goes on, so a crash leaves finished attempts on disk."""
 
-    def __init__(self, db: Database, seal: Any, masker: Any) -> None:
+    def __init__(self, db: Database, seal: Any) -> None:
         self.db = db
         self.seal = seal  # callable(execution, value, secret_paths) -> value safe to store
-        self.masker = masker
         self._created: set[str] = set()
 
     def execution_updated(self, execution: Execution) -> None:

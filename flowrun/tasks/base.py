@@ -17,8 +17,6 @@ class Task(Strict):
     a task renders what it needs through `ctx.render(...)` at run time.
     """
 
-    #: Kestra type names served by this class (first is canonical); filled in by the registry.
-    kestra_types: ClassVar[tuple[str, ...]] = ()
     #: Flowable tasks hold child tasks and are driven by the executor, not by `run`.
     flowable: ClassVar[bool] = False
 
