@@ -17,15 +17,7 @@ from flowrun.model.execution import FAILED_LIKE, TERMINAL, Execution, TaskRun, f
 from flowrun.model.flow import Flow
 from flowrun.storage.internal import execution_prefix
 from flowrun.tasks.base import Task
-
-TRUTHY_FALSE = {"", "false", "0", "-0"}
-
-
-def is_true(rendered: Any) -> bool:
-    """Kestra's TruthUtils: false only for "", "false", "0", "-0" (and null)."""
-    if rendered is None or rendered is False:
-        return False
-    return str(rendered).strip() not in TRUTHY_FALSE
+from flowrun.templating.truth import is_true
 
 
 class Executor:

@@ -69,7 +69,7 @@ class If(Flowable):
     else_: list[Task] | None = Field(default=None, alias="else")
 
     def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
-        from flowrun.engine.executor import is_true
+        from flowrun.templating.truth import is_true
 
         result = is_true(ex.render(self.condition, ex.task_variables(self, taskrun, scope)))
         ex.set_outputs(taskrun, {"evaluationResult": result})
