@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,30 +15,7 @@ from flowrun.tasks.base import LevelMethods
 from flowrun.templating import TemplateError, render_value
 
 if TYPE_CHECKING:
-    from flowrun.engine.executor import Executor
-
-
-
-@dataclass
-class Scope:
-    """Where a task run sits: its loop values, parents and (inside WorkingDirectory) a shared dir."""
-
-    value_path: tuple[str, ...] = ()
-    parents: list[dict[str, Any]] = field(default_factory=list)
-    shared_dir: Path | None = None
-    parent_run: TaskRun | None = None
-    retry: Any = None
-
-    def child(self, parent_run: TaskRun) -> Scope:
-        """The scope of a flowable's children: the flowable becomes their parent."""
-        parents = self.parents
-        if parent_run.value is not None or parent_run.outputs:
-            parents = [{"taskrun": {"value": parent_run.value}, "outputs": parent_run.outputs}, *self.parents]
-        return Scope(self.value_path, parents, self.shared_dir, parent_run, self.retry)
-
-    def iterate(self, value: str) -> Scope:
-        """The scope of one loop iteration: outputs are keyed by `value` below this point."""
-        return Scope((*self.value_path, value), self.parents, self.shared_dir, self.parent_run, self.retry)
+    from flowrun.tasks.runner import Runner, Scope
 
 
 class TaskLogger(LevelMethods):
@@ -77,7 +53,7 @@ class TaskStorage:
 class TaskContext:
     """The RunContext handed to `Task.run` for one attempt."""
 
-    def __init__(self, executor: Executor, taskrun: TaskRun, task: Any, scope: Scope, attempt: int) -> None:
+    def __init__(self, executor: Runner, taskrun: TaskRun, task: Any, scope: Scope, attempt: int) -> None:
         self.executor = executor
         self.taskrun = taskrun
         self.task = task
@@ -136,7 +112,7 @@ class TaskContext:
         return self.executor.services
 
     def metric(self, name: str, type: str, value: float, tags: dict[str, str] | None = None) -> None:
-        self.executor.bus.metric(self.executor.execution, self.taskrun, name, type, value, tags or {})
+        self.executor.emit_metric(self.taskrun, name, type, value, tags or {})
 
     def add_labels(self, labels: dict[str, str]) -> None:
         self.executor.add_labels(labels)

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from flowrun.model.execution import FAILED_LIKE
 
 if TYPE_CHECKING:
-    from flowrun.engine.context import Scope
     from flowrun.engine.executor import Executor
     from flowrun.model.execution import TaskRun
     from flowrun.tasks.base import Task
+    from flowrun.tasks.runner import Scope
 
 
 def run_dag(ex: Executor, tasks: list[Task], deps: dict[str, list[str]], scope: Scope, limit: int) -> list[TaskRun]:

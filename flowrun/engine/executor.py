@@ -7,7 +7,7 @@ import threading
 from functools import partial
 from typing import Any
 
-from flowrun.engine.context import Scope, TaskContext, TemplateRuntime, make_log_line, render_with
+from flowrun.engine.context import TaskContext, TemplateRuntime, make_log_line, render_with
 from flowrun.engine.events import Bus
 from flowrun.engine.parallel import run_bounded
 from flowrun.engine.retry import next_delay
@@ -17,6 +17,7 @@ from flowrun.model.execution import FAILED_LIKE, TERMINAL, Execution, TaskRun, f
 from flowrun.model.flow import Flow
 from flowrun.storage.internal import execution_prefix
 from flowrun.tasks.base import Task
+from flowrun.tasks.runner import Scope
 from flowrun.templating.truth import is_true
 
 
@@ -93,6 +94,9 @@ class Executor:
     def emit_log(self, taskrun: TaskRun | None, attempt: int | None, level: str, message: str) -> None:
         text = self.services.masker.mask(str(message))
         self.bus.log(make_log_line(self.execution.id, taskrun, attempt, level, text))
+
+    def emit_metric(self, taskrun: TaskRun, name: str, type: str, value: float, tags: dict[str, str]) -> None:
+        self.bus.metric(self.execution, taskrun, name, type, value, tags)
 
     def _update(self, taskrun: TaskRun) -> None:
         self.bus.taskrun_updated(self.execution, taskrun)

@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Any
 from flowrun.errors import FlowrunError, TaskError
 
 if TYPE_CHECKING:
-    from flowrun.engine.context import Scope
-    from flowrun.engine.executor import Executor
     from flowrun.model.execution import TaskRun
+    from flowrun.tasks.runner import Runner, Scope
 
 
-def child_labels(ex: Executor, task: Any, variables: dict[str, Any]) -> dict[str, str]:
+def child_labels(ex: Runner, task: Any, variables: dict[str, Any]) -> dict[str, str]:
     """System labels always pass to the child; all parent labels with inheritLabels; then the task's own."""
     labels = {k: v for k, v in ex.execution.labels if k.startswith("system.") and k != "system.correlationId"
               or task.inherit_labels and not k.startswith("system.")}
@@ -23,7 +22,7 @@ def child_labels(ex: Executor, task: Any, variables: dict[str, Any]) -> dict[str
     return labels
 
 
-def run_subflow(ex: Executor, task: Any, taskrun: TaskRun, scope: Scope) -> str:
+def run_subflow(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope) -> str:
     from flowrun import api
 
     variables = ex.task_variables(task, taskrun, scope)
