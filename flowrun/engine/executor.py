@@ -209,10 +209,12 @@ class Executor:
 
     def run_dag(self, tasks: list[Task], deps: dict[str, list[str]], scope: Scope, errors: list[Task] | None,
                 limit: int) -> str:
-        """Dag: start each task once all of its dependencies are terminal."""
-        from flowrun.engine.dag import run_dag
-
-        runs = run_dag(self, tasks, deps, scope, limit)
+        """Dag: start each task once all of its dependencies have ended; after a failure none new starts."""
+        enabled = [task for task in tasks if not task.disabled]
+        index = {task.id: i for i, task in enumerate(enabled)}
+        after = [[index[dep] for dep in deps.get(task.id, []) if dep in index] for task in enabled]
+        jobs = [partial(self.run_task, task, scope) for task in enabled]
+        runs = run_bounded(jobs, limit, lambda tr: tr.state in FAILED_LIKE, self.killed, self.kill, after)
         return self._after_children([tr.state for tr in runs], scope, errors)
 
     def _reuse(self, task: Task, previous: TaskRun, scope: Scope) -> TaskRun | None:
