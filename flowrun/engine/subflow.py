@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from flowrun.errors import FlowrunError, TaskError
+from flowrun.model.execution import State
 
 if TYPE_CHECKING:
     from flowrun.model.execution import TaskRun
@@ -22,7 +23,7 @@ def child_labels(ex: Runner, task: Any, variables: dict[str, Any]) -> dict[str, 
     return labels
 
 
-def run_subflow(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope) -> str:
+def run_subflow(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope) -> State:
     from flowrun import api
 
     variables = ex.task_variables(task, taskrun, scope)
@@ -47,12 +48,12 @@ def run_subflow(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope) -> str:
     ex.emit_log(taskrun, None, "INFO", f"started subflow {namespace}/{flow_id} as execution {child.id}")
     if not task.wait:
         ex.run_in_background(lambda: api.run_prepared(flow, child, services, options))
-        return "SUCCESS"
+        return State.SUCCESS
     api.run_prepared(flow, child, services, options)
-    ex.set_outputs(taskrun, {"executionId": child.id, "state": child.state, "outputs": child.outputs})
-    if child.state in ("FAILED", "KILLED", "CANCELLED") and task.transmit_failed:
+    ex.set_outputs(taskrun, {"executionId": child.id, "state": str(child.state), "outputs": child.outputs})
+    if child.state in (State.FAILED, State.KILLED, State.CANCELLED) and task.transmit_failed:
         taskrun.error = f"subflow execution {child.id} ended {child.state}"
-        return "FAILED"
-    if child.state == "WARNING" and task.transmit_failed:
-        return "WARNING"
-    return "SUCCESS"
+        return State.FAILED
+    if child.state == State.WARNING and task.transmit_failed:
+        return State.WARNING
+    return State.SUCCESS

@@ -27,14 +27,14 @@ _depth = threading.local()
 
 
 def _facts(execution: Any) -> ExecutionFacts:
-    return ExecutionFacts(execution.namespace, execution.flow_id, execution.state, list(execution.labels),
+    return ExecutionFacts(execution.namespace, execution.flow_id, str(execution.state), list(execution.labels),
                           dict(execution.outputs or {}))
 
 
 def trigger_variables(execution: Any) -> dict[str, Any]:
     """`trigger.*` of an execution started by a Flow trigger."""
     variables: dict[str, Any] = {"executionId": execution.id, "namespace": execution.namespace,
-                                 "flowId": execution.flow_id, "flowRevision": 1, "state": execution.state}
+                                 "flowId": execution.flow_id, "flowRevision": 1, "state": str(execution.state)}
     if execution.outputs:
         variables["outputs"] = execution.outputs
     return variables
@@ -113,7 +113,7 @@ def matches(db: Any, flow: Any, trigger: FlowTrigger, execution: Any) -> bool:
                                                                             trigger.preconditions):
         return False  # an unconditional trigger never reacts to its own flow
     variables = {"trigger": trigger_variables(execution), "flow": {"id": flow.id, "namespace": flow.namespace},
-                 "execution": {"id": execution.id, "state": execution.state, "outputs": facts.outputs}}
+                 "execution": {"id": execution.id, "state": facts.state, "outputs": facts.outputs}}
     conditions = [c for c in trigger.conditions or [] if _short(c.get("type", "")) in EXECUTION_CONDITIONS]
     return all_true(conditions, ConditionContext(variables, facts)) and \
         _preconditions_met(db, key, trigger.preconditions, facts)
@@ -141,7 +141,7 @@ def _fire(project: Any, db: Any, path: Path, flow: Any, trigger: FlowTrigger, ex
     child = api.run_flow(path, api.RunOptions(inputs=inputs, labels=labels, home=str(project.home), trigger=variables))
     trigger_state.apply_stop_after(db, key, trigger.stop_after, child.state, child.id)
     return {"flow": f"{flow.namespace}/{flow.id}", "trigger": trigger.id, "executionId": child.id,
-            "state": child.state, "error": None}
+            "state": str(child.state), "error": None}
 
 
 def project_db(project: Any) -> Any:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from flowrun.model.execution import Execution, TaskRun
+    from flowrun.model.execution import Execution, State, TaskRun
     from flowrun.model.flow import Flow
     from flowrun.tasks.base import Task
 
@@ -66,17 +66,17 @@ class Runner(Protocol):
 
     def add_labels(self, labels: dict[str, str]) -> None: ...
 
-    def run_group(self, tasks: list[Task], scope: Scope, errors: list[Task] | None, concurrent: int = 1) -> str:
+    def run_group(self, tasks: list[Task], scope: Scope, errors: list[Task] | None, concurrent: int = 1) -> State:
         """Run child tasks (in order, or `concurrent` at a time; 0 = all), then `errors` if they failed."""
         ...
 
     def run_each(self, tasks: list[Task], values: list[str], scope: Scope, errors: list[Task] | None,
-                 limit: int) -> str:
+                 limit: int) -> State:
         """Run the group once per value, `limit` groups at a time (0 = all)."""
         ...
 
     def run_dag(self, tasks: list[Task], deps: dict[str, list[str]], scope: Scope, errors: list[Task] | None,
-                limit: int) -> str:
+                limit: int) -> State:
         """Run each task once the tasks it depends on have ended, `limit` at a time (0 = all)."""
         ...
 
