@@ -9,13 +9,14 @@ from typing import Any
 
 from flowrun.engine.context import TaskContext, TemplateRuntime, make_log_line, render_with
 from flowrun.engine.events import Bus
+from flowrun.engine.outcomes import AttemptResult, Failure, attempt_result, capture
 from flowrun.engine.parallel import run_bounded
 from flowrun.engine.retry import next_delay
 from flowrun.engine.services import Services
-from flowrun.errors import FlowrunError, TaskError, TaskKilled
 from flowrun.model.execution import (
     FAILED_LIKE,
     TERMINAL,
+    Attempt,
     Execution,
     State,
     TaskRun,
@@ -121,14 +122,7 @@ class Executor:
         ex = self.execution
         ex.set_state(State.RUNNING)
         self.bus.execution_updated(ex)
-        try:
-            runs = self.run_list(self.flow.tasks, Scope(retry=self.flow.doc.retry))
-            state = final_state([tr.state for tr in runs])
-            if state in FAILED_LIKE and self.flow.errors and not self.killed.is_set():
-                self.run_list(self.flow.errors, Scope())
-            if self.flow.finally_:
-                self.run_list(self.flow.finally_, Scope())
-        except KeyboardInterrupt:
+        if isinstance(capture(self._run_groups, errors=False), Failure):  # Ctrl-C or SIGTERM between tasks
             self.interrupted = True
             self.kill()
         top = [tr for tr in ex.task_runs if tr.parent_id is None and tr.task_id in self._top_ids()]
@@ -142,6 +136,15 @@ class Executor:
             self.base_vars["execution"]["state"] = str(state)
             self.run_list(self.flow.after_execution, Scope())
         return ex
+
+    def _run_groups(self) -> None:
+        """`tasks`, then `errors` if they failed, then `finally`."""
+        runs = self.run_list(self.flow.tasks, Scope(retry=self.flow.doc.retry))
+        state = final_state([tr.state for tr in runs])
+        if state in FAILED_LIKE and self.flow.errors and not self.killed.is_set():
+            self.run_list(self.flow.errors, Scope())
+        if self.flow.finally_:
+            self.run_list(self.flow.finally_, Scope())
 
     def run_in_background(self, target: Any) -> None:
         """Start work the execution does not wait for (Subflow with wait: false); joined before exit."""
@@ -262,11 +265,11 @@ class Executor:
             taskrun = self.new_taskrun(task, scope, value, iteration)
         self.set_task_state(taskrun, State.CREATED)
         if task.run_if is not None:
-            try:
-                condition = self.render(task.run_if, self.task_variables(task, taskrun, scope))
-            except TaskError as exc:
-                self.emit_log(taskrun, None, "ERROR", f"runIf: {exc.message}")
-                return self._finish(taskrun, State.FAILED, error=f"runIf: {exc.message}")
+            condition = capture(lambda: self.render(task.run_if, self.task_variables(task, taskrun, scope)),
+                                interrupts=False)
+            if isinstance(condition, Failure):
+                self.emit_log(taskrun, None, "ERROR", f"runIf: {condition.message}")
+                return self._finish(taskrun, State.FAILED, error=f"runIf: {condition.message}")
             if not is_true(condition):
                 return self._finish(taskrun, State.SKIPPED)
         if task.flowable:
@@ -275,25 +278,28 @@ class Executor:
 
     def _run_flowable(self, task: Any, taskrun: TaskRun, scope: Scope) -> TaskRun:
         self.set_task_state(taskrun, State.RUNNING)
-        try:
-            state = task.execute(self, taskrun, scope)
-        except TaskError as exc:
-            self.emit_log(taskrun, None, "ERROR", exc.message)
-            taskrun.error = exc.message
-            state = State.FAILED
-        except (FlowrunError, ValueError, TypeError, OSError) as exc:  # a flowable's own failure fails it
-            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            self.emit_log(taskrun, None, "ERROR", message)
-            taskrun.error = message
-            state = State.FAILED
+        outcome = capture(partial(task.execute, self, taskrun, scope), interrupts=False)
+        state = outcome if not isinstance(outcome, Failure) else self._flowable_failed(taskrun, outcome)
         if self.killed.is_set():
             state = State.KILLED
         return self._finish(taskrun, _allowances(task, state))
 
+    def _flowable_failed(self, taskrun: TaskRun, failure: Failure) -> State:
+        """A flowable's own failure (a bad property, a missing subflow...) fails it, with its message logged."""
+        if failure.kind == "killed":
+            return State.KILLED
+        message = failure.own_message or failure.message
+        self.emit_log(taskrun, None, "ERROR", message)
+        taskrun.error = message
+        return State.FAILED
+
     def _run_attempts(self, task: Task, taskrun: TaskRun, scope: Scope) -> TaskRun:
         policy = task.retry or scope.retry
         while True:
-            state = self._attempt(task, taskrun, scope)
+            ctx = self._start_attempt(task, taskrun, scope)
+            result = self._attempt(task, ctx)
+            self._end_attempt(taskrun, result)
+            state = result.state
             if state != State.FAILED or self.killed.is_set():
                 break
             delay = next_delay(policy, taskrun) if policy else None
@@ -311,47 +317,41 @@ class Executor:
             state = State.WARNING
         return self._finish(taskrun, _allowances(task, state))
 
-    def _attempt(self, task: Task, taskrun: TaskRun, scope: Scope) -> State:
-        from flowrun.model.execution import Attempt
-
-        attempt = Attempt(state=State.RUNNING, start_date=utcnow())
-        taskrun.attempts.append(attempt)
-        number = len(taskrun.attempts)
-        ctx = TaskContext(self, taskrun, task, scope, number)
+    def _start_attempt(self, task: Task, taskrun: TaskRun, scope: Scope) -> TaskContext:
+        taskrun.attempts.append(Attempt(state=State.RUNNING, start_date=utcnow()))
+        ctx = TaskContext(self, taskrun, task, scope, len(taskrun.attempts))
         self.set_task_state(taskrun, State.RUNNING)
-        self.active[taskrun.id] = ctx
+        return ctx
+
+    def _attempt(self, task: Task, ctx: TaskContext) -> AttemptResult:
+        """Run one attempt under the task's timeout and a parallelism slot; how it ended comes back as a value."""
+        self.active[ctx.taskrun_id] = ctx
         timer = self._start_timer(task, ctx)
         try:
-            with self.slots:
-                outputs = task.run(ctx) or {}
-            state = State.SUCCESS
-        except TaskError as exc:
-            outputs, state = exc.outputs or {}, State.FAILED
-            self._record_error(taskrun, number, exc.message, exc.evidence)
-        except (TaskKilled, KeyboardInterrupt) as exc:
-            outputs = {}
-            state = State.FAILED if ctx.timed_out else State.KILLED
-            if state == State.KILLED:
-                self.killed.set()
-                if isinstance(exc, KeyboardInterrupt):
-                    self.interrupted = True
-                    self.kill()
-            else:
-                self._record_error(taskrun, number, f"timed out after {task.timeout}", {})
-        except Exception as exc:  # a task bug must fail the task, never flowrun itself
-            outputs, state = {}, State.FAILED
-            self._record_error(taskrun, number, f"{type(exc).__name__}: {exc}", {})
+            outcome = capture(partial(self._run_in_slot, task, ctx))
         finally:
             if timer is not None:
                 timer.cancel()
-            self.active.pop(taskrun.id, None)
+            self.active.pop(ctx.taskrun_id, None)
             ctx.cleanup()
-        if ctx.timed_out and state == State.SUCCESS:
-            state = State.FAILED
-            self._record_error(taskrun, number, f"timed out after {task.timeout}", {})
-        attempt.state, attempt.end_date = state, utcnow()
-        self.set_outputs(taskrun, outputs)
-        return state
+        return attempt_result(outcome, ctx.timed_out, task.timeout)
+
+    def _run_in_slot(self, task: Task, ctx: TaskContext) -> dict[str, Any]:
+        with self.slots:
+            return task.run(ctx) or {}
+
+    def _end_attempt(self, taskrun: TaskRun, result: AttemptResult) -> None:
+        """Record an attempt's result on its task run; a KILLED attempt stops the execution."""
+        if result.error is not None:
+            self._record_error(taskrun, len(taskrun.attempts), result.error, result.evidence)
+        if result.state == State.KILLED:
+            self.killed.set()
+            if result.interrupted:
+                self.interrupted = True
+                self.kill()
+        attempt = taskrun.attempts[-1]
+        attempt.state, attempt.end_date = result.state, utcnow()
+        self.set_outputs(taskrun, result.outputs)
 
     def _start_timer(self, task: Task, ctx: TaskContext) -> threading.Timer | None:
         if not task.timeout:
@@ -411,12 +411,12 @@ class Executor:
         from flowrun.engine.outputs import render_flow_outputs
 
         variables = self.task_variables(None, None, Scope())
-        try:
-            self.execution.outputs = render_flow_outputs(self.flow.doc.outputs or [], self, variables)
-        except TaskError as exc:
-            self.emit_log(None, None, "ERROR", f"flow outputs: {exc.message}")
-            self.execution.error = exc.message
+        outputs = capture(lambda: render_flow_outputs(self.flow.doc.outputs or [], self, variables), interrupts=False)
+        if isinstance(outputs, Failure):
+            self.emit_log(None, None, "ERROR", f"flow outputs: {outputs.message}")
+            self.execution.error = outputs.message
             return State.FAILED
+        self.execution.outputs = outputs
         return state
 
 
