@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from flowrun.errors import InputError, Problem, UsageError
+from flowrun.errors import ExitCode, FlowrunError, InputError, Problem, UsageError
 from flowrun.model import inputs as m
 from flowrun.model.inputs import BaseInput, InputSpec, java_text
 
@@ -48,8 +48,10 @@ ACCEPTED = {
 }
 
 
-class BadValue(Exception):
+class BadValue(FlowrunError):
     """A supplied or default value that cannot be read as the input's type."""
+
+    exit_code = ExitCode.INVALID
 
 
 # ---------------------------------------------------------------- CLI values

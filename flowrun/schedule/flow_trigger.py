@@ -167,7 +167,7 @@ def on_execution_end(project: Any, execution: Any) -> list[dict[str, Any]]:
                 try:
                     if matches(db, flow, trigger, execution):
                         fired.append(_fire(project, db, path, flow, trigger, execution))
-                except (FlowrunError, ConditionError, ValueError) as exc:
+                except FlowrunError as exc:
                     fired.append({"flow": f"{flow.namespace}/{flow.id}", "trigger": trigger.id, "executionId": None,
                                   "state": "FAILED", "error": str(exc)})
     finally:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from flowrun.errors import ExitCode, FlowrunError
 
-class TemplateError(Exception):
+
+class TemplateError(FlowrunError):
     """A template could not be parsed or rendered. `message` is user-facing; `template` is the source."""
+
+    exit_code = ExitCode.INVALID
 
     def __init__(self, message: str, template: str = "") -> None:
         super().__init__(message)
