@@ -45,11 +45,11 @@ def _run_cli(root: Path, flow: Path, *args: str) -> tuple[int, Any]:
 
 def _last_execution(root: Path) -> dict[str, Any]:
     """The most recent execution of the project, as recorded in its state DB."""
-    from flowrun import api
+    from flowrun.app.inspect import list_executions, show_execution
 
     home = str(root / ".flowrun")
-    latest = api.list_executions(home, None, None, 1)[0]
-    return api.show_execution(home, latest["id"])
+    latest = list_executions(home, None, None, 1)[0]
+    return show_execution(home, latest["id"])
 
 
 def _span(execution: dict[str, Any]) -> float:

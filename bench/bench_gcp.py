@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flowrun import api
+from flowrun.app.run import RunOptions, run_flow
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_TMP = Path(os.environ.get("FLOWRUN_BENCH_TMP", ROOT / ".bench-tmp"))
@@ -103,7 +103,7 @@ def _run_task(project: Path, flow: Path, data: Path) -> float:
     cwd = os.getcwd()
     os.chdir(project)
     try:
-        execution = api.run_flow(str(flow), api.RunOptions(inputs={"file": str(data)}, home=str(project / ".flowrun")))
+        execution = run_flow(str(flow), RunOptions(inputs={"file": str(data)}, home=str(project / ".flowrun")))
     finally:
         os.chdir(cwd)
     return _task_seconds(execution, "upload")

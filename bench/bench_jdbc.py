@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flowrun import api
+from flowrun.app.run import RunOptions, run_flow
 
 PGHOST = os.environ.get("FLOWRUN_BENCH_PGHOST", "127.0.0.1")
 PGPORT = os.environ.get("FLOWRUN_BENCH_PGPORT", "5432")
@@ -153,7 +153,7 @@ def bench_copy_in(tiny: bool = False) -> dict[str, Any]:
 
             def ours() -> float:
                 _psql(db, "-c", "TRUNCATE public.yellow_tripdata_staging")
-                execution = api.run_flow(flow, api.RunOptions(inputs={"data": str(csv_path)}))
+                execution = run_flow(flow, RunOptions(inputs={"data": str(csv_path)}))
                 copied = next(tr for tr in execution.task_runs if tr.task_id == "copy").outputs
                 if copied != {"rowCount": rows}:
                     raise RuntimeError(f"CopyIn loaded {copied}, expected {rows} rows")
@@ -224,7 +224,7 @@ def bench_flow_04(tiny: bool = False) -> dict[str, Any]:
 
             def ours() -> float:
                 _psql(db, "-c", drop)
-                return _execution_seconds(api.run_flow(flow, api.RunOptions(inputs={"taxi": "yellow"})))
+                return _execution_seconds(run_flow(flow, RunOptions(inputs={"taxi": "yellow"})))
 
             def baseline() -> float:
                 _psql(db, "-c", drop)

@@ -11,14 +11,8 @@ from typing import Any
 
 from bench import interleave, timed, workdir
 
-#: `flowrun` with the schedule commands registered even before flowrun.cli wires them
-CLI = (
-    "from flowrun import cli\n"
-    "from flowrun.cli_schedule import register\n"
-    "if 'tick' not in {c.name or c.callback.__name__ for c in cli.app.registered_commands}:\n"
-    "    register(cli.app)\n"
-    "cli.main()\n"
-)
+#: `flowrun` run as `python -c` (the schedule commands are part of flowrun.cli)
+CLI = "from flowrun.cli import main\nmain()\n"
 FLOW = """id: monthly
 namespace: bench
 tasks:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flowrun import api
+from flowrun.app.run import run_flow
 
 SCRIPT = "import requests\nprint(requests.__version__)\n"
 #: benchmark projects live beside the repo, like a user's project (on these machines mkdir under /tmp costs
@@ -85,7 +85,7 @@ def bench_dependencies_second_run(tiny: bool = False) -> dict[str, Any]:
     work = _workdir("bench-deps-")
     try:
         flow = _python_flow(work)
-        first = api.run_flow(flow)
+        first = run_flow(flow)
         _attempt_seconds(first, "py")
         venv = next(p for p in (work / ".flowrun" / "venvs").glob("py*-*") if p.is_dir())
         script = work / "script.py"
@@ -96,7 +96,7 @@ def bench_dependencies_second_run(tiny: bool = False) -> dict[str, Any]:
             subprocess.run([str(venv / "bin" / "python"), str(script)], check=True, capture_output=True)
             return time.perf_counter() - start
 
-        result = _interleave(1 if tiny else 7, lambda: _attempt_seconds(api.run_flow(flow), "py"), baseline)
+        result = _interleave(1 if tiny else 7, lambda: _attempt_seconds(run_flow(flow), "py"), baseline)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"name": "python task with dependencies [requests], second run",
@@ -113,7 +113,7 @@ def bench_first_run_cold_cache(tiny: bool = False) -> dict[str, Any]:
         work = _workdir("bench-cold-")
         try:
             with _env(UV_CACHE_DIR=str(work / "uv-cache")):
-                return _attempt_seconds(api.run_flow(_python_flow(work)), "py")
+                return _attempt_seconds(run_flow(_python_flow(work)), "py")
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -153,8 +153,8 @@ def bench_200_shell_tasks(tiny: bool = False) -> dict[str, Any]:
         return time.perf_counter() - start
 
     try:
-        api.run_flow(flow)  # warm imports
-        result = _interleave(1 if tiny else 5, lambda: _execution_seconds(api.run_flow(flow)), baseline)
+        run_flow(flow)  # warm imports
+        result = _interleave(1 if tiny else 5, lambda: _execution_seconds(run_flow(flow)), baseline)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"name": f"{count} sequential shell tasks running `true`",

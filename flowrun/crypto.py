@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from flowrun.errors import FlowrunError
 
@@ -15,10 +17,27 @@ MARKER = "flowrun:enc:v1:"
 SEALED_KEY = "$secret"
 MASK = "******"
 KEY_FILE = "secret.key"
+NEW_KEY_FILE = "secret.key.new"  # rotate-key: the next key, until it replaces secret.key
+OLD_KEY_FILE = "secret.key.old"  # rotate-key: the previous key, until every value is re-encrypted
 
 
 class CryptoError(FlowrunError):
     """The key file is unusable or a value cannot be decrypted."""
+
+
+class KeyGuard(Protocol):
+    """What the state DB knows about its key (flowrun.state.keys.KeyLedger implements it)."""
+
+    def recorded_fingerprint(self) -> str | None: ...
+
+    def record_fingerprint(self, fingerprint: str) -> None: ...
+
+    def encrypted_values(self) -> int: ...
+
+
+def fingerprint(key: bytes) -> str:
+    """A short, non-secret name of a key (the start of its SHA-256)."""
+    return hashlib.sha256(key).hexdigest()[:16]
 
 
 def is_encrypted(value: Any) -> bool:
@@ -50,10 +69,14 @@ class Cipher:
     The key is created on first use with mode 0600. Creation is race-free across processes: the key is
     written to a private temporary file, then hard-linked into place (which fails if another process won),
     and whatever ends up at `secret.key` is read back.
+
+    With a `guard` (the state DB), a missing or replaced key is refused while the DB holds values encrypted
+    with the old one, instead of silently starting a new key that cannot read them.
     """
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, guard: KeyGuard | None = None) -> None:
         self.state_dir = Path(state_dir)
+        self.guard = guard
         self._fernet: Any = None
 
     @property
@@ -75,6 +98,11 @@ class Cipher:
             raise CryptoError(f"cannot decrypt a value with the key in {self.key_path}",
                               hint="the value was encrypted with another key (was secret.key replaced?)") from exc
 
+    def key_fingerprint(self) -> str:
+        """The fingerprint of the key in use (loading and checking the key, or creating it, first)."""
+        self._cipher()
+        return fingerprint(self.key_path.read_bytes().strip())
+
     def seal(self, value: Any) -> dict[str, str]:
         """`{"$secret": token}` holding `value` (any JSON value), safe to store."""
         return {SEALED_KEY: self.encrypt(json.dumps(value))}
@@ -85,15 +113,47 @@ class Cipher:
 
     def _cipher(self) -> Any:
         if self._fernet is None:
-            from cryptography.fernet import Fernet
-
-            self._fernet = Fernet(self._load_or_create_key())
+            self._fernet = _fernet(self._load_or_create_key(), self.key_path)
         return self._fernet
 
     def _load_or_create_key(self) -> bytes:
         if not self.key_path.exists():
+            self._refuse_if_values(f"the encryption key {self.key_path} is missing", "create a new key")
             self._create_key()
-        return self._read_key()
+        key = self._read_key()
+        if self.guard is not None:
+            key = self._checked(key)
+        return key
+
+    def _checked(self, key: bytes) -> bytes:
+        """The key, once it is known to be the state DB's (finishing an interrupted rotate-key if needed)."""
+        assert self.guard is not None
+        recorded, current = self.guard.recorded_fingerprint(), fingerprint(key)
+        if recorded == current:
+            return key
+        pending = self.key_path.with_name(NEW_KEY_FILE)
+        if recorded is not None and pending.is_file():
+            new = pending.read_bytes().strip()
+            if fingerprint(new) == recorded:  # rotate-key committed but did not move its new key in place
+                try:
+                    os.replace(pending, self.key_path)
+                except FileNotFoundError:  # another process just did it
+                    pass
+                return new
+        if recorded is not None:
+            self._refuse_if_values(f"the encryption key {self.key_path} (fingerprint {current}) is not the key "
+                                   f"this state DB's values were encrypted with (fingerprint {recorded})", "use it")
+        self.guard.record_fingerprint(current)
+        return key
+
+    def _refuse_if_values(self, problem: str, refused: str) -> None:
+        count = self.guard.encrypted_values() if self.guard is not None else 0
+        if count:
+            raise CryptoError(
+                f"{problem}; {count} value(s) in the state DB are encrypted with the lost key and another key "
+                f"cannot read them, so flowrun will not {refused}",
+                hint=f"restore {KEY_FILE} from a backup into {self.state_dir}; if it is lost for good, so are "
+                     "those values: move the state dir aside to start afresh")
 
     def _create_key(self) -> None:
         from cryptography.fernet import Fernet
@@ -126,9 +186,83 @@ class Cipher:
                 break
             time.sleep(0.01)  # another process is still writing it (no-hard-link fallback)
         if len(key) != 44:
-            raise CryptoError(f"the encryption key {self.key_path} is corrupt",
-                              hint="restore it from a backup; values encrypted with it cannot be read otherwise")
+            raise corrupt_key(self.key_path)
+        _fernet(key, self.key_path)  # 44 characters that are not a key are corrupt too
         return key
+
+
+def corrupt_key(key_path: Path) -> CryptoError:
+    return CryptoError(f"the encryption key {key_path} is corrupt (a key is 44 url-safe base64 characters)",
+                       hint="restore it from a backup: values encrypted with it cannot be read otherwise. If no value "
+                            "was encrypted with it, delete it: flowrun then creates a new key (it refuses to while "
+                            "the state DB holds encrypted values)")
+
+
+def _fernet(key: bytes, key_path: Path) -> Any:
+    from cryptography.fernet import Fernet
+
+    try:
+        return Fernet(key)
+    except (ValueError, TypeError) as exc:  # binascii.Error is a ValueError
+        raise corrupt_key(key_path) from exc
+
+
+def rotate_key(cipher: Cipher, rewrite: Callable[[Callable[[str], str], str], int]) -> tuple[str, str, int]:
+    """Replace the key of `cipher` with a new one and re-encrypt every value; (old, new fingerprint, count).
+
+    `rewrite(transform, new_fingerprint)` applies `transform` (old token -> new token) to every encrypted value
+    and records the new fingerprint in one transaction: that commit is the switch. Until it, secret.key is
+    untouched; the new key waits in secret.key.new and a copy of the old one in secret.key.old. After it, the
+    new key replaces secret.key (a process that loads the key in between finishes that move itself).
+    """
+    from cryptography.fernet import Fernet, InvalidToken
+
+    old_fernet = cipher._cipher()  # the current key, checked against the state DB
+    old_key = cipher.key_path.read_bytes().strip()
+    new_key = Fernet.generate_key()
+    new_fernet = Fernet(new_key)
+    old_path, new_path = cipher.key_path.with_name(OLD_KEY_FILE), cipher.key_path.with_name(NEW_KEY_FILE)
+    _write_replacing(old_path, old_key)
+    _write_replacing(new_path, new_key)
+
+    def transform(token: str) -> str:
+        try:
+            plain = old_fernet.decrypt(token[len(MARKER):].encode("ascii"))
+        except InvalidToken as exc:
+            raise CryptoError(f"a value cannot be decrypted with the key in {cipher.key_path}",
+                              hint="it was encrypted with another key; nothing was changed") from exc
+        return MARKER + new_fernet.encrypt(plain).decode("ascii")
+
+    count = rewrite(transform, fingerprint(new_key))
+    try:
+        os.replace(new_path, cipher.key_path)
+    except FileNotFoundError:  # another process loaded the key after the commit and moved it already
+        pass
+    _fsync_dir(cipher.state_dir)
+    old_path.unlink(missing_ok=True)
+    cipher._fernet = new_fernet
+    return fingerprint(old_key), fingerprint(new_key), count
+
+
+def _write_replacing(path: Path, data: bytes) -> None:
+    """Write `path` (mode 0600) atomically: a private temporary file, flushed, then renamed over it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
+    _write_exclusive(tmp, data)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _write_exclusive(path: Path, data: bytes) -> None:

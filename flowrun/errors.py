@@ -14,15 +14,35 @@ class ExitCode:
     PAUSED = 5
 
 
+#: What each exit code means: shown by `flowrun --help`, and the README's "Exit codes" table (a test keeps them equal).
+EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "the execution ended SUCCESS or WARNING (or the command succeeded)",
+    ExitCode.FLOW_FAILED: "the execution ended FAILED, KILLED or CANCELLED, or the KV key asked for does not exist "
+                          "(or has expired)",
+    ExitCode.USAGE: "usage error: a bad option or argument (`--input` without `=`, a bad `--context`), an unknown "
+                    "execution id, a KV namespace or key that breaks Kestra's naming rule",
+    ExitCode.INVALID: "the flow or its inputs are invalid, so nothing ran; also an undeclared input, a template "
+                      "error in `render`, a KV value that is not of its `--type`",
+    ExitCode.STATE: "flowrun's own state or storage failed (for example an unwritable state dir, a damaged state DB, "
+                    "a lost `secret.key`)",
+    ExitCode.PAUSED: "the execution is PAUSED; continue it with `flowrun resume ID`",
+}
+
+
 @dataclass
 class Problem:
-    """One located problem: `file:line:col: where: message`."""
+    """One located problem: `file:line:col: where: message`. A "warning" does not make the flow invalid."""
 
     message: str
     file: str | None = None
     line: int | None = None
     column: int | None = None
     where: str | None = None
+    severity: str = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def __str__(self) -> str:
         loc = ""
@@ -34,7 +54,8 @@ class Problem:
                     loc += f":{self.column}"
             loc += ": "
         where = f"{self.where}: " if self.where else ""
-        return f"{loc}{where}{self.message}"
+        severity = "" if self.is_error else f"{self.severity}: "
+        return f"{severity}{loc}{where}{self.message}"
 
 
 class FlowrunError(Exception):
@@ -68,6 +89,12 @@ class InvalidFlowError(FlowrunError):
 
 class InputError(InvalidFlowError):
     """A supplied input value is wrong."""
+
+
+class InvalidValueError(FlowrunError):
+    """A value given on the command line is invalid (e.g. the expression of `render`): nothing was done."""
+
+    exit_code = ExitCode.INVALID
 
 
 class StateError(FlowrunError):

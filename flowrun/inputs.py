@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
@@ -106,17 +107,23 @@ def resolve_inputs(
     render: Render,
     *,
     upload_file: Upload | None = None,
+    strict: Collection[str] = (),
 ) -> ResolvedInputs:
-    """Type, default and validate every declared input; raise one InputError listing every problem."""
-    return _Resolver(specs, supplied, render, upload_file).run()
+    """Type, default and validate every declared input; raise one InputError listing every problem.
+
+    A supplied key that no input declares is dropped, as Kestra does, unless it is in `strict` (the keys the
+    user typed): then it is a problem that names the declared inputs and the closest one.
+    """
+    return _Resolver(specs, supplied, render, upload_file, strict).run()
 
 
 class _Resolver:
     def __init__(self, specs: list[InputSpec], supplied: Mapping[str, Any], render: Render,
-                 upload_file: Upload | None) -> None:
+                 upload_file: Upload | None, strict: Collection[str] = ()) -> None:
         self.specs: list[BaseInput] = list(specs)
         self.by_id = {spec.id: spec for spec in self.specs}
         self.supplied = supplied
+        self.strict = strict
         self.render = render
         self.upload_file = upload_file
         self.state: dict[str, str] = {}  # id -> resolving | enabled | disabled
@@ -126,6 +133,7 @@ class _Resolver:
     def run(self) -> ResolvedInputs:
         for spec in self.specs:
             self._resolve(spec)
+        self.problems[:0] = undeclared_problems(self.specs, [k for k in self._unknown_keys() if k in self.strict])
         if self.problems:
             raise InputError(self.problems, hint="fix the values with --input id=value or --inputs FILE")
         secret_ids = {s.id for s in self.specs if s.id in self.flat and _is_secret(s)}
@@ -230,8 +238,33 @@ class _Resolver:
         return node
 
     def _unknown_keys(self) -> list[str]:
-        known = set(self.by_id) | {i.split(".", 1)[0] for i in self.by_id if "." in i}
-        return [key for key in self.supplied if key not in known]
+        return _unknown(self.specs, self.supplied)
+
+
+def _unknown(specs: list[BaseInput], keys: Iterable[str]) -> list[str]:
+    ids = [spec.id for spec in specs]
+    known = set(ids) | {i.split(".", 1)[0] for i in ids if "." in i}
+    return [key for key in keys if key not in known]
+
+
+def undeclared_problems(specs: list[BaseInput], keys: Iterable[str]) -> list[Problem]:
+    """One problem per key of `keys` that names no declared input, with the declared ones and the closest."""
+    declared = [spec.id for spec in specs]
+    problems = []
+    for key in keys:
+        close = difflib.get_close_matches(key, declared, n=1)
+        guess = f"did you mean `{close[0]}`? " if close else ""
+        text = (f"not declared by the flow; {guess}declared inputs: {', '.join(declared)}" if declared
+                else "the flow declares no inputs")
+        problems.append(Problem(text, where=f"input `{key}`"))
+    return problems
+
+
+def check_declared(specs: list[InputSpec], keys: Iterable[str]) -> None:
+    """Raise an InputError when one of `keys` (input ids typed by the user) names no declared input."""
+    problems = undeclared_problems(list(specs), _unknown(list(specs), keys))
+    if problems:
+        raise InputError(problems, hint="fix the input ids (--input id=value)")
 
 
 def _is_secret(spec: BaseInput) -> bool:

@@ -10,14 +10,10 @@ import yaml
 
 from flowrun.errors import InvalidFlowError, Problem
 from flowrun.model.document import Document, Path_
+from flowrun.yaml_nodes import Loader, check_node_graph
 
 if TYPE_CHECKING:
     from flowrun.model.flow import Flow, PluginDefault
-
-try:  # the C loader is several times faster; fall back to pure Python
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _BOOL = "tag:yaml.org,2002:bool"
@@ -61,12 +57,13 @@ class _Builder:
 def parse_yaml(text: str, file: str) -> Document:
     """Parse one YAML document; raise InvalidFlowError with file:line:column on any syntax problem."""
     doc = Document(data=None, file=file, text=text)
-    loader = _Loader(text)
+    loader = Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             raise InvalidFlowError([Problem("the file is empty", file=file, line=1)],
                                    hint="a flow needs at least id, namespace and tasks")
+        check_node_graph(node, file)
         builder = _Builder(loader, doc)
         doc.data = builder.build(node, ())
     except yaml.MarkedYAMLError as exc:

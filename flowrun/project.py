@@ -95,19 +95,42 @@ def find_root(start: Path) -> Path | None:
 
 
 def load_config(root: Path) -> ProjectConfig:
+    """`flowrun.yaml` validated; all defaults when it is absent, empty or holds only comments."""
     path = root / CONFIG_FILE
     if not path.is_file():
         return ProjectConfig()
-    from flowrun.load import read_yaml
+    from flowrun.load import parse_yaml
     from flowrun.validate import pydantic_problems
 
-    doc = read_yaml(path)
-    if doc.data is None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidFlowError([Problem(f"cannot read the project config: {exc}", file=str(path))]) from None
+    if _holds_nothing(text):
         return ProjectConfig()
+    doc = parse_yaml(text, str(path))
+    if doc.data is None:  # e.g. only `---` and comments
+        return ProjectConfig()
+    if not isinstance(doc.data, dict):
+        kind = "a list" if isinstance(doc.data, list) else f"the {type(doc.data).__name__} {doc.data!r}"[:80]
+        raise InvalidFlowError([Problem(f"the project config must be a mapping of settings, not {kind}",
+                                        file=str(path), line=1)],
+                               hint="write `key: value` lines (home, maxParallel, secretsFile, globals, "
+                                    "pluginDefaults), or leave the file empty for the defaults")
     try:
         return ProjectConfig.model_validate(doc.data)
     except ValidationError as exc:
         raise InvalidFlowError(pydantic_problems(doc, exc, (), None, ProjectConfig)) from None
+
+
+def _holds_nothing(text: str) -> bool:
+    """True for YAML with no document node: empty, blank, comments and `---` only."""
+    import yaml
+
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader) is None
+    except yaml.YAMLError:
+        return False  # parse_yaml reports it, with its line and column
 
 
 def open_project(home: str | None = None, start: Path | None = None) -> Project:

@@ -9,8 +9,9 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
-from flowrun.errors import FlowrunError
+from flowrun.errors import ExitCode, FlowrunError
 
 MASK = "******"
 #: Values shorter than this are never masked: hiding every "a" or "42" would garble logs and hide
@@ -21,7 +22,9 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
 
 
 class SecretError(FlowrunError):
-    """A secret is missing, or its source cannot be read."""
+    """A secret is missing, or its source cannot be read (a configuration problem: nothing ran)."""
+
+    exit_code = ExitCode.INVALID
 
 
 class Secrets:
@@ -156,6 +159,19 @@ class Masker:
             self._values |= fresh
             ordered = sorted(self._values, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+    def add_value(self, value: Any) -> None:
+        """Register a secret JSON-like value: each string inside it (a number or a date on its own as text)."""
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, str | dict | list | tuple):
+                    self.add_value(item)
+        elif isinstance(value, str):
+            self.add(value)
+        elif value is not None and not isinstance(value, bool):
+            self.add(str(value))
 
     def mask(self, text: str) -> str:
         pattern = self._pattern

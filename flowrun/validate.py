@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from flowrun.defaults import apply_defaults, apply_nested
 from flowrun.errors import InvalidFlowError, Problem
+from flowrun.flow_templates import check_templates
 from flowrun.model.document import Document, Path_
 from flowrun.model.flow import TASK_ID, Flow, FlowDoc, PluginDefault
 from flowrun.tasks.base import Task
@@ -29,21 +30,76 @@ def field_names(model: type[BaseModel]) -> set[str]:
 
 def pydantic_problems(doc: Document, exc: ValidationError, base: Path_, where: str | None,
                       model: type[BaseModel]) -> list[Problem]:
+    errors = exc.errors()
+    typos = _typos(errors, model)
     problems = []
-    for err in exc.errors():
-        loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and "[" in part))
+    for err in errors:
+        loc = _clean(err["loc"])
         prop = ".".join(str(p) for p in loc)
         kind = err["type"]
         if kind == "extra_forbidden":
-            valid = ", ".join(sorted(info.alias or n for n, info in model.model_fields.items()
-                                     if n not in ("type",)))
-            message = f"unknown property `{prop}` (valid properties: {valid})"
+            message = _unknown_property(loc, typos.get(loc), model)
         elif kind == "missing":
+            if loc in typos.values():
+                continue  # reported once, as the typo of the property written
             message = f"missing required property `{prop}`"
         else:
             message = f"{prop}: {err['msg']}" if prop else err["msg"]
         problems.append(doc.problem((*base, *loc), message, where))
     return problems
+
+
+def _typos(errors: list[Any], model: type[BaseModel]) -> dict[tuple, tuple]:
+    """Unknown property location -> the property it most likely misspells (case-insensitive)."""
+    from flowrun.templating.check import closest
+
+    typos = {}
+    for err in errors:
+        loc = _clean(err["loc"])
+        if err["type"] != "extra_forbidden" or not loc or not isinstance(loc[-1], str):
+            continue
+        guess = closest(loc[-1], _property_names(_model_at(model, loc[:-1])))
+        if guess:
+            typos[loc] = (*loc[:-1], guess)
+    return typos
+
+
+def _clean(loc: Any) -> tuple:
+    """A pydantic error location without its union-member tags (`function-after[...]`)."""
+    return tuple(part for part in loc if not (isinstance(part, str) and "[" in part))
+
+
+def _unknown_property(loc: tuple, typo: tuple | None, model: type[BaseModel]) -> str:
+    name = ".".join(str(p) for p in loc)
+    if typo is not None:
+        return f"unknown property '{name}'; did you mean '{typo[-1]}'?"
+    valid = ", ".join(sorted(_property_names(_model_at(model, loc[:-1]))))
+    return f"unknown property '{name}' (valid properties: {valid})" if valid else f"unknown property '{name}'"
+
+
+def _property_names(model: type[BaseModel] | None) -> set[str]:
+    if model is None:
+        return set()
+    return {info.alias or name for name, info in model.model_fields.items() if name != "type"}
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The nested model at `loc` (field names, list indexes skipped), or None when not a model."""
+    import typing
+
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        info = next((i for n, i in current.model_fields.items() if part in (n, i.alias)), None)
+        if info is None:
+            return None
+        candidates = [info.annotation, *typing.get_args(info.annotation)]
+        candidates += [arg for c in candidates for arg in typing.get_args(c)]
+        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
 class _Validator:
@@ -169,11 +225,18 @@ def validate_document(doc: Document, global_defaults: Sequence[PluginDefault] = 
     triggers = validator.build_triggers(data.get("triggers") if isinstance(data.get("triggers"), list) else None)
     problems.extend(validator.problems)
     problems.extend(_check_flow_rules(doc, flow_doc))
+    found = check_templates(doc)
+    problems.extend(p for p in found if p.is_error)
     if problems or flow_doc is None:
+        problems += [p for p in found if not p.is_error]
         problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise InvalidFlowError(problems)
-    return Flow(flow_doc, groups["tasks"], groups["errors"], groups["finally_"], groups["after_execution"],
+    flow = Flow(flow_doc, groups["tasks"], groups["errors"], groups["finally_"], groups["after_execution"],
                 inputs, triggers, doc.text, doc.file)
+    flow.warnings = [p for p in found if not p.is_error]
+    flow.task_paths = dict(validator.task_paths)
+    flow.document = doc
+    return flow
 
 
 def _flow_defaults(doc: Document, data: dict[str, Any], problems: list[Problem]) -> list[PluginDefault]:
@@ -205,16 +268,9 @@ def _check_flow_rules(doc: Document, flow_doc: FlowDoc | None) -> list[Problem]:
     return problems
 
 
-def check_subflows(flow: Flow, find_flow: Any) -> list[Problem]:
-    """Static Subflow references (no template) must name a flow of the project."""
-    problems = []
-    for task in flow.all_tasks():
-        namespace, flow_id = getattr(task, "namespace", None), getattr(task, "flow_id", None)
-        if not task.type.endswith(("flow.Subflow", "flows.Subflow", "flows.Flow", "flow.Flow")):
-            continue
-        if not isinstance(namespace, str) or not isinstance(flow_id, str) or "{{" in namespace + flow_id:
-            continue
-        if find_flow(namespace, flow_id) is None:
-            problems.append(Problem(f"subflow {namespace}/{flow_id} not found among the project's flows",
-                                    file=flow.path, where=f"task `{task.id}`"))
-    return problems
+def flow_position(flow: Flow, task_id: str) -> tuple[int | None, int | None]:
+    """The line and column of a task's definition in the flow file (None when unknown)."""
+    path = flow.task_paths.get(task_id)
+    if path is None or flow.document is None:
+        return None, None
+    return flow.document.locate(path)

@@ -58,13 +58,13 @@ class Project:
 
     def run(self, path: Path | str, inputs: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """Run in-process through the API (faster than the CLI)."""
-        from flowrun import api
+        from flowrun.app.run import RunOptions, run_flow
 
-        options = api.RunOptions(inputs=inputs or {}, home=str(self.home), **kwargs)
+        options = RunOptions(inputs=inputs or {}, home=str(self.home), **kwargs)
         cwd = os.getcwd()
         os.chdir(self.root)
         try:
-            return api.run_flow(str(path), options)
+            return run_flow(str(path), options)
         finally:
             os.chdir(cwd)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from conftest import Project
 
-from flowrun import api
+from flowrun.app.inspect import list_executions
 
 LOG = "io.kestra.plugin.core.log.Log"
 RETURN = "io.kestra.plugin.core.debug.Return"
@@ -48,11 +48,11 @@ def days_ago(days: float) -> datetime:
 
 
 def execution_ids(project: Project) -> set[str]:
-    return {row["id"] for row in api.list_executions(str(project.home), None, None, 10_000)}
+    return {row["id"] for row in list_executions(str(project.home), None, None, 10_000)}
 
 
 def states_by_id(project: Project) -> dict[str, str]:
-    return {row["id"]: row["state"] for row in api.list_executions(str(project.home), None, None, 10_000)}
+    return {row["id"]: row["state"] for row in list_executions(str(project.home), None, None, 10_000)}
 
 
 def log_count(project: Project, execution_id: str) -> int:

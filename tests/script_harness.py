@@ -61,6 +61,8 @@ class HarnessContext:
     cancel: threading.Event = field(default_factory=threading.Event)
     metrics: list[tuple[str, str, float, dict]] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
+    process_groups: list[int] = field(default_factory=list)
+    ended_groups: list[int] = field(default_factory=list)
     #: where cached venvs and shims live (share one across tests to build each venv once)
     state_dir: Path | None = None
 
@@ -107,6 +109,12 @@ class HarnessContext:
 
     def register_secret(self, value: str) -> None:
         self.secrets.append(value)
+
+    def process_started(self, pgid: int) -> None:
+        self.process_groups.append(pgid)
+
+    def process_ended(self, pgid: int) -> None:
+        self.ended_groups.append(pgid)
 
     def put_execution_file(self, name: str, content: bytes, task_id: str = "upstream") -> str:
         """A file as an upstream task of the same execution would have stored it."""

@@ -9,7 +9,8 @@ from typing import Any
 from conftest import Project
 from gcp_emulators import GcpEmulators, cli
 
-from flowrun import api, ion
+from flowrun import ion
+from flowrun.app.inspect import execution_logs
 
 PROJECT = "kestra-sandbox"
 
@@ -24,7 +25,7 @@ def outputs(execution: Any, task_id: str) -> dict[str, Any]:
 
 
 def log_text(project: Project, execution: Any, level: str | None = None) -> str:
-    return "\n".join(f"{line['level']} {line['message']}" for line in api.execution_logs(str(project.home),
+    return "\n".join(f"{line['level']} {line['message']}" for line in execution_logs(str(project.home),
                      execution.id) if level is None or line["level"] == level)
 
 

@@ -73,13 +73,34 @@ def test_typo_in_kestra_type_suggests_closest(project: Project) -> None:
                          result.stderr), result.stderr
 
 
-def test_unknown_field_names_task_and_valid_fields(project: Project) -> None:
+def test_property_typo_is_one_error_with_the_closest_name(project: Project) -> None:
     one_task_flow(project, f"  - id: hello\n    type: {LOG}\n    mesage: hi\n")
     for command in ("validate", "run"):
         result = project.cli(command, "flows/flow.yaml")
         assert_clean(result, 3)
-        assert re.search(r"flows/flow\.yaml:\d+:\d+: task `hello`: unknown property `mesage`", result.stderr)
-        assert "message" in result.stderr  # the valid properties are listed
+        assert re.search(r"flows/flow\.yaml:6:5: task `hello`: unknown property 'mesage'; did you mean 'message'\?",
+                         result.stderr), result.stderr
+        assert "missing required" not in result.stderr  # the typo is the one problem, not two
+        assert "valid properties" not in result.stderr
+
+
+def test_property_typo_matches_case_insensitively(project: Project) -> None:
+    one_task_flow(project, "  - id: sh\n    type: io.kestra.plugin.scripts.shell.Commands\n"
+                           "    commands: [ls]\n    inputfiles:\n      a.txt: hi\n")
+    result = project.cli("validate", "flows/flow.yaml")
+    assert_clean(result, 3)
+    assert re.search(r"flows/flow\.yaml:7:5: task `sh`: unknown property 'inputfiles'; did you mean 'inputFiles'\?$",
+                     result.stderr, re.M), result.stderr
+    assert "valid properties" not in result.stderr
+
+
+def test_unknown_property_without_close_match_lists_the_valid_ones(project: Project) -> None:
+    one_task_flow(project, f"  - id: hello\n    type: {LOG}\n    message: hi\n    zzqx: 1\n")
+    result = project.cli("validate", "flows/flow.yaml")
+    assert_clean(result, 3)
+    assert re.search(r"flows/flow\.yaml:7:5: task `hello`: unknown property 'zzqx' \(valid properties: .*message",
+                     result.stderr), result.stderr
+    assert "did you mean" not in result.stderr
 
 
 def test_duplicate_ids_top_level_and_nested(project: Project) -> None:
@@ -180,13 +201,33 @@ def test_missing_required_input(project: Project) -> None:
 
 
 # -- errors at run time: the task fails, flowrun does not ----------------------------------------------------
-def test_template_syntax_error_fails_the_task(project: Project) -> None:
+def test_template_syntax_error_in_the_flow_stops_before_anything_runs(project: Project) -> None:
     one_task_flow(project, f"  - id: broken\n    type: {LOG}\n    message: \"{{{{ 1 + }}}}\"\n")
     result = project.cli("run", "flows/flow.yaml")
+    assert_clean(result, 3)
+    assert re.search(r"flows/flow\.yaml:6:15: tasks\[0\]\.message: template syntax error", result.stderr), result.stderr
+    assert project.cli("executions", "list", "--json").json() == []
+
+
+def test_template_syntax_error_at_run_time_names_task_property_and_line(project: Project) -> None:
+    project.flow(f"""\
+id: f
+namespace: t
+inputs:
+  - id: tpl
+    type: STRING
+tasks:
+  - id: broken
+    type: {LOG}
+    message: "{{{{ render(inputs.tpl) }}}}"
+""")
+    result = project.cli("run", "flows/flow.yaml", "--input", "tpl={{ 1 + }}")
     assert_clean(result, 1)
-    assert "broken" in result.stdout and "FAILED" in result.stdout
     logs = logs_of_last(project)
-    assert re.search(r"ERROR\s+broken: template error", logs), logs
+    assert re.search(r"ERROR\s+broken: task `broken`, property `message` at flows/flow\.yaml:9:15: "
+                     r"template error: Unexpected token", logs), logs
+    assert "hint: fix the template syntax" in logs
+    assert "printContext" not in logs  # advice for an undefined name, not for bad syntax
 
 
 def test_undefined_variable_fails_the_task(project: Project) -> None:
@@ -196,7 +237,9 @@ def test_undefined_variable_fails_the_task(project: Project) -> None:
     doc = result.json()
     assert doc["state"] == "FAILED" and doc["taskRuns"][0]["state"] == "FAILED"
     logs = logs_of_last(project)
-    assert re.search(r"ERROR\s+uses: .*`nope`", logs), logs
+    assert ("ERROR uses: task `uses`, property `message` at flows/flow.yaml:6:15: template error: "
+            "Unable to find `nope` in `{{ nope.x }}`\n") in logs, logs
+    assert "hint: list the names in scope with {{ printContext() }}" in logs
 
 
 def test_missing_secret_says_how_to_set_it(project: Project) -> None:

@@ -58,9 +58,9 @@ def test_validate_every_zoomcamp_flow(project: Project) -> None:
 @pytest.mark.parametrize("path", ZOOMCAMP_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_validate_api_never_raises(path: Path) -> None:
     """The same check in-process, one file at a time: problems are values, never exceptions."""
-    from flowrun import api
+    from flowrun.app.flows import validate_paths
 
-    [(name, problems)] = api.validate_paths([str(path)])
+    [(name, problems)] = validate_paths([str(path)])
     assert name == str(path)
     for problem in problems:
         assert problem.file == str(path) and problem.line, problem
@@ -95,14 +95,14 @@ def test_validate_and_help_import_no_heavy_library(tmp_path: Path) -> None:
     import sys
 
     heavy = ("psycopg", "duckdb", "google.cloud.storage", "google.cloud.bigquery", "rich", "requests")
-    probe = ("import sys\nfrom flowrun import api\n"
-             f"api.validate_paths([{str(ZOOMCAMP)!r}])\n"
+    probe = ("import sys\nfrom flowrun.app.flows import validate_paths\n"
+             f"validate_paths([{str(ZOOMCAMP)!r}])\n"
              f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
                           env={**os.environ, "FLOWRUN_HOME": str(tmp_path / "home")})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
     helped = subprocess.run([sys.executable, "-c", "import sys\nimport flowrun.cli\n"
-                             "print(','.join(m for m in ('pydantic.main', 'flowrun.api') if m in sys.modules))"],
+                             "print(','.join(m for m in ('pydantic.main', 'flowrun.app') if m in sys.modules))"],
                             capture_output=True, text=True)
     assert helped.stdout.strip() == "", "flowrun.cli imports the API and pydantic models before a command needs them"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -95,11 +96,18 @@ def test_subflow_without_wait(project: Project) -> None:
     assert child["state"] == "SUCCESS"
 
 
-def test_missing_static_subflow_is_invalid(project: Project) -> None:
+def test_missing_subflow_warns_at_validate_and_fails_clearly_at_run_time(project: Project) -> None:
     parent_flow(project)
     result = project.cli("validate", "flows/parent.yaml")
-    assert result.code == 3
-    assert "subflow dev/child not found" in result.stderr and "task `call`" in result.stderr
+    assert result.code == 0, result.stderr
+    assert "ok  flows/parent.yaml" in result.stdout and "Traceback" not in result.stderr
+    assert re.search(r"^warning: flows/parent\.yaml:6:5: task `call`: subflow dev/child is not among the flows "
+                     r"under .*/flows; the task fails at run time", result.stderr, re.M), result.stderr
+    run = project.cli("run", "flows/parent.yaml")
+    assert run.code == 1 and "Traceback" not in run.stderr
+    flows_dir = project.root / "flows"
+    assert (f"ERROR call: subflow dev/child not found: no flow with namespace `dev` and id `child` under {flows_dir} "
+            "(1 flow file(s) searched)") in run.stdout + run.stderr
 
 
 def concurrency_flow(project: Project, behavior: str) -> Any:

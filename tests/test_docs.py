@@ -8,7 +8,7 @@ import sys
 
 from conftest import ROOT
 
-from flowrun.errors import ExitCode
+from flowrun.errors import EXIT_CODE_MEANINGS, ExitCode
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -30,6 +30,47 @@ def test_exit_code_table_matches_the_code() -> None:
     assert {int(k) for k in table} == {ExitCode.OK, ExitCode.FLOW_FAILED, ExitCode.USAGE, ExitCode.INVALID,
                                        ExitCode.STATE, ExitCode.PAUSED}
     assert "PAUSED" in table[str(ExitCode.PAUSED)] and "invalid" in table[str(ExitCode.INVALID)]
+
+
+def test_exit_code_table_is_the_one_of_the_code_and_of_help() -> None:
+    from typer.testing import CliRunner
+
+    from flowrun.cli import app
+
+    table = {int(k): v for k, v in re.findall(r"^\| (\d) \| ([^|]+) \|$", README, re.MULTILINE)}
+    assert table == EXIT_CODE_MEANINGS
+    shown = " ".join(CliRunner().invoke(app, ["--help"]).output.split())
+    for code, meaning in EXIT_CODE_MEANINGS.items():
+        assert f"{code} {meaning}" in shown, code
+
+
+def _cli_rows() -> list[tuple[list[list[str]], list[str]]]:
+    """(argv of each command named, options mentioned) for every row of the README's CLI table."""
+    rows = []
+    for span in re.findall(r"^\| `(flowrun [^`]+)`", README, re.MULTILINE):
+        words = span.split()
+        subs = words[2].split("\\|") if len(words) > 2 and re.fullmatch(r"[a-z]+(\\\|[a-z]+)*", words[2]) else []
+        argvs = [[words[1], sub] for sub in subs] or [[words[1]]]
+        rows.append((argvs, re.findall(r"--[a-z][a-z-]*", span)))
+    return rows
+
+
+def test_every_option_in_the_cli_table_is_in_help() -> None:
+    from typer.testing import CliRunner
+
+    from flowrun.cli import app
+
+    runner = CliRunner()
+    rows = _cli_rows()
+    assert len(rows) >= 14 and any(options for _, options in rows)
+    for argvs, options in rows:
+        helps = ""
+        for argv in argvs:
+            result = runner.invoke(app, [*argv, "--help"])
+            assert result.exit_code == 0, (argv, result.output)
+            helps += result.output
+        missing = [option for option in options if not re.search(rf"{option}\b", helps)]
+        assert missing == [], f"README mentions {missing} for {argvs}, --help does not"
 
 
 def test_the_two_commands_come_first() -> None:

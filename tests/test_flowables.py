@@ -231,7 +231,9 @@ def test_parallel_concurrent(project: Any, concurrent: int | None, peak: int) ->
 
 def test_parallel_failing_branch(project: Any) -> None:
     # Source: ParallelTest.parallelFailWithFlowable (flows/valids/parallel-fail-with-flowable.yaml):
-    # 5 task runs, execution FAILED; the failing If branch fails on an undefined variable.
+    # 5 task runs, execution FAILED; the failing If branch fails on an undefined variable. (Kestra's flow reads
+    # `vars.nonexistent_variable`, which `flowrun validate` now rejects before the run; a name only known to be
+    # missing at run time keeps the test's point.)
     ex = project.run(project.flow(f"""
         id: parallel-fail-with-flowable
         namespace: io.kestra.tests
@@ -252,7 +254,7 @@ def test_parallel_failing_branch(project: Any) -> None:
                 then:
                   - id: fail_missing_variable
                     type: io.kestra.plugin.core.log.Log
-                    message: "{{{{ vars.nonexistent_variable }}}}"
+                    message: "{{{{ execution.nonexistent_variable }}}}"
     """))
     assert ex.state == "FAILED"
     assert len(ex.task_runs) == 5
@@ -1007,6 +1009,31 @@ def test_working_directory_shares_files(project: Any) -> None:
     assert one(ex, "second").state == "SUCCESS"
     assert one(ex, "2_end").outputs["value"].startswith("kestra://")
     assert list(one(ex, "worker").outputs["outputFiles"]) == ["out/stay.txt"]
+
+
+def test_working_directory_output_files_skip_symlinks_with_a_warning(project: Any, tmp_path: Any) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not for upload")
+    task_class("io.kestra.plugin.scripts.shell.Commands")
+    ex = project.run(project.flow(f"""
+        id: wd-links
+        namespace: company.team
+        tasks:
+          - id: worker
+            type: {FLOW}.WorkingDirectory
+            outputFiles: ["*.txt"]
+            tasks:
+              - id: write
+                type: io.kestra.plugin.scripts.shell.Commands
+                commands: ["echo ok > real.txt", "ln -s {outside} link.txt"]
+    """))
+    assert ex.state == "SUCCESS", [(tr.task_id, tr.state) for tr in ex.task_runs]
+    assert list(one(ex, "worker").outputs["outputFiles"]) == ["real.txt"]
+    from flowrun.app.inspect import execution_logs
+
+    logs = execution_logs(str(project.home), ex.id, "worker")
+    assert [(x["level"], x["message"]) for x in logs] == [
+        ("WARN", "outputFiles: pattern `*.txt` matches `link.txt`, a symlink; symlinks are not uploaded")]
 
 
 def test_working_directory_failure_runs_errors(project: Any) -> None:

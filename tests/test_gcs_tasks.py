@@ -11,7 +11,7 @@ import pytest
 from conftest import Project
 from gcp_emulators import GcpEmulators, cli
 
-from flowrun import api
+from flowrun.app.inspect import execution_logs
 
 DATA = b"VendorID,fare\n1,2.5\n2,3.75\n"
 
@@ -33,7 +33,7 @@ def stored(project: Project, uri: str) -> Path:
 
 
 def error_of(project: Project, execution: Any, task_id: str) -> str:
-    logs = api.execution_logs(str(project.home), execution.id, task_id)
+    logs = execution_logs(str(project.home), execution.id, task_id)
     return "\n".join(line["message"] for line in logs if line["level"] == "ERROR")
 
 

@@ -138,7 +138,7 @@ def test_dot_matches_mermaid(project: Any) -> None:
 
 
 def test_gantt_of_a_recorded_execution(project: Any) -> None:
-    from flowrun import api
+    from flowrun.app.inspect import show_execution
 
     path = project.flow(f"""
         id: gantt
@@ -164,7 +164,7 @@ def test_gantt_of_a_recorded_execution(project: Any) -> None:
             type: io.kestra.plugin.core.execution.Fail
     """, name="gantt.yaml")
     execution = project.run(path)
-    data = api.show_execution(str(project.home), execution.id)
+    data = show_execution(str(project.home), execution.id)
     text = gantt_text(data, width=80)
     lines = text.splitlines()
     assert len(lines) == 1 + len(data["taskRuns"]) == 8

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from flowrun.crypto import Cipher
 from flowrun.durations import DurationError, format_duration, parse_duration
+from flowrun.errors import ExitCode
 from flowrun.state.db import Database
-from flowrun.storage.kv import KVError, KVStore
+from flowrun.storage.kv import KVError, KVMissingError, KVNameError, KVStore, KVValueError
 
 
 class Clock:
@@ -91,13 +93,14 @@ def test_values_keep_their_type(kv: KVStore, value: object, kv_type: str | None,
     ("5 minutes", "DURATION"), ("x", "BLOB"),
 ])
 def test_bad_conversions(kv: KVStore, value: str, kv_type: str) -> None:
-    with pytest.raises(KVError, match="`k`"):
+    with pytest.raises(KVValueError, match="`k`") as caught:
         kv.set("ns", "k", value, kv_type=kv_type)
+    assert "line 1 column" not in caught.value.message and caught.value.exit_code == ExitCode.INVALID
 
 
 @pytest.mark.parametrize("key", ["", "-start", ".start", "has space", "slash/key", "ünïcode"])
 def test_invalid_keys(kv: KVStore, key: str) -> None:
-    with pytest.raises(KVError, match="invalid KV key"):
+    with pytest.raises(KVNameError, match=r"invalid KV key .*: keys match \[a-zA-Z0-9\]\[a-zA-Z0-9._-\]\*"):
         kv.set("ns", key, "v")
 
 
@@ -124,9 +127,11 @@ def test_ttl_with_injected_clock(kv: KVStore, clock: Clock) -> None:
     assert kv.get("ns", "short") == "v"
     clock.now += timedelta(minutes=2)
     assert kv.keys("ns") == ["forever"]
-    with pytest.raises(KVError, match="key `short` in namespace `ns` expired at 2024-01-01T01:00:00"):
-        kv.get("ns", "short")
-    assert kv.get("ns", "short") is None  # deleted on access
+    with pytest.raises(KVMissingError, match=r"key `short` does not exist in namespace `ns` \(it expired at "
+                                             "2024-01-01T01:00:00"):
+        kv.get("ns", "short", error_on_missing=True)
+    assert kv.get("ns", "short") is None  # an expired key reads as missing, and is deleted on access
+    assert kv.db.query("SELECT key FROM kv WHERE key = 'short'") == []
     kv.set("ns", "short", "again", overwrite=False)  # an expired key does not block overwrite=False
 
 
@@ -135,8 +140,7 @@ def test_ttl_with_real_time(tmp_path: Path) -> None:
     kv.set("ns", "k", 1, ttl="PT0.2S")
     assert kv.get("ns", "k") == 1
     time.sleep(0.3)
-    with pytest.raises(KVError, match="expired"):
-        kv.get("ns", "k")
+    assert kv.get("ns", "k") is None and kv.keys("ns") == []
 
 
 def test_bad_ttl(kv: KVStore) -> None:
@@ -161,3 +165,47 @@ def test_keys_delete_and_namespaces(kv: KVStore, clock: Clock) -> None:
 def test_state_survives_reopen(tmp_path: Path) -> None:
     KVStore(Database(tmp_path / "state.db")).set("ns", "k", {"a": 1})
     assert KVStore(Database(tmp_path / "state.db")).get("ns", "k") == {"a": 1}
+
+
+@pytest.mark.parametrize("namespace", ["bad ns!", "Upper", "", ".start", "-start", "ns/x", "a" * 151])
+def test_invalid_namespaces(kv: KVStore, namespace: str) -> None:
+    calls = [lambda: kv.set(namespace, "k", "v"), lambda: kv.get(namespace, "k"), lambda: kv.list(namespace),
+             lambda: kv.delete(namespace, "k"), lambda: kv.keys(namespace), lambda: kv.purge_expired(namespace)]
+    for call in calls:
+        with pytest.raises(KVNameError, match=r"is not a valid namespace: namespaces match \[a-z0-9\]"):
+            call()
+
+
+@pytest.mark.parametrize("namespace", ["zoomcamp", "company.team", "a_b-c.d", "0", "a" * 150])
+def test_valid_namespaces(kv: KVStore, namespace: str) -> None:
+    kv.set(namespace, "k", "v")
+    assert kv.get(namespace, "k") == "v"
+
+
+def test_error_kinds_have_their_exit_codes(kv: KVStore) -> None:
+    assert issubclass(KVNameError, KVError) and KVNameError.exit_code == ExitCode.USAGE
+    assert KVValueError.exit_code == ExitCode.INVALID and KVMissingError.exit_code == ExitCode.FLOW_FAILED
+    with pytest.raises(KVMissingError):
+        kv.get("ns", "nope", error_on_missing=True)
+
+
+def test_secret_values_are_encrypted_at_rest(tmp_path: Path) -> None:
+    kv = KVStore(Database(tmp_path / "state.db"), Cipher(tmp_path))
+    kv.set("ns", "token", "clear-text-token", secret=True)
+    kv.set("ns", "conf", '{"password": "clear-json-password"}', kv_type="JSON", secret=True)
+    kv.set("ns", "plain", "plain-value")
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("state.db*"))
+    assert b"clear-text-token" not in stored and b"clear-json-password" not in stored and b"plain-value" in stored
+    assert kv.get("ns", "token") == "clear-text-token"
+    assert kv.get("ns", "conf") == {"password": "clear-json-password"}
+    entry = kv.entry("ns", "conf")
+    assert entry is not None and entry.secret and entry.type == "JSON"
+    assert [(e["key"], e["secret"]) for e in kv.list("ns")] == [("conf", True), ("plain", False), ("token", True)]
+    assert kv.list("ns", values=True)[2]["value"] == "clear-text-token"
+    kv.set("ns", "token", "now-plain")
+    assert kv.entry("ns", "token").secret is False  # type: ignore[union-attr]
+
+
+def test_a_secret_needs_a_cipher(kv: KVStore) -> None:
+    with pytest.raises(KVValueError, match="no encryption key"):
+        kv.set("ns", "k", "v", secret=True)

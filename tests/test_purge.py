@@ -27,7 +27,7 @@ from purge_harness import (
     states_by_id,
 )
 
-from flowrun import api
+from flowrun.app.purge import purge, purge_selection
 from flowrun.cutoff import parse_cutoff
 from flowrun.errors import ExitCode, UsageError
 from flowrun.state.purge import ExecutionFilter
@@ -64,7 +64,7 @@ def test_before_yesterday_exits_2_and_deletes_nothing(project: Project) -> None:
 
 @pytest.mark.parametrize("text", ["yesterday", "P1M", "-P1D", "2026-13-01", "12/31/2025", "P", ""])
 def test_bad_cutoffs_are_usage_errors(text: str) -> None:
-    from flowrun.cli_purge import build_filter
+    from flowrun.cli.purge import build_filter
 
     with pytest.raises(UsageError) as caught:
         build_filter(text, None, None, None, 0)
@@ -313,22 +313,22 @@ def test_no_unfinished_state_is_ever_purged(project: Project) -> None:
                          "host, heartbeat) VALUES (?, 'co', 'seed', ?, ?, ?, ?, ?, ?)",
                          (f"live-{state}", state, old, old, os.getpid(), socket.gethostname(), time.time()))
     spec = ExecutionFilter(ended_before=stamp(datetime(2999, 1, 1, tzinfo=UTC)))
-    selection = api.purge_selection(str(project.home), spec)
+    selection = purge_selection(str(project.home), spec)
     assert sorted(item["state"] for item in selection.unfinished) == sorted(unfinished)
     assert [item["state"] for item in selection.purgeable] == ["SUCCESS"]
     unsafe: list[dict[str, Any]] = [*selection.purgeable, *selection.unfinished]
-    counts = api.purge(str(project.home), unsafe)  # even when asked to, unfinished ones stay
+    counts = purge(str(project.home), unsafe)  # even when asked to, unfinished ones stay
     assert counts["executions"] == 1
     assert sorted(states_by_id(project).values()) == sorted(unfinished)
 
 
 def test_an_execution_restarted_after_selection_is_kept(project: Project) -> None:
     made = aged_runs(project, {"a": days_ago(3), "b": days_ago(3)})
-    selection = api.purge_selection(str(project.home), ExecutionFilter(ended_before=stamp(days_ago(1))))
+    selection = purge_selection(str(project.home), ExecutionFilter(ended_before=stamp(days_ago(1))))
     assert {item["id"] for item in selection.purgeable} == set(made.values())
     with sqlite3.connect(project.home / "state.db") as conn:  # `flowrun restart` began meanwhile
         conn.execute("UPDATE executions SET state = 'RESTARTED' WHERE id = ?", (made["a"],))
     file = add_file(project, "co", "daily", made["a"])
-    counts = api.purge(str(project.home), selection.purgeable)
+    counts = purge(str(project.home), selection.purgeable)
     assert counts["executions"] == 1 and counts["files"] == 0
     assert execution_ids(project) == {made["a"]} and file.exists() and log_count(project, made["a"]) == 2

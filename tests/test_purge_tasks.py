@@ -9,7 +9,7 @@ from typing import Any
 from conftest import Project
 from purge_harness import add_file, age, days_ago, execution_ids, log_count, run, small_flow, states_by_id
 
-from flowrun import api
+from flowrun.app.inspect import execution_logs
 from flowrun.errors import ExitCode
 from flowrun.state.db import Database
 from flowrun.storage.kv import KVStore
@@ -116,7 +116,7 @@ def test_purge_logs_task_filters_and_count(project: Project) -> None:
     endDate: "{{{{ now() | dateAdd(-1, 'DAYS') }}}}"
 """)
     assert taskrun.outputs == {"count": 1, "executionLogsCount": 1, "nonExecutionLogsCount": 0}, taskrun.error
-    assert [line["level"] for line in api.execution_logs(str(project.home), first)] == ["ERROR"]
+    assert [line["level"] for line in execution_logs(str(project.home), first)] == ["ERROR"]
 
     _, by_namespace = system_flow(project, PURGE_LOGS, """\
     namespace: co
@@ -144,7 +144,7 @@ def test_purge_logs_keeps_logs_of_running_executions(project: Project) -> None:
     execution = run(project, path)
     [taskrun] = [tr for tr in execution.task_runs if tr.task_id == "purge"]
     assert taskrun.outputs["count"] == 0, taskrun.error
-    messages = [line["message"] for line in api.execution_logs(str(project.home), execution.id)]
+    messages = [line["message"] for line in execution_logs(str(project.home), execution.id)]
     assert "written before the purge" in messages and "purged 0 log line(s)" in messages
 
 

@@ -24,10 +24,13 @@ from test_schedule_support import (
     trigger_dates,
 )
 
-from flowrun import api
-from flowrun.schedule.backfill import BackfillRequest, run_backfill
-from flowrun.schedule.manual import record_manual_run, trigger_for_manual_run
-from flowrun.schedule.tick import run_tick
+from flowrun.app.backfill import BackfillRequest
+from flowrun.app.backfill import backfill as run_backfill
+from flowrun.app.run import RunOptions, run_flow
+from flowrun.app.services import open_state
+from flowrun.app.tick import tick as run_tick
+from flowrun.project import open_project
+from flowrun.schedule.manual import trigger_for_manual_run
 
 DAILY = """  - id: daily
     type: io.kestra.plugin.core.trigger.Schedule
@@ -70,7 +73,7 @@ def _seed_latest(project: Project, day: int, state: str) -> None:
 @pytest.mark.parametrize("mode", ["missing", "failed", "all"])
 def test_every_row_of_the_reprocess_table(project: Project, mode: str) -> None:
     schedule_flow(project, "f", DAILY)
-    api.open_state(api.open_project(str(project.home), project.root))
+    open_state(open_project(str(project.home), project.root))
     for day, (state, *_) in enumerate(TABLE, start=1):
         if state:
             _seed_latest(project, day, state)
@@ -171,6 +174,13 @@ tasks:
     assert [(d["latestState"], d["action"]) for d in retry.json()["dates"]] == [("FAILED", "run")] * 2
 
 
+def _succeeded_yet(project: Project) -> bool:
+    try:
+        return bool(db_rows(project, "SELECT id FROM executions WHERE state = 'SUCCESS'"))
+    except sqlite3.OperationalError:  # the backfill is still creating the state DB's tables
+        return False
+
+
 def test_ctrl_c_stops_cleanly_and_a_rerun_continues(project: Project) -> None:
     schedule_flow(project, "f", DAILY, tasks="""
 tasks:
@@ -183,8 +193,7 @@ tasks:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if (project.home / "state.db").exists() and db_rows(
-                project, "SELECT id FROM executions WHERE state = 'SUCCESS'"):
+        if (project.home / "state.db").exists() and _succeeded_yet(project):
             break
         time.sleep(0.1)
     time.sleep(0.3)
@@ -213,10 +222,9 @@ def test_manual_run_of_a_date_counts_for_backfill_and_tick(project: Project) -> 
     assert variables == {"date": "2019-01-02T09:00:00Z", "next": "2019-01-03T09:00:00Z",
                          "previous": "2019-01-01T09:00:00Z"}
     with in_project(project):  # what `flowrun run FLOW --trigger daily --date ...` does
-        options = api.RunOptions(inputs=inputs, labels=labels, home=str(project.home), trigger=variables)
-        flow, execution, services = api.prepare_run(str(path), options)
-        record_manual_run(services.db, flow, "daily", execution)
-        api.run_prepared(flow, execution, services, options)
+        execution = run_flow(str(path), RunOptions(home=str(project.home)), "daily", "2019-01-02T09:00:00")
+    assert execution.inputs["who"] == "sched" and execution.labels_map()["team"] == "data"
+    assert execution.trigger == variables
     plan = _backfill(project, "2019-01-01", "2019-01-03", dry_run=True)
     assert [(p.latest_state, p.action) for p in plan.plans] == [(None, "run"), ("SUCCESS", "skip"), (None, "run")]
     run_tick(str(project.home), str(project.root), "2019-01-02T08:00:00Z")

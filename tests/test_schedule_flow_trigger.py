@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
-
 from conftest import Project
 from test_schedule_support import covers, executions, in_project
 
-from flowrun import api
-from flowrun.schedule.flow_trigger import on_execution_end
+from flowrun.app.run import RunOptions, run_flow
+from flowrun.app.services import open_state
+from flowrun.model.execution import Execution
+from flowrun.project import open_project
+from flowrun.schedule.flow_trigger import matching_runs
 
 C = "io.kestra.plugin.core.condition."
 
@@ -23,27 +24,10 @@ def _flow(project: Project, flow_id: str, tasks: str, triggers: str = "", extra:
 RETURN = "  - id: r\n    type: io.kestra.plugin.core.debug.Return\n    format: '{{ trigger.executionId ?? \"none\" }}'\n"
 
 
-def _wired() -> bool:
-    """Whether api.run_prepared already calls on_execution_end (the lead wires it)."""
-    return "on_execution_end" in inspect.getsource(api)
-
-
-def _run_chain(project: Project, flow_id: str) -> list[dict]:
-    """Run a flow; fire Flow triggers by hand along the chain when api does not do it yet."""
+def _run_chain(project: Project, flow_id: str) -> None:
+    """Run a flow; the app layer runs the flows its end triggers, and theirs, before returning."""
     with in_project(project):
-        execution = api.run_flow(f"flows/{flow_id}.yaml", api.RunOptions(home=str(project.home)))
-        if _wired():
-            return []
-        fired, queue = [], [execution]
-        while queue:
-            ended = queue.pop(0)
-            for item in on_execution_end(api.open_project(str(project.home), project.root), ended):
-                fired.append(item)
-                child = next(e for e in executions(project) if e["id"] == item["executionId"])
-                queue.append(type("E", (), {"id": child["id"], "namespace": child["namespace"],
-                                            "flow_id": child["flow_id"], "state": child["state"],
-                                            "labels": list(child["labels"].items()), "outputs": {}})())
-        return fired
+        run_flow(f"flows/{flow_id}.yaml", RunOptions(home=str(project.home)))
 
 
 @covers("Flow", "ExecutionFlow", "ExecutionStatus", "ExecutionNamespace", "ExecutionLabels")
@@ -97,10 +81,7 @@ def test_a_flow_that_triggers_itself_is_cut(project: Project) -> None:
         namespace: chain
         flowId: loop
 """)
-    with in_project(project):
-        execution = api.run_flow("flows/loop.yaml", api.RunOptions(home=str(project.home)))
-        if not _wired():
-            on_execution_end(api.open_project(str(project.home), project.root), execution)
+    _run_chain(project, "loop")
     assert 2 <= len(executions(project, "loop")) <= 12
 
 
@@ -125,3 +106,34 @@ def test_preconditions_wait_for_every_upstream_flow(project: Project) -> None:
     assert len(executions(project, "join")) == 1
     _run_chain(project, "y")  # reset on success: x must end again
     assert len(executions(project, "join")) == 1
+
+
+def test_matching_runs_names_the_triggered_flows_and_runs_nothing(project: Project) -> None:
+    _flow(project, "a", RETURN)
+    _flow(project, "b", RETURN, f"""  - id: after_a
+    type: io.kestra.plugin.core.trigger.Flow
+    inputs:
+      upstream: "{{{{ trigger.executionId }}}}"
+    labels:
+      from: "{{{{ trigger.flowId }}}}"
+    conditions:
+      - type: {C}ExecutionFlow
+        namespace: chain
+        flowId: a
+""", extra="inputs:\n  - id: upstream\n    type: STRING\n")
+    _flow(project, "c", RETURN, f"""  - id: after_b
+    type: io.kestra.plugin.core.trigger.Flow
+    conditions:
+      - type: {C}ExecutionFlow
+        namespace: chain
+        flowId: b
+""")
+    ended = Execution(id="upstream1", namespace="chain", flow_id="a", state="SUCCESS")
+    project_ = open_project(str(project.home), project.root)
+
+    found = list(matching_runs(project_, open_state(project_), ended))
+
+    assert [(m.flow.id, m.trigger.id) for m in found] == [("b", "after_a")]
+    assert found[0].inputs == {"upstream": "upstream1"} and found[0].labels == {"from": "a"}
+    assert found[0].variables["executionId"] == "upstream1" and found[0].path.name == "b.yaml"
+    assert executions(project) == []

@@ -13,16 +13,8 @@ from typing import Any
 
 from conftest import CliResult, Project
 
-# The schedule commands live in flowrun/cli_schedule.py; register them when flowrun.cli does not (yet).
-CLI_SHIM = (
-    "import sys\n"
-    "from flowrun import cli\n"
-    "from flowrun.cli_schedule import register\n"
-    "names = {c.name or c.callback.__name__ for c in cli.app.registered_commands}\n"
-    "if 'tick' not in names:\n"
-    "    register(cli.app)\n"
-    "cli.main()\n"
-)
+# The real CLI as `python -c` (the schedule commands are part of flowrun.cli).
+CLI_SHIM = "from flowrun.cli import main\nmain()\n"
 RETURN_TASK = """
 tasks:
   - id: r

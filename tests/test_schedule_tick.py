@@ -19,7 +19,7 @@ from test_schedule_support import (
     trigger_dates,
 )
 
-from flowrun.schedule.tick import run_tick
+from flowrun.app.tick import tick as run_tick
 
 EVERY_5 = """  - id: every5
     type: io.kestra.plugin.core.trigger.Schedule
@@ -197,7 +197,7 @@ def test_twenty_ticks_at_once_run_each_date_exactly_once(project: Project) -> No
 STEPPER = textwrap.dedent("""
     import sys
     from datetime import datetime, timedelta
-    from flowrun.schedule.tick import run_tick
+    from flowrun.app.tick import tick as run_tick
 
     home, root = sys.argv[1], sys.argv[2]
     start = datetime.fromisoformat("2019-01-01T00:00:00+00:00")

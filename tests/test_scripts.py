@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -77,6 +78,28 @@ def test_input_and_output_files_round_trip(tmp_path: Path) -> None:
     assert ctx.internal.local_path(files["copy.txt"]).read_text() == "hello 2"
     assert ctx.internal.local_path(files["sub/x.csv"]).read_bytes() == b"a,b\n1,2\n"
     assert all(u.startswith("kestra:///company/team/test-flow/executions/exec1/tasks/t/") for u in files.values())
+
+
+def test_output_files_outside_or_through_symlinks_are_warned_by_pattern(tmp_path: Path) -> None:
+    secret_dir = tmp_path / "elsewhere"
+    secret_dir.mkdir()
+    (secret_dir / "secret.txt").write_text("not for upload")
+    a = run_task({"id": "t", "type": SHELL,
+                  "outputFiles": ["*.txt", "../secret.txt", f"{secret_dir}/secret.txt", "linked/*.txt",
+                                  "./kept.csv"],
+                  "commands": ["echo ok > real.txt", "echo csv > kept.csv",
+                               f"ln -s {secret_dir}/secret.txt link.txt", f"ln -s {secret_dir} linked"]},
+                 tmp_path)
+    assert a.error is None, a.error
+    files = a.outputs["outputFiles"] if a.outputs else {}
+    assert sorted(files) == ["kept.csv", "real.txt"]
+    warnings = a.ctx.logger.messages("WARN")
+    assert any("pattern `../secret.txt` points outside the working directory" in w for w in warnings), warnings
+    assert any(f"pattern `{secret_dir}/secret.txt` points outside the working directory" in w for w in warnings)
+    assert any("pattern `*.txt` matches `link.txt`, a symlink; symlinks are not uploaded" in w for w in warnings)
+    assert any("pattern `linked/*.txt` may match files under `linked`, a symlinked directory" in w
+               for w in warnings), warnings
+    assert len(warnings) == 4, warnings
 
 
 def test_input_files_as_json_string_and_uris_in_commands(tmp_path: Path) -> None:
@@ -207,6 +230,57 @@ def test_kestra_package_and_dependencies_venv(tmp_path: Path, shared_state: Path
     again = run_task({"id": "t", "type": PY_SCRIPT, "dependencies": ["kestra", "Requests"],
                       "script": "import kestra"}, tmp_path, state_dir=shared_state)
     assert again.error is None and not any("built venv" in m for m in again.ctx.logger.messages())
+
+
+#: where `kestra` and its requirements come from, and whether the interpreter had each before importing kestra
+_WHERE = """\
+import importlib.util, os
+REQUIRED = ("requests", "six", "amazon", "dateutil")
+OTHERS = ("typer", "duckdb", "psycopg", "rich", "pydantic")  # flowrun's own, not kestra's
+native = {m: importlib.util.find_spec(m) is not None for m in REQUIRED + OTHERS}
+from kestra import Kestra
+import kestra, requests, six, amazon.ion, dateutil
+Kestra.outputs({"kestra": os.path.realpath(kestra.__file__), "native": native,
+                "files": {m: __import__(m).__file__ for m in REQUIRED},
+                "leaked": [m for m in OTHERS if not native[m] and importlib.util.find_spec(m)]})
+"""
+
+
+def _check_kestra_sources(found: dict) -> None:
+    for module, path in found["files"].items():  # the interpreter's own copy wins over kestra's requirement
+        assert ("/pylib/kestra-" in path) == (not found["native"][module]), (module, path)
+    assert not all(found["native"].values()), "nothing came from flowrun's copy: the test proves nothing"
+    assert found["leaked"] == [], "flowrun's other packages must not reach a task"
+
+
+def test_kestra_package_without_dependencies_in_script_and_commands(tmp_path: Path, shared_state: Path) -> None:
+    import kestra
+
+    flowrun_kestra = os.path.realpath(kestra.__file__)
+    script = run_task({"id": "t", "type": PY_SCRIPT, "script": _WHERE}, tmp_path, state_dir=shared_state)
+    commands = run_task({"id": "t", "type": f"{SCRIPTS}.python.Commands", "inputFiles": {"main.py": _WHERE},
+                         "commands": ["python main.py"]}, tmp_path, state_dir=shared_state)
+    for attempt in (script, commands):
+        assert attempt.error is None, (attempt.error, attempt.ctx.logger.lines)
+        found = attempt.outputs["vars"] if attempt.outputs else {}
+        assert found["kestra"] == flowrun_kestra
+        _check_kestra_sources(found)
+
+
+def test_kestra_package_with_a_dependencies_venv_and_after_pip_install(tmp_path: Path, shared_state: Path) -> None:
+    venv = run_task({"id": "t", "type": PY_SCRIPT, "dependencies": ["six"], "script": _WHERE},
+                    tmp_path, state_dir=shared_state)
+    assert venv.error is None, (venv.error, venv.ctx.logger.lines)
+    found = venv.outputs["vars"] if venv.outputs else {}
+    assert found["kestra"].endswith("/kestra.py") and "/venvs/" not in found["kestra"]
+    assert "/venvs/" in found["files"]["six"], "the venv's own six wins over kestra's requirement"
+    own = run_task({"id": "t", "type": f"{SCRIPTS}.python.Commands",
+                    "beforeCommands": ["python3 -m venv venv", ". venv/bin/activate", "pip install kestra"],
+                    "commands": ["python -c 'import kestra; from kestra import Kestra; print(kestra.__file__)'"]},
+                   tmp_path, state_dir=shared_state)
+    assert own.error is None, (own.error, own.ctx.logger.lines)
+    (printed,) = [m for m in own.ctx.logger.messages("INFO") if m.endswith("kestra.py")]
+    assert "/pylib/" not in os.path.realpath(printed), "a task's own kestra must win over flowrun's"
 
 
 def test_failing_pip_install_is_clear(tmp_path: Path, shared_state: Path) -> None:

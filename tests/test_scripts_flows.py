@@ -1,4 +1,4 @@
-"""The issue's compat flows, end to end through `flowrun.api.run_flow` (a local HTTP server stands in for the web).
+"""The issue's compat flows, end to end through `flowrun.app.run.run_flow` (a local HTTP server stands in for the web).
 
 Stand-ins (as ../shared/compat/README.md allows): URLs are rewritten from `https://host` to the local server
 in a temporary copy of the flow or namespace file; Docker task runners run as local processes.
@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from httpserver import LocalHTTPServer
 
-from flowrun import api
+from flowrun.app.inspect import execution_logs
+from flowrun.app.run import run_flow
+from flowrun.model.execution import Execution
 
 COMPAT = Path(__file__).resolve().parents[2] / "shared" / "compat"
 
@@ -32,14 +34,14 @@ def _project(tmp_path: Path, flow: Path, replace: dict[str, str] | None = None) 
     return target
 
 
-def _task(execution: api.Execution, task_id: str) -> dict:
+def _task(execution: Execution, task_id: str) -> dict:
     runs = [tr for tr in execution.task_runs if tr.task_id == task_id]
     assert runs, f"no task run for {task_id}"
     return runs[-1].to_json()
 
 
 def _messages(home: Path, execution_id: str) -> list[str]:
-    return [row["message"] for row in api.execution_logs(str(home), execution_id)]
+    return [row["message"] for row in execution_logs(str(home), execution_id)]
 
 
 def test_seed_hello_world_twice_second_served_from_cache(tmp_path: Path) -> None:
@@ -54,7 +56,7 @@ def test_seed_hello_world_twice_second_served_from_cache(tmp_path: Path) -> None
         times, executions = [], []
         for _ in range(2):
             start = time.monotonic()
-            execution = api.run_flow(flow)
+            execution = run_flow(flow)
             times.append(time.monotonic() - start)
             executions.append(execution)
             assert execution.state == "SUCCESS", _messages(root / ".flowrun", execution.id)
@@ -70,7 +72,7 @@ def test_zoomcamp_02_python_docker_runner_with_dependencies(tmp_path: Path) -> N
     with LocalHTTPServer({"/v2/repositories/kestra/kestra/": ("application/json", body)}) as srv:
         flow = _project(tmp_path, COMPAT / "zoomcamp" / "current" / "02_python.yaml",
                         {"https://hub.docker.com": srv.base})
-        execution = api.run_flow(flow)
+        execution = run_flow(flow)
         root = flow.parents[1]
         logs = _messages(root / ".flowrun", execution.id)
         assert execution.state == "SUCCESS", logs
@@ -92,7 +94,7 @@ def _products() -> bytes:
 def test_getting_started_download_and_python_steps(tmp_path: Path, flow_file: str) -> None:
     with LocalHTTPServer({"/products": ("application/json", _products())}) as srv:
         flow = _project(tmp_path, COMPAT / "zoomcamp" / flow_file, {"https://dummyjson.com": srv.base})
-        execution = api.run_flow(flow)
+        execution = run_flow(flow)
     assert _task(execution, "extract")["state"] == "SUCCESS"
     transform = _task(execution, "transform")
     assert transform["state"] == "SUCCESS", _messages(flow.parents[1] / ".flowrun", execution.id)

@@ -15,8 +15,8 @@ from script_harness import run_task
 from flowrun.scripts.before_commands import plan_venv
 from flowrun.scripts.files import glob_to_regex
 from flowrun.scripts.interpreters import image_python_version
+from flowrun.scripts.venv_cache import list_venvs, prune_venvs
 from flowrun.scripts.venvs import normalize_requirements
-from flowrun.venvs_cli import list_venvs, prune_venvs
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "compat" / "seed"
 

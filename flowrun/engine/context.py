@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import threading
@@ -9,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowrun.engine.events import LogLine
-from flowrun.errors import TaskError
 from flowrun.model.execution import TaskRun, utcnow
 from flowrun.tasks.base import LevelMethods
-from flowrun.templating import TemplateError, render_value
+from flowrun.templating import TemplateError
+from flowrun.templating.errors import EvalError
 
 if TYPE_CHECKING:
     from flowrun.tasks.runner import Runner, Scope
@@ -66,6 +67,8 @@ class TaskContext:
         self.taskrun_id = taskrun.id
         self.cancel = threading.Event()
         self.timed_out = False
+        #: `time.monotonic()` when the task's timeout fires (None: no timeout)
+        self.deadline: float | None = None
         self.state_dir = executor.services.project.home
         self.logger = TaskLogger(self)
         self._storage: TaskStorage | None = None
@@ -117,8 +120,19 @@ class TaskContext:
     def add_labels(self, labels: dict[str, str]) -> None:
         self.executor.add_labels(labels)
 
-    def register_secret(self, value: str) -> None:
-        self.executor.services.masker.add(value)
+    def process_started(self, pgid: int) -> None:
+        self.executor.emit_process_started(self.taskrun, self.attempt, pgid)
+
+    def process_ended(self, pgid: int) -> None:
+        self.executor.emit_process_ended(self.taskrun, self.attempt, pgid)
+
+    def register_secret(self, value: Any) -> None:
+        self.executor.services.masker.add_value(value)
+
+    def is_secret(self, value: Any) -> bool:
+        masker = self.executor.services.masker
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        return bool(len(masker)) and masker.mask(text) != text
 
 
 class TemplateRuntime:
@@ -136,9 +150,14 @@ class TemplateRuntime:
         from flowrun.storage.kv import KVError
 
         try:
-            return self.services.kv.get(namespace or self.namespace, key, error_on_missing=error_on_missing)
+            entry = self.services.kv.entry(namespace or self.namespace, key, error_on_missing=error_on_missing)
         except KVError as exc:
-            raise TemplateError(str(exc)) from None
+            raise EvalError(str(exc)) from None
+        if entry is None:
+            return None
+        if entry.secret:
+            self.services.masker.add_value(entry.value)
+        return entry.value
 
     def secret(self, key: str) -> str:
         from flowrun.secrets import SecretError
@@ -146,7 +165,7 @@ class TemplateRuntime:
         try:
             value = self.services.secrets.get(key)
         except SecretError as exc:
-            raise TemplateError(str(exc)) from None
+            raise EvalError(str(exc)) from None
         self.services.masker.add(value)
         return value
 
@@ -156,17 +175,20 @@ class TemplateRuntime:
                 return self.services.storage.local_path(path, allowed_prefix=self.storage_prefix)
             return self.services.namespace_files.path(self.namespace, path)
         except Exception as exc:  # storage errors carry a clear message
-            raise TemplateError(str(exc)) from None
+            raise EvalError(str(exc)) from None
 
     def read(self, path: str) -> str:
         local = self._local(path)
         try:
             return local.read_text(encoding="utf-8")
         except OSError as exc:
-            raise TemplateError(f"cannot read `{path}`: {exc.strerror}") from None
+            raise EvalError(f"cannot read `{path}`: {exc.strerror}") from None
 
     def file_size(self, uri: str) -> int:
-        return self._local(uri).stat().st_size
+        try:
+            return self._local(uri).stat().st_size
+        except OSError as exc:
+            raise EvalError(f"cannot get the size of `{uri}`: {exc.strerror}") from None
 
     def file_exists(self, path: str) -> bool:
         try:
@@ -176,13 +198,6 @@ class TemplateRuntime:
 
     def is_file_empty(self, path: str) -> bool:
         return self.file_size(path) == 0
-
-
-def render_with(runtime: TemplateRuntime, value: Any, variables: dict[str, Any], typed: bool = False) -> Any:
-    try:
-        return render_value(value, variables, runtime, typed=typed)
-    except TemplateError as exc:
-        raise TaskError(f"template error: {exc.message}") from None
 
 
 def make_log_line(execution_id: str, taskrun: TaskRun | None, attempt: int | None, level: str,

@@ -28,6 +28,8 @@ class Listener(Protocol):
     def log(self, line: LogLine) -> None: ...
     def metric(self, execution: Execution, taskrun: TaskRun, name: str, type: str, value: float,
                tags: dict[str, Any]) -> None: ...
+    def process_started(self, execution: Execution, taskrun: TaskRun, attempt: int, pgid: int) -> None: ...
+    def process_ended(self, execution: Execution, taskrun: TaskRun, attempt: int, pgid: int) -> None: ...
 
 
 class BaseListener:
@@ -46,6 +48,13 @@ class BaseListener:
                tags: dict[str, Any]) -> None:
         return None
 
+    def process_started(self, execution: Execution, taskrun: TaskRun, attempt: int, pgid: int) -> None:
+        """A task attempt started a process group (`pgid`) in this process."""
+        return None
+
+    def process_ended(self, execution: Execution, taskrun: TaskRun, attempt: int, pgid: int) -> None:
+        return None
+
 
 class Bus:
     """Fans events out to listeners, one event at a time (tasks may run in several threads).
@@ -61,8 +70,11 @@ class Bus:
     def _emit(self, method: str, *args: Any) -> None:
         with self._lock:
             for index, listener in enumerate(list(self.listeners)):
+                handler = getattr(listener, method, None)
+                if handler is None:  # a listener written before this event existed
+                    continue
                 try:
-                    getattr(listener, method)(*args)
+                    handler(*args)
                 except Exception as exc:
                     if index == 0:
                         raise
@@ -81,3 +93,9 @@ class Bus:
     def metric(self, execution: Execution, taskrun: TaskRun, name: str, type: str, value: float,
                tags: dict[str, Any]) -> None:
         self._emit("metric", execution, taskrun, name, type, value, tags)
+
+    def process_started(self, execution: Execution, taskrun: TaskRun, attempt: int, pgid: int) -> None:
+        self._emit("process_started", execution, taskrun, attempt, pgid)
+
+    def process_ended(self, execution: Execution, taskrun: TaskRun, attempt: int, pgid: int) -> None:
+        self._emit("process_ended", execution, taskrun, attempt, pgid)

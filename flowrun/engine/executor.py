@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from functools import partial
 from typing import Any
 
-from flowrun.engine.context import TaskContext, TemplateRuntime, make_log_line, render_with
+from flowrun.engine.context import TaskContext, TemplateRuntime, make_log_line
 from flowrun.engine.events import Bus
 from flowrun.engine.outcomes import AttemptResult, Failure, attempt_result, capture
 from flowrun.engine.parallel import run_bounded
 from flowrun.engine.retry import next_delay
 from flowrun.engine.services import Services
+from flowrun.engine.template_errors import render_located
 from flowrun.model.execution import (
     FAILED_LIKE,
     TERMINAL,
@@ -28,6 +30,7 @@ from flowrun.model.flow import Flow
 from flowrun.storage.internal import execution_prefix
 from flowrun.tasks.base import Task
 from flowrun.tasks.runner import Scope
+from flowrun.templating.limits import bounded
 from flowrun.templating.truth import is_true
 
 
@@ -98,7 +101,8 @@ class Executor:
         return variables
 
     def render(self, value: Any, variables: dict[str, Any], typed: bool = False) -> Any:
-        return render_with(self.runtime, value, variables, typed)
+        """Render a raw property; a template error fails with the task, property and flow file:line."""
+        return render_located(self.runtime, value, variables, typed, self.flow, self.execution.trigger is not None)
 
     # -- events ----------------------------------------------------------------------------------------
     def emit_log(self, taskrun: TaskRun | None, attempt: int | None, level: str, message: str) -> None:
@@ -107,6 +111,12 @@ class Executor:
 
     def emit_metric(self, taskrun: TaskRun, name: str, type: str, value: float, tags: dict[str, str]) -> None:
         self.bus.metric(self.execution, taskrun, name, type, value, tags)
+
+    def emit_process_started(self, taskrun: TaskRun, attempt: int, pgid: int) -> None:
+        self.bus.process_started(self.execution, taskrun, attempt, pgid)
+
+    def emit_process_ended(self, taskrun: TaskRun, attempt: int, pgid: int) -> None:
+        self.bus.process_ended(self.execution, taskrun, attempt, pgid)
 
     def _update(self, taskrun: TaskRun) -> None:
         self.bus.taskrun_updated(self.execution, taskrun)
@@ -337,7 +347,7 @@ class Executor:
         return attempt_result(outcome, ctx.timed_out, task.timeout)
 
     def _run_in_slot(self, task: Task, ctx: TaskContext) -> dict[str, Any]:
-        with self.slots:
+        with self.slots, bounded(ctx.cancel, ctx.deadline):  # templates stop with the task
             return task.run(ctx) or {}
 
     def _end_attempt(self, taskrun: TaskRun, result: AttemptResult) -> None:
@@ -359,6 +369,7 @@ class Executor:
         from flowrun.durations import parse_duration
 
         seconds = parse_duration(str(self.render(task.timeout, ctx.variables))).total_seconds()
+        ctx.deadline = time.monotonic() + seconds
 
         def expire() -> None:
             ctx.timed_out = True

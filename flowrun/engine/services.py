@@ -1,13 +1,34 @@
-"""The services an execution uses (state DB, storage, KV, secrets, masking), built once per command."""
+"""The services an execution uses (state DB, storage, KV, secrets, masking, starting an execution), built once."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from flowrun.engine.launch import RunOptions
 from flowrun.project import Project
 from flowrun.state.db import Database
+
+if TYPE_CHECKING:
+    from flowrun.model.execution import Execution
+
+
+class PreparedRun(Protocol):
+    """An execution that exists (validated flow, resolved inputs) and has not run yet."""
+
+    execution: Execution
+    services: Services
+
+    def run(self) -> Execution:
+        """Run the execution to its end (or its pause) and return it."""
+        ...
+
+
+#: `start_execution(flow_ref, options)`: validate the flow and resolve its inputs, raising `FlowrunError` when
+#: that fails (nothing ran); handed down by `flowrun.app` to subflows, Flow triggers and schedule runners.
+StartExecution = Callable[[str, RunOptions], PreparedRun]
 
 
 @dataclass
@@ -22,6 +43,8 @@ class Services:
     cipher: Any
     envs: dict[str, str] = field(default_factory=dict)
     globals: dict[str, Any] = field(default_factory=dict)
+    #: `StartExecution` for subflows, set by the layer that runs the execution
+    start_execution: StartExecution | None = None
 
 
 def env_variables(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -33,16 +56,18 @@ def env_variables(environ: dict[str, str] | None = None) -> dict[str, str]:
 def open_services(project: Project, db: Database | None = None) -> Services:
     from flowrun.crypto import Cipher
     from flowrun.secrets import Masker, Secrets
+    from flowrun.state.keys import KeyLedger
     from flowrun.storage.internal import InternalStorage
     from flowrun.storage.kv import KVStore
     from flowrun.storage.namespace_files import NamespaceFiles
 
     db = db or Database(project.db_path)
     masker = Masker()
+    cipher = Cipher(project.home, guard=KeyLedger(db))
     return Services(
         project=project, db=db, storage=InternalStorage(project.storage_dir),
-        namespace_files=NamespaceFiles(project.namespace_files_dir), kv=KVStore(db),
+        namespace_files=NamespaceFiles(project.namespace_files_dir), kv=KVStore(db, cipher),
         secrets=Secrets(os.environ, project.secrets_file, masker=masker), masker=masker,
-        cipher=Cipher(project.home),
+        cipher=cipher,
         envs=env_variables(), globals=project.config.globals,
     )

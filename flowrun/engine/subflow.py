@@ -23,9 +23,21 @@ def child_labels(ex: Runner, task: Any, variables: dict[str, Any]) -> dict[str, 
     return labels
 
 
-def run_subflow(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope) -> State:
-    from flowrun import api
+def _not_found(project: Any, namespace: str, flow_id: str) -> str:
+    """Which flow was wanted and where flowrun looked for it."""
+    searched = len(project.flow_files())
+    where = (f"{project.flows_dir} ({searched} flow file(s) searched)" if searched
+             else f"{project.flows_dir}, which holds no flow file")
+    return (f"subflow {namespace}/{flow_id} not found: no flow with namespace `{namespace}` and id `{flow_id}` "
+            f"under {where}; put the flow's file there")
 
+
+def run_subflow(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope) -> State:
+    from flowrun.engine.launch import RunOptions
+
+    start = ex.services.start_execution
+    if start is None:
+        raise TaskError("subflows run only where flowrun starts executions (its services have no start_execution)")
     variables = ex.task_variables(task, taskrun, scope)
     namespace = str(ex.render(task.namespace, variables))
     flow_id = str(ex.render(task.flow_id, variables))
@@ -33,23 +45,24 @@ def run_subflow(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope) -> State:
         raise TaskError("a flow cannot call itself as a subflow")
     path = ex.services.project.find_flow(namespace, flow_id)
     if path is None:
-        raise TaskError(f"subflow {namespace}/{flow_id} not found under {ex.services.project.flows_dir}")
-    options = api.RunOptions(
+        raise TaskError(_not_found(ex.services.project, namespace, flow_id))
+    options = RunOptions(
         inputs=ex.render(task.inputs or {}, variables, typed=True), labels=child_labels(ex, task, variables),
         home=str(ex.services.project.home), parent_id=ex.execution.id,
         trigger={"executionId": ex.execution.id, "namespace": ex.flow.namespace, "flowId": ex.flow.id,
                  "flowRevision": ex.execution.flow_revision or 1},
     )
     try:
-        flow, child, services = api.prepare_run(str(path), options)
+        prepared = start(str(path), options)
     except FlowrunError as exc:
         raise TaskError(f"subflow {namespace}/{flow_id}: {exc.message}") from None
+    child = prepared.execution
     ex.set_outputs(taskrun, {"executionId": child.id})
     ex.emit_log(taskrun, None, "INFO", f"started subflow {namespace}/{flow_id} as execution {child.id}")
     if not task.wait:
-        ex.run_in_background(lambda: api.run_prepared(flow, child, services, options))
+        ex.run_in_background(prepared.run)
         return State.SUCCESS
-    api.run_prepared(flow, child, services, options)
+    prepared.run()
     ex.set_outputs(taskrun, {"executionId": child.id, "state": str(child.state), "outputs": child.outputs})
     if child.state in (State.FAILED, State.KILLED, State.CANCELLED) and task.transmit_failed:
         taskrun.error = f"subflow execution {child.id} ended {child.state}"

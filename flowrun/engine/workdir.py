@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -43,20 +42,13 @@ def write_input_files(ex: Runner, raw: dict[str, Any] | str | None, variables: d
 
 
 def collect_output_files(ex: Runner, patterns: list[str], directory: Path, taskrun: TaskRun) -> dict[str, str]:
-    """Upload files matching the globs (relative to `directory`) into the task run's storage prefix."""
+    """Upload files matching the globs (relative to `directory`, symlinks not followed) into the run's storage."""
+    from flowrun.scripts.files import match_output_files
     from flowrun.storage.internal import task_prefix
-    from flowrun.storage.namespace_files import glob_to_regex
 
     prefix = task_prefix(ex.flow.namespace, ex.flow.id, ex.execution.id, taskrun.task_id, taskrun.id)
-    regexes = [re.compile(glob_to_regex(p)) for p in patterns]
-    found: dict[str, str] = {}
-    for path in sorted(directory.rglob("*")):
-        if not path.is_file():
-            continue
-        rel = path.relative_to(directory).as_posix()
-        if any(rx.fullmatch(rel) for rx in regexes):
-            found[rel] = ex.services.storage.put_file(path, prefix, path.name, hashed=True)
-    return found
+    rels = match_output_files(directory, patterns, warn=lambda text: ex.emit_log(taskrun, None, "WARN", text))
+    return {rel: ex.services.storage.put_file(directory / rel, prefix, Path(rel).name, hashed=True) for rel in rels}
 
 
 @contextmanager

@@ -103,6 +103,10 @@ class Flow:
         self.triggers = triggers
         self.source = source
         self.path = path
+        #: filled by validate: warnings that do not make the flow invalid, where each task and the YAML are
+        self.warnings: list[Any] = []
+        self.task_paths: dict[str, tuple[str | int, ...]] = {}
+        self.document: Any = None
 
     @property
     def variables(self) -> dict[str, Any]:

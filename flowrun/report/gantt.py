@@ -49,7 +49,7 @@ def _seconds(text: float) -> str:
 def gantt_text(execution_json: dict[str, Any], width: int = 100) -> str:
     """One line per task run (indented under its parent): label, a bar over the execution span, state, duration.
 
-    `execution_json` is `flowrun.api.show_execution(...)`-style data: `taskRuns` with `taskId`, `value`,
+    `execution_json` is `flowrun.app.inspect.show_execution(...)`-style data: `taskRuns` with `taskId`, `value`,
     `state`, `startDate`, `endDate`, `id` and `parentTaskRunId`. A task run without an end date is drawn up to
     the latest known date and marked `>`.
     """

@@ -132,22 +132,24 @@ def plan_backfill(db: Database, specs: list[ScheduleSpec], request: BackfillRequ
     return plans
 
 
-def _open(request: BackfillRequest) -> tuple[Any, Any, Database, list[ScheduleSpec]]:
-    from flowrun.api import open_state
-    from flowrun.load import load_flow
-    from flowrun.project import resolve_flow_ref
-
+def check_request(request: BackfillRequest) -> None:
+    """UsageError for --reprocess and --parallel values that make no backfill."""
     if request.reprocess not in REPROCESS:
         raise UsageError(f"--reprocess must be one of {', '.join(REPROCESS)}")
     if request.parallel < 1:
         raise UsageError("--parallel must be at least 1")
-    path, project = resolve_flow_ref(request.flow, request.home)
-    flow = load_flow(path, project.config.plugin_defaults)
+
+
+def backfill_specs(flow: Any, request: BackfillRequest) -> list[ScheduleSpec]:
+    """The flow's Schedule triggers to backfill (all, or those `request` names); UsageError when none."""
+    from flowrun.inputs import check_declared
+
+    check_declared(flow.inputs, request.inputs)
     specs = schedule_specs(flow, request.triggers)
     if not specs:
         raise UsageError(f"flow {flow.namespace}/{flow.id} has no Schedule trigger to backfill",
                          hint="add a io.kestra.plugin.core.trigger.Schedule trigger, or pass --trigger")
-    return flow, project, open_state(project), specs
+    return specs
 
 
 def _resume_or_create(db: Database, flow: Any, specs: list[ScheduleSpec], request: BackfillRequest) -> tuple[str, bool]:
@@ -200,9 +202,9 @@ class _Dispatcher:
     """Claims each date right before it starts and keeps at most `parallel` dates running."""
 
     def __init__(self, db: Database, result: BackfillResult, request: BackfillRequest, home: str,
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, worker: list[str]) -> None:
         self.db, self.result, self.request, self.home, self.progress = db, result, request, home, progress
-        self.pool = WorkerPool(request.parallel, _log_path(home, result.id))
+        self.pool = WorkerPool(request.parallel, _log_path(home, result.id), worker)
         self.threads = ThreadPoolExecutor(request.parallel, thread_name_prefix="backfill")
         self.running: dict[Future[JobResult], tuple[DatePlan, claims.Claim]] = {}
         self.stopping = False
@@ -274,8 +276,8 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 
 def _execute(db: Database, result: BackfillResult, request: BackfillRequest, home: str,
-             progress: Progress | None) -> None:
-    dispatcher = _Dispatcher(db, result, request, home, progress)
+             progress: Progress | None, worker: list[str]) -> None:
+    dispatcher = _Dispatcher(db, result, request, home, progress, worker)
     todo = deque(p for p in result.plans if p.action == "run")
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -291,9 +293,10 @@ def _execute(db: Database, result: BackfillResult, request: BackfillRequest, hom
     result.interrupted = result.interrupted or any(p.state == "interrupted" for p in result.plans)
 
 
-def run_backfill(request: BackfillRequest, progress: Progress | None = None) -> BackfillResult:
-    """Plan the window; unless it is a dry run, run the dates marked `run` and record the backfill."""
-    flow, project, db, specs = _open(request)
+def run_backfill(request: BackfillRequest, flow: Any, db: Database, specs: list[ScheduleSpec], home: str,
+                 worker: list[str], progress: Progress | None = None) -> BackfillResult:
+    """Plan the window; unless it is a dry run, run the dates marked `run` (each in a `worker` process) and
+    record the backfill."""
     name = f"{flow.namespace}/{flow.id}"
     if request.dry_run:
         return BackfillResult(None, name, plan_backfill(db, specs, request, None))
@@ -302,7 +305,7 @@ def run_backfill(request: BackfillRequest, progress: Progress | None = None) -> 
     if progress:
         progress.begin(result, request.parallel)
     try:
-        _execute(db, result, request, str(project.home), progress)
+        _execute(db, result, request, home, progress, worker)
     finally:
         _finish_row(db, result)
         if progress:
@@ -310,12 +313,8 @@ def run_backfill(request: BackfillRequest, progress: Progress | None = None) -> 
     return result
 
 
-def list_backfills(home: str | None, limit: int = 50) -> list[dict[str, Any]]:
+def list_backfills(db: Database, limit: int = 50) -> list[dict[str, Any]]:
     """Past backfills, newest first, with their counts."""
-    from flowrun.api import open_state
-    from flowrun.project import open_project
-
-    db = open_state(open_project(home))
     rows = db.query("SELECT * FROM backfills ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,))
     return [{"id": r["id"], "flow": f"{r['namespace']}/{r['flow_id']}", "triggers": json.loads(r["triggers"]),
              "from": r["window_start"], "to": r["window_end"], "options": json.loads(r["options"]),

@@ -1,8 +1,9 @@
-"""Flow triggers: when an execution ends, run the project's flows whose Flow trigger matches it."""
+"""Flow triggers: when an execution ends, which of the project's flows it triggers, with their inputs and labels."""
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,6 @@ from flowrun.schedule.conditions import (
 MAX_DEPTH = 10
 DEFAULT_STATES = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED")
 _MARKERS = ("core.trigger.Flow", "triggers.types.Flow")
-_depth = threading.local()
 
 
 def _facts(execution: Any) -> ExecutionFacts:
@@ -128,49 +128,50 @@ def _short(type_name: str) -> str:
         return type_name
 
 
-def _fire(project: Any, db: Any, path: Path, flow: Any, trigger: FlowTrigger, execution: Any) -> dict[str, Any]:
-    from flowrun import api
+@dataclass
+class TriggeredRun:
+    """A Flow trigger that an ended execution fires: the flow to run, with its inputs, labels and `trigger.*`."""
+
+    path: Path
+    flow: Any
+    trigger: FlowTrigger
+    inputs: dict[str, Any]
+    labels: dict[str, str]
+    variables: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.flow.namespace, self.flow.id, self.trigger.id
+
+
+def _triggered(db: Any, path: Path, flow: Any, trigger: FlowTrigger, execution: Any) -> TriggeredRun:
     from flowrun.schedule.plan import render_for, trigger_labels
 
     variables = trigger_variables(execution)
-    inputs = render_for(flow, trigger.id, trigger.inputs or {}, variables)
-    labels = trigger_labels(flow, trigger, variables)
-    key = (flow.namespace, flow.id, trigger.id)
+    run = TriggeredRun(path, flow, trigger, dict(render_for(flow, trigger.id, trigger.inputs or {}, variables)),
+                       trigger_labels(flow, trigger, variables), variables)
     with db.write() as conn:
-        trigger_state.set_last_tick(conn, key, str(iso(utcnow())))
-    child = api.run_flow(path, api.RunOptions(inputs=inputs, labels=labels, home=str(project.home), trigger=variables))
-    trigger_state.apply_stop_after(db, key, trigger.stop_after, child.state, child.id)
-    return {"flow": f"{flow.namespace}/{flow.id}", "trigger": trigger.id, "executionId": child.id,
-            "state": str(child.state), "error": None}
+        trigger_state.set_last_tick(conn, run.key, str(iso(utcnow())))
+    return run
 
 
-def project_db(project: Any) -> Any:
-    from flowrun.state.db import Database
+def matching_runs(project: Any, db: Any, execution: Any) -> Iterator[TriggeredRun]:
+    """Each Flow trigger of the project that `execution` fires, in order; it runs nothing.
 
-    return Database(project.db_path)
+    Lazy: a trigger is matched only once the run of the one before is done, so that its conditions see that run.
+    A trigger whose conditions or inputs cannot be evaluated is passed over.
+    """
+    for path, flow in _candidates(project):
+        for trigger in (t for t in flow.triggers if isinstance(t, FlowTrigger)):
+            try:
+                found = _triggered(db, path, flow, trigger, execution) if matches(db, flow, trigger, execution) \
+                    else None
+            except FlowrunError:
+                continue
+            if found is not None:
+                yield found
 
 
-def on_execution_end(project: Any, execution: Any) -> list[dict[str, Any]]:
-    """Run (synchronously, in order) every flow whose Flow trigger matches `execution`; never raises."""
-    depth = getattr(_depth, "value", 0)
-    if depth >= MAX_DEPTH:
-        return []
-    fired: list[dict[str, Any]] = []
-    candidates = _candidates(project)
-    if not candidates:
-        return fired
-    db = project_db(project)
-    _depth.value = depth + 1
-    try:
-        for path, flow in candidates:
-            for trigger in (t for t in flow.triggers if isinstance(t, FlowTrigger)):
-                try:
-                    if matches(db, flow, trigger, execution):
-                        fired.append(_fire(project, db, path, flow, trigger, execution))
-                except FlowrunError as exc:
-                    fired.append({"flow": f"{flow.namespace}/{flow.id}", "trigger": trigger.id, "executionId": None,
-                                  "state": "FAILED", "error": str(exc)})
-    finally:
-        _depth.value = depth
-    return fired
-
+def settle(db: Any, run: TriggeredRun, child: Any) -> None:
+    """After the triggered execution `child` ended: apply the trigger's `stopAfter`."""
+    trigger_state.apply_stop_after(db, run.key, run.trigger.stop_after, child.state, child.id)

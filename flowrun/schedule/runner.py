@@ -1,4 +1,4 @@
-"""Running one claimed schedule date through `api`: in this process, or in a pool of worker processes."""
+"""Running one claimed schedule date with a given `start_execution`: in this process, or in worker processes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from flowrun.engine.launch import RunOptions
+from flowrun.engine.services import StartExecution
 from flowrun.schedule import claims, trigger_state
 from flowrun.schedule.claims import Claim
 
@@ -50,24 +52,23 @@ class JobResult:
     stopped_trigger: bool = False
 
 
-def run_job(job: Job) -> JobResult:
+def run_job(job: Job, start: StartExecution) -> JobResult:
     """Prepare, link the claim to the execution, run, then settle the claim.
 
     A KILLED execution means the run was interrupted (Ctrl-C, SIGTERM): its claim is given back, so the date
     counts as not run. Errors before the execution exists come back as a FAILED result without an execution.
     """
-    from flowrun import api
     from flowrun.errors import FlowrunError
 
     started = time.monotonic()
-    options = api.RunOptions(inputs=dict(job.inputs), labels=dict(job.labels), home=job.home, trigger=job.trigger)
+    options = RunOptions(inputs=dict(job.inputs), labels=dict(job.labels), home=job.home, trigger=job.trigger)
     try:
-        flow, execution, services = api.prepare_run(job.flow_path, options)
+        prepared = start(job.flow_path, options)
     except FlowrunError as exc:
         return JobResult(None, "FAILED", exc.message, seconds=time.monotonic() - started)
-    db = services.db
-    claims.link(db, job.claim, execution.id)
-    execution = api.run_prepared(flow, execution, services, options)
+    db = prepared.services.db
+    claims.link(db, job.claim, prepared.execution.id)
+    execution = prepared.run()
     result = JobResult(execution.id, execution.state, execution.error, execution.state == "KILLED",
                        time.monotonic() - started)
     if result.interrupted:
@@ -79,19 +80,19 @@ def run_job(job: Job) -> JobResult:
 
 
 class WorkerPool:
-    """N long-lived `python -m flowrun.schedule.runner` processes, each running one job at a time.
+    """N long-lived worker processes (`command`, serving `serve_stdio`), each running one job at a time.
 
     Workers live in their own session, so a terminal Ctrl-C reaches only the parent, which then sends each
     busy worker one SIGTERM: the worker kills its execution cleanly and reports it as interrupted.
     """
 
-    def __init__(self, size: int, log_path: Path) -> None:
+    def __init__(self, size: int, log_path: Path, command: list[str]) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = log_path.open("ab")
         self._idle: queue.Queue[subprocess.Popen[str]] = queue.Queue()
         self._all: list[subprocess.Popen[str]] = []
         for _ in range(size):
-            proc = subprocess.Popen([sys.executable, "-m", "flowrun.schedule.runner"], stdin=subprocess.PIPE,
+            proc = subprocess.Popen(command, stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=self._log, text=True, start_new_session=True)
             self._all.append(proc)
             self._idle.put(proc)
@@ -135,13 +136,13 @@ class WorkerPool:
         self._log.close()
 
 
-def _serve(source: IO[str], sink: IO[str]) -> None:
+def _serve(source: IO[str], sink: IO[str], start: StartExecution) -> None:
     for line in source:
         if not line.strip():
             continue
         job = Job.from_json(line)
         try:
-            result = run_job(job)
+            result = run_job(job, start)
         except KeyboardInterrupt:
             result = JobResult(None, "KILLED", "interrupted before the execution started", interrupted=True)
         except Exception as exc:  # report, never die silently
@@ -156,17 +157,13 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt()
 
 
-def main() -> None:
-    """Worker entry point: JSON jobs on stdin, JSON results on stdout; anything else printed goes to stderr."""
+def serve_stdio(start: StartExecution) -> None:
+    """A worker process: JSON jobs on stdin, JSON results on stdout; anything else printed goes to stderr."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sink = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     sys.stdout = sys.stderr
     try:
-        _serve(sys.stdin, sink)
+        _serve(sys.stdin, sink, start)
     except KeyboardInterrupt:
         return
-
-
-if __name__ == "__main__":
-    main()

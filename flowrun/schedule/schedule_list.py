@@ -32,14 +32,10 @@ def _describe(spec: ScheduleSpec, db: Any, now: datetime, count: int) -> dict[st
     }
 
 
-def list_schedules(home: str | None, now: datetime, count: int = 5) -> tuple[list[dict[str, Any]], list[str]]:
+def list_schedules(project: Any, db: Any, now: datetime, count: int = 5) -> tuple[list[dict[str, Any]], list[str]]:
     """One entry per schedule trigger of the project's flows, and the problems of flows that did not load."""
-    from flowrun.api import open_state
-    from flowrun.project import open_project
     from flowrun.schedule.tick import discover
 
-    project = open_project(home)
-    db = open_state(project)
     problems: list[str] = []
     return [_describe(spec, db, now, count) for spec in discover(project, problems, include_disabled=True)], problems
 
@@ -49,11 +45,8 @@ def flowrun_command() -> str:
     return shlex.quote(str(script)) if script.exists() else f"{shlex.quote(sys.executable)} -m flowrun"
 
 
-def cron_line(home: str | None) -> str:
+def cron_line(project: Any) -> str:
     """The crontab line that ticks this project every minute, logging to the state dir."""
-    from flowrun.project import open_project
-
-    project = open_project(home)
     log = project.home / "tick.log"
     return (f"* * * * * cd {shlex.quote(str(project.root))} && {flowrun_command()} tick "
             f">> {shlex.quote(str(log))} 2>&1")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from flowrun.engine.services import StartExecution
 from flowrun.errors import FlowrunError, InvalidFlowError
 from flowrun.schedule import claims, trigger_state
 from flowrun.schedule.plan import ScheduleSpec, parse_moment, schedule_specs, utc_text
@@ -90,14 +90,14 @@ def _job(spec: ScheduleSpec, claim: claims.Claim, home: str) -> Job:
 
 
 def run_claim(db: Database, specs: dict[tuple[str, str, str], ScheduleSpec], claim: claims.Claim,
-              home: str) -> JobResult | None:
+              home: str, start: StartExecution) -> JobResult | None:
     """Run one claimed date. None when it was skipped (trigger gone or disabled)."""
     spec = specs.get(claim.key)
     if spec is None or trigger_state.is_disabled(db, claim.key):
         claims.skip(db, claim)
         return None
     try:
-        result = run_job(_job(spec, claim, home))
+        result = run_job(_job(spec, claim, home), start)
     except KeyboardInterrupt:
         claims.release(db, claim, requeue=True)
         raise
@@ -108,7 +108,7 @@ def run_claim(db: Database, specs: dict[tuple[str, str, str], ScheduleSpec], cla
     return result
 
 
-def tick(project: Any, db: Database, now: datetime) -> TickReport:
+def tick(project: Any, db: Database, now: datetime, start: StartExecution) -> TickReport:
     """Enqueue what is due for every trigger, then run pending claims (from any tick) until none is left."""
     report = TickReport(utc_text(now))
     specs = {spec.key: spec for spec in discover(project, report.problems)}
@@ -120,7 +120,7 @@ def tick(project: Any, db: Database, now: datetime) -> TickReport:
     home = str(project.home)
     while (claim := claims.take_next(db)) is not None:
         try:
-            result = run_claim(db, specs, claim, home)
+            result = run_claim(db, specs, claim, home, start)
         except KeyboardInterrupt:
             report.interrupted = True
             break
@@ -132,12 +132,3 @@ def tick(project: Any, db: Database, now: datetime) -> TickReport:
             report.interrupted = True
             break
     return report
-
-
-def run_tick(home: str | None, path: str | None, now_text: str | None) -> TickReport:
-    """The `flowrun tick` use case: open the project at PATH (default: cwd) and tick it at `now`."""
-    from flowrun.api import open_state
-    from flowrun.project import open_project
-
-    project = open_project(home, Path(path).resolve() if path else None)
-    return tick(project, open_state(project), parse_now(now_text))

@@ -13,6 +13,7 @@ from typing import Any
 from flowrun.errors import TaskError
 from flowrun.scripts.before_commands import plan_venv
 from flowrun.scripts.interpreters import Interpreter, default_python, find_python, image_python_version, probe
+from flowrun.scripts.kestra_lib import expose_kestra
 from flowrun.scripts.venvs import VenvError, VenvSpec, ensure_venv, normalize_requirements
 
 
@@ -136,6 +137,7 @@ def prepare_environment(task: Any, ctx: Any, wd: Path, env: dict[str, str], befo
         if current is None or current.path != interp.path or shutil.which("python", path=env.get("PATH")) is None:
             _prepend_path(env, _shim(ctx.state_dir, interp))
         _dependencies(task, ctx, env, interp, evidence)
+        expose_kestra(Path(ctx.state_dir), env)
     served: list[int] = []
     if before and all("\n" not in line.strip() for line in before):
         served = _serve_before_commands(ctx, wd, env, before, evidence) or []

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,26 +125,79 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-def match_output_files(wd: Path, patterns: list[str], skip: set[Path] | None = None) -> list[str]:
-    """Paths (relative to `wd`, `/`-separated, sorted) of regular files matching any glob; symlinks not followed."""
-    regexes = []
+Warn = Callable[[str], None]
+
+
+def _relative_pattern(wd: Path, pattern: str) -> str | None:
+    """The glob relative to `wd` (an absolute path inside it is made relative); None when it points outside."""
+    pattern = pattern.strip()
+    if pattern.startswith("regex:"):
+        return pattern
+    body = pattern[len("glob:"):] if pattern.startswith("glob:") else pattern
+    if body.startswith(str(wd) + "/"):
+        body = body[len(str(wd)) + 1:]
+    elif body.startswith("/"):
+        return None
+    body = posixpath.normpath(body)
+    if body == ".." or body.startswith("../"):
+        return None
+    return body
+
+
+def _may_reach(glob: str, rel_dir: str) -> bool:
+    """Whether a glob could match something below directory `rel_dir`."""
+    if "**" in glob:  # judged on the literal prefix before the first wildcard
+        literal = re.split(r"[*?\\[{]", glob, maxsplit=1)[0]
+        return literal.startswith(rel_dir + "/") or (rel_dir + "/").startswith(literal)
+    dir_parts, glob_parts = rel_dir.split("/"), glob.split("/")
+    return len(glob_parts) > len(dir_parts) and all(
+        glob_to_regex(g).fullmatch(d) for g, d in zip(glob_parts, dir_parts, strict=False))
+
+
+def match_output_files(wd: Path, patterns: list[str], skip: set[Path] | None = None,
+                       warn: Warn | None = None) -> list[str]:
+    """Paths (relative to `wd`, `/`-separated, sorted) of regular files matching any glob; symlinks not followed.
+
+    `warn` hears, naming the pattern, of each pattern that points outside `wd` and of each symlink that a
+    pattern matches (or may match files below): neither is uploaded.
+    """
+    say = warn or (lambda message: None)
+    globs: list[tuple[str, str, re.Pattern[str]]] = []
     for pattern in patterns:
-        pattern = pattern.strip()
-        if pattern.startswith(str(wd) + "/"):
-            pattern = pattern[len(str(wd)) + 1:]
-        regexes.append(glob_to_regex(pattern.lstrip("/") if not pattern.startswith("regex:") else pattern))
+        rel = _relative_pattern(wd, pattern)
+        if rel is None:
+            say(f"outputFiles: pattern `{pattern.strip()}` points outside the working directory {wd}; "
+                "only files inside it are uploaded")
+            continue
+        globs.append((pattern.strip(), rel, glob_to_regex(rel)))
     skip = skip or set()
     found = []
     for root, dirs, names in os.walk(wd):
-        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
+        for name in [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            dirs.remove(name)
+            _warn_link(Path(root, name).relative_to(wd).as_posix(), True, globs, say)
         for name in names:
             full = Path(root, name)
-            if full in skip or full.is_symlink() or not full.is_file():
-                continue
             rel = full.relative_to(wd).as_posix()
-            if any(rx.fullmatch(rel) for rx in regexes):
+            if full in skip:
+                continue
+            if full.is_symlink():
+                _warn_link(rel, False, globs, say)
+            elif full.is_file() and any(rx.fullmatch(rel) for _, _, rx in globs):
                 found.append(rel)
     return sorted(found)
+
+
+def _warn_link(rel: str, is_dir: bool, globs: list[tuple[str, str, re.Pattern[str]]], say: Warn) -> None:
+    for pattern, glob, rx in globs:
+        if rx.fullmatch(rel):
+            say(f"outputFiles: pattern `{pattern}` matches `{rel}`, a symlink; symlinks are not uploaded")
+        elif is_dir and not pattern.startswith("regex:") and _may_reach(glob, rel):
+            say(f"outputFiles: pattern `{pattern}` may match files under `{rel}`, a symlinked directory; "
+                "flowrun does not follow symlinks")
+        else:
+            continue
+        return
 
 
 def upload_output_files(storage: Any, wd: Path, rels: list[str]) -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import selectors
-import signal
 import subprocess
 import threading
 import time
@@ -13,10 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flowrun.pgroups import group_alive, kill_group
+from flowrun.scripts.lifeline import GUARDIAN, death_signal_hook
+
 #: called with (line, is_stderr) for every complete output line, in the calling thread
 LineSink = Callable[[str, bool], None]
+#: called with the process group id when the program started, and again when the whole group ended
+GroupHook = Callable[[int], None]
 
-KILL_GRACE_S = 2.0
 #: how long to keep reading after the main process exited while a grandchild still holds the pipes open
 DRAIN_AFTER_EXIT_S = 0.3
 
@@ -32,48 +35,6 @@ class ProcessResult:
     stderr_tail: list[str] = field(default_factory=list)
     stdout_lines: int = 0
     stderr_lines: int = 0
-
-
-def kill_group(pgid: int, grace_s: float = KILL_GRACE_S, proc: subprocess.Popen | None = None) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left after `grace_s`."""
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        if proc is not None:
-            proc.poll()
-        if not _group_alive(pgid):
-            return
-        time.sleep(0.02)
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether any non-zombie process is left in the group (zombies whose reaper is slow do not count)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover - another user's group
-        return True
-    if not os.path.isdir("/proc/self"):  # pragma: no cover - not Linux
-        return True
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != b"Z":
-            return True
-    return False
 
 
 class _LineSplitter:
@@ -106,18 +67,40 @@ def run_program(
     cancel: threading.Event | None = None,
     timeout_s: float | None = None,
     tail_lines: int = 20,
+    on_start: GroupHook | None = None,
+    on_end: GroupHook | None = None,
 ) -> ProcessResult:
     """Run `argv` to completion in a new session; stream lines to `on_line`; honour cancel and timeout.
 
-    On timeout or cancel the whole process group (children and grandchildren) is terminated.
+    On timeout or cancel the whole process group (children and grandchildren) is terminated. The group
+    dies with this process too (see flowrun.scripts.lifeline), and `on_start` can record it for a later
+    flowrun to stop if this one dies. This thread waits for the program, as the death signal requires.
     Raises FileNotFoundError/PermissionError when the program itself cannot be started.
     """
     start = time.monotonic()
-    deadline = start + timeout_s if timeout_s else None
+    GUARDIAN.prepare()
     proc = subprocess.Popen(
         argv, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
+        stderr=subprocess.PIPE, start_new_session=True, close_fds=True, preexec_fn=death_signal_hook(),
     )
+    GUARDIAN.register(proc.pid)
+    try:
+        if on_start is not None:
+            on_start(proc.pid)
+        return _follow(proc, start, on_line, cancel, timeout_s, tail_lines)
+    finally:
+        if proc.poll() is None or group_alive(proc.pid):  # nothing of the task outlives it
+            kill_group(proc.pid, grace_s=0.2)
+            proc.wait()
+        GUARDIAN.unregister(proc.pid)
+        if on_end is not None:
+            on_end(proc.pid)
+
+
+def _follow(proc: subprocess.Popen, start: float, on_line: LineSink, cancel: threading.Event | None,
+            timeout_s: float | None, tail_lines: int) -> ProcessResult:
+    """Stream the program's lines until it and its pipes are done; kill its group on cancel or timeout."""
+    deadline = start + timeout_s if timeout_s else None
     pgid = proc.pid
     result = ProcessResult(exit_code=-1)
     tail: deque[str] = deque(maxlen=tail_lines)
@@ -174,9 +157,6 @@ def run_program(
                 emit(line, is_err)
         result.exit_code = proc.wait()
     finally:
-        if proc.poll() is None:
-            kill_group(pgid, grace_s=0.2)
-            proc.wait()
         sel.close()
         proc.stdout.close()
         proc.stderr.close()

@@ -1,4 +1,4 @@
-"""The SQLite connection: WAL, busy timeout, BEGIN IMMEDIATE writes and ordered, recorded migrations."""
+"""The SQLite connection: WAL, busy timeout, BEGIN IMMEDIATE writes, ordered recorded migrations, a guarded open."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from flowrun.errors import StateError
+from flowrun.state import integrity
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -158,7 +160,96 @@ MIGRATIONS: list[tuple[str, str]] = [
             WHERE flow_revision IS NULL AND flow_source IS NOT NULL
         """,
     ),
+    (
+        "0004_kv_secret",  # a KV value set from a secret (or with `kv set --secret`) is stored encrypted
+        "ALTER TABLE kv ADD COLUMN secret INTEGER NOT NULL DEFAULT 0",
+    ),
+    (
+        "0005_task_processes",
+        """
+        CREATE TABLE task_processes (
+            id INTEGER PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            task_run_id TEXT NOT NULL,
+            task_id TEXT NOT NULL,
+            attempt INTEGER,
+            host TEXT NOT NULL,
+            pgid INTEGER NOT NULL,
+            leader_identity TEXT NOT NULL,
+            runner_pid INTEGER NOT NULL,
+            runner_identity TEXT NOT NULL,
+            started_at REAL NOT NULL
+        );
+        CREATE INDEX task_processes_host ON task_processes(host, runner_pid);
+        CREATE INDEX task_processes_execution ON task_processes(execution_id)
+        """,
+    ),
 ]
+
+
+# Tables the open path itself needs, created before (and outside) the ordered migrations.
+BOOTSTRAP = (
+    "CREATE TABLE IF NOT EXISTS migrations (version TEXT PRIMARY KEY, applied_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL)",
+)
+
+
+class _Translating:
+    """Turns SQLite errors that mean a damaged or unwritable file into StateError (see integrity.translate)."""
+
+    db_path: Path
+
+    def _call(self, method: Any, *args: Any) -> Any:
+        try:
+            return method(*args)
+        except sqlite3.Error as exc:
+            error = integrity.translate(exc, self.db_path)
+            if error is None:
+                raise
+            raise error from exc
+
+
+class _Cursor(_Translating, sqlite3.Cursor):
+    def __init__(self, conn: _Connection) -> None:
+        super().__init__(conn)
+        self.db_path = conn.db_path
+
+    def execute(self, *args: Any) -> Any:
+        return self._call(super().execute, *args)
+
+    def executemany(self, *args: Any) -> Any:
+        return self._call(super().executemany, *args)
+
+    def fetchone(self) -> Any:
+        return self._call(super().fetchone)
+
+    def fetchmany(self, *args: Any) -> list[Any]:
+        return self._call(super().fetchmany, *args)  # type: ignore[no-any-return]
+
+    def fetchall(self) -> list[Any]:
+        return self._call(super().fetchall)  # type: ignore[no-any-return]
+
+    def __next__(self) -> Any:
+        return self._call(super().__next__)
+
+
+class _Connection(_Translating, sqlite3.Connection):
+    def cursor(self, factory: Any = _Cursor) -> Any:
+        return super().cursor(factory)
+
+    def execute(self, *args: Any) -> Any:
+        return self.cursor().execute(*args)
+
+    def executemany(self, *args: Any) -> Any:
+        return self.cursor().executemany(*args)
+
+
+def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
+    """A connection whose damage and I/O errors are StateErrors naming `path` (never a bare DatabaseError)."""
+    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False,
+                           factory=_Connection)
+    conn.db_path = path  # type: ignore[attr-defined]
+    return conn
 
 
 class Database:
@@ -166,6 +257,9 @@ class Database:
 
     Reads use the thread's connection directly. Writes go through `write()`, which opens the transaction
     with BEGIN IMMEDIATE so that concurrent processes queue on the busy timeout instead of failing.
+
+    A DB that existed is never recreated: `state.id` beside it is written when it is first migrated, and a
+    missing, emptied or foreign file is refused (integrity.py). A damaged file raises DamagedStateError.
     """
 
     def __init__(self, path: Path, busy_timeout_ms: int = 30_000) -> None:
@@ -174,14 +268,20 @@ class Database:
         self._local = threading.local()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            integrity.check_before_open(path)
             self._migrate()
+            integrity.write_marker(path)
+        except StateError:
+            self.close()
+            raise
         except (sqlite3.Error, OSError) as exc:
-            raise StateError(f"cannot open the state database {path}: {exc}",
-                             hint="check that the state dir is writable, or pass --home") from exc
+            self.close()
+            damaged = integrity.translate(exc, path) if isinstance(exc, sqlite3.Error) else None
+            raise damaged or StateError(f"cannot open the state database {path}: {exc}",
+                                        hint="check that the state dir is writable, or pass --home") from exc
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000,
-                               isolation_level=None, check_same_thread=False)
+        conn = connect(self.path, timeout=self.busy_timeout_ms / 1000)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
         conn.execute("PRAGMA journal_mode=WAL")
@@ -199,16 +299,26 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that starts with BEGIN IMMEDIATE."""
+        """A write transaction that starts with BEGIN IMMEDIATE; inside another one, it joins it."""
         conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
         self._begin_immediate(conn)
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback(conn)
             raise
         else:
             conn.execute("COMMIT")
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("ROLLBACK")
+        except (sqlite3.Error, StateError):  # SQLite may already have rolled back (e.g. after SQLITE_FULL)
+            pass
 
     def _begin_immediate(self, conn: sqlite3.Connection) -> None:
         deadline = time.monotonic() + self.busy_timeout_ms / 1000
@@ -229,13 +339,14 @@ class Database:
 
     def _migrate(self) -> None:
         with self.write() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS migrations (version TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
-            )
+            integrity.check_schema(conn, self.path)
+            for statement in BOOTSTRAP:
+                conn.execute(statement)
             done = {row[0] for row in conn.execute("SELECT version FROM migrations")}
-            for version, script in MIGRATIONS:
-                if version in done:
-                    continue
+            pending = [(version, script) for version, script in MIGRATIONS if version not in done]
+            if pending and done:
+                integrity.backup_before_migration(self.path)
+            for version, script in pending:
                 for statement in script.split(";"):
                     if statement.strip():
                         conn.execute(statement)

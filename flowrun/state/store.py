@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import threading
 import time
 from typing import Any
 
-from flowrun.errors import UsageError
+from flowrun.errors import StateError, UsageError
+from flowrun.model.execution import iso, utcnow
 from flowrun.state.db import Database
+from flowrun.state.processes import stop_orphans
 
 ACTIVE = ("CREATED", "QUEUED", "RUNNING", "RETRYING", "KILLING")
 HEARTBEAT_SECONDS = 5.0
@@ -36,7 +39,12 @@ def _is_zombie(pid: int) -> bool:
 
 
 def reap_dead(db: Database) -> list[str]:
-    """Mark KILLED every active execution whose process is gone (kill -9, reboot)."""
+    """Mark KILLED every active execution whose process is gone (kill -9, reboot).
+
+    First, the task process groups such a process left running on this host are killed, so that nothing
+    of a dead execution still runs once it can be restarted.
+    """
+    stop_orphans(db)
     rows = db.query(f"SELECT id, pid, host, heartbeat FROM executions WHERE state IN {ACTIVE}")
     host, now, dead = socket.gethostname(), time.time(), []
     for row in rows:
@@ -59,6 +67,29 @@ def reap_dead(db: Database) -> list[str]:
             conn.execute("INSERT INTO logs (execution_id, level, timestamp, message) VALUES (?, 'ERROR', ?, ?)",
                          (execution_id, stamp, "execution marked KILLED: the process running it is gone"))
     return dead
+
+
+def abandon_execution(db: Database, execution_id: str, error: str) -> bool:
+    """Mark FAILED an execution (and its active task runs) whose recording failed; True if none is left active.
+
+    Best effort on a damaged DB: the execution row first, in its own transaction, so that a damaged
+    task_runs table or index cannot keep it RUNNING.
+    """
+    stamp = iso(utcnow())
+    try:
+        with db.write() as conn:
+            conn.execute(f"UPDATE executions SET state = 'FAILED', end_date = COALESCE(end_date, ?), error = ?, "
+                         "histories = json_insert(histories, '$[#]', json_object('state', 'FAILED', 'date', ?)) "
+                         f"WHERE id = ? AND state IN {ACTIVE}", (stamp, error, stamp, execution_id))
+    except (StateError, sqlite3.Error):
+        return False
+    try:
+        with db.write() as conn:
+            conn.execute(f"UPDATE task_runs SET state = 'FAILED', end_date = COALESCE(end_date, ?) "
+                         f"WHERE execution_id = ? AND state IN {ACTIVE}", (stamp, execution_id))
+    except (StateError, sqlite3.Error):
+        pass  # the execution is FAILED; its task runs are shown as they were last recorded
+    return True
 
 
 class Heartbeat:

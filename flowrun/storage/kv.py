@@ -6,20 +6,64 @@ import json
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flowrun.durations import DurationError, format_duration, parse_duration
-from flowrun.errors import FlowrunError
+from flowrun.errors import ExitCode, FlowrunError
 from flowrun.state.db import Database
 
 KV_TYPES = ("STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON")
-_KEY = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
+# Kestra's rules: KVStore.KEY_VALIDATOR_PATTERN for keys, the flow `namespace` pattern (1-150 chars) for namespaces.
+KEY_RULE = "[a-zA-Z0-9][a-zA-Z0-9._-]*"
+NAMESPACE_RULE = "[a-z0-9][a-z0-9._-]*"
+_KEY = re.compile(KEY_RULE)
+_NAMESPACE = re.compile(NAMESPACE_RULE)
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so that SQL compares stamps as text
 
 
 class KVError(FlowrunError):
-    """A KV key is invalid, missing, expired or would be overwritten."""
+    """A KV operation cannot be done; each subclass carries the exit code of its kind."""
+
+    exit_code = ExitCode.INVALID
+
+
+class KVNameError(KVError):
+    """A namespace or key breaks Kestra's naming rule (a usage error)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class KVValueError(KVError):
+    """A value, kvType or ttl cannot be stored as asked (invalid input: nothing was stored)."""
+
+    exit_code = ExitCode.INVALID
+
+
+class KVMissingError(KVError):
+    """The key does not exist, or has expired (which reads the same)."""
+
+    exit_code = ExitCode.FLOW_FAILED
+
+
+class KVConflictError(KVError):
+    """`overwrite: false` and the key already exists."""
+
+    exit_code = ExitCode.FLOW_FAILED
+
+
+@dataclass
+class KVEntry:
+    """One stored value; `secret` entries are encrypted at rest and shown masked."""
+
+    key: str
+    type: str
+    value: Any
+    secret: bool
+    expires_at: str | None
+    updated_at: str
 
 
 def _now() -> datetime:
@@ -35,17 +79,23 @@ class KVStore:
 
     DATETIME, DATE and DURATION come back as ISO-8601 strings (DURATION normalised like Java's
     `Duration.toString()`: `P1D` -> `PT24H`), so that every value stays JSON-serialisable.
+    A `secret` value is stored encrypted with `cipher` (flowrun.crypto.Cipher) and decrypted on read: the store
+    never masks, its readers do (the CLI unless `--reveal`, the engine through the run's masker).
+    An expired key reads as missing everywhere, and is deleted when read.
     """
 
-    def __init__(self, db: Database, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(self, db: Database, cipher: Any = None, clock: Callable[[], datetime] = _now) -> None:
         self.db = db
+        self.cipher = cipher
         self.clock = clock
 
     def set(self, namespace: str, key: str, value: Any, *, kv_type: str | None = None,
-            ttl: str | timedelta | None = None, overwrite: bool = True) -> None:
+            ttl: str | timedelta | None = None, overwrite: bool = True, secret: bool = False) -> None:
         """Store `value`; `kv_type` converts a string value (Kestra's `kvType`), `ttl` sets an expiry."""
+        validate_namespace(namespace)
         validate_key(key)
         type_name, typed = encode_value(value, kv_type, key)
+        stored = self._seal(typed, key) if secret else typed
         now = self.clock()
         expires = _stamp(now + _ttl(ttl, key)) if ttl is not None else None
         with self.db.write() as conn:
@@ -53,30 +103,52 @@ class KVStore:
                          (namespace, key, _stamp(now)))
             if not overwrite and conn.execute("SELECT 1 FROM kv WHERE namespace = ? AND key = ?",
                                               (namespace, key)).fetchone():
-                raise KVError(f"key `{key}` already exists in namespace `{namespace}`",
-                              hint="set overwrite: true, or delete the key first")
+                raise KVConflictError(f"key `{key}` already exists in namespace `{namespace}`",
+                                      hint="set overwrite: true, or delete the key first")
             conn.execute(
-                "INSERT INTO kv (namespace, key, type, value, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (namespace, key) DO UPDATE SET type = excluded.type, value = excluded.value,"
-                " expires_at = excluded.expires_at, updated_at = excluded.updated_at",
-                (namespace, key, type_name, typed, expires, _stamp(now)),
+                "INSERT INTO kv (namespace, key, type, value, secret, expires_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (namespace, key) DO UPDATE SET type = excluded.type,"
+                " value = excluded.value, secret = excluded.secret, expires_at = excluded.expires_at,"
+                " updated_at = excluded.updated_at",
+                (namespace, key, type_name, stored, int(secret), expires, _stamp(now)),
             )
 
     def get(self, namespace: str, key: str, *, error_on_missing: bool = False) -> Any:
-        """The typed value; None (or KVError) when missing. An expired key is deleted and raises KVError."""
+        """The typed value; None (or KVMissingError) when missing or expired."""
+        entry = self.entry(namespace, key, error_on_missing=error_on_missing)
+        return entry.value if entry is not None else None
+
+    def entry(self, namespace: str, key: str, *, error_on_missing: bool = False) -> KVEntry | None:
+        """The entry of `key` (value decrypted); None (or KVMissingError) when missing or expired."""
+        validate_namespace(namespace)
         validate_key(key)
-        row = self.db.query_one("SELECT value, expires_at FROM kv WHERE namespace = ? AND key = ?",
-                                (namespace, key))
+        row = self.db.query_one("SELECT key, type, value, secret, expires_at, updated_at FROM kv"
+                                " WHERE namespace = ? AND key = ?", (namespace, key))
+        expired_at = None
+        if row is not None and row["expires_at"] is not None and row["expires_at"] <= _stamp(self.clock()):
+            expired_at = row["expires_at"]
+            self._delete_expired(namespace, key, expired_at)
+            row = None
         if row is None:
             if error_on_missing:
-                raise KVError(f"key `{key}` does not exist in namespace `{namespace}`",
-                              hint="set it first (kv.Set task or `flowrun kv set`), or check the namespace")
+                raise missing_key(namespace, key, expired_at)
             return None
-        if row["expires_at"] is not None and row["expires_at"] <= _stamp(self.clock()):
-            self._delete_expired(namespace, key, row["expires_at"])
-            raise KVError(f"key `{key}` in namespace `{namespace}` expired at {row['expires_at']}",
-                          hint="set it again, with a longer ttl or none")
-        return json.loads(row["value"])
+        return self._entry(row)
+
+    def _entry(self, row: Any) -> KVEntry:
+        text = self._unseal(row["value"]) if row["secret"] else row["value"]
+        return KVEntry(key=row["key"], type=row["type"], value=json.loads(text), secret=bool(row["secret"]),
+                       expires_at=row["expires_at"], updated_at=row["updated_at"])
+
+    def _seal(self, text: str, key: str) -> str:
+        if self.cipher is None:
+            raise KVValueError(f"cannot store key `{key}` as a secret: no encryption key is available")
+        return str(self.cipher.encrypt(text))
+
+    def _unseal(self, token: str) -> str:
+        if self.cipher is None:
+            raise KVValueError("cannot read a secret KV value: no encryption key is available")
+        return str(self.cipher.decrypt(token))
 
     def _delete_expired(self, namespace: str, key: str, expires_at: str) -> None:
         with self.db.write() as conn:
@@ -85,6 +157,7 @@ class KVStore:
 
     def delete(self, namespace: str, key: str) -> bool:
         """Delete a key; False if it did not exist (or had expired)."""
+        validate_namespace(namespace)
         validate_key(key)
         now = _stamp(self.clock())
         with self.db.write() as conn:
@@ -100,6 +173,8 @@ class KVStore:
 
     def purge_expired(self, namespace: str | None = None) -> int:
         """Delete expired entries (of one namespace, or all); return how many."""
+        if namespace is not None:
+            validate_namespace(namespace)
         sql = "DELETE FROM kv WHERE expires_at <= ?" + (" AND namespace = ?" if namespace else "")
         params = (_stamp(self.clock()), namespace) if namespace else (_stamp(self.clock()),)
         with self.db.write() as conn:
@@ -121,29 +196,51 @@ class KVStore:
                 conn.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
         return len(doomed)
 
-    def list(self, namespace: str) -> list[dict[str, Any]]:
-        """Non-expired entries of `namespace`: key, type, expires_at, updated_at (no values), sorted by key."""
+    def list(self, namespace: str, values: bool = False) -> list[dict[str, Any]]:
+        """Non-expired entries of `namespace`, sorted by key: key, type, secret, expires_at, updated_at, and with
+        `values` the value (decrypted)."""
+        validate_namespace(namespace)
         rows = self.db.query(
-            "SELECT key, type, expires_at, updated_at FROM kv WHERE namespace = ?"
+            "SELECT key, type, value, secret, expires_at, updated_at FROM kv WHERE namespace = ?"
             " AND (expires_at IS NULL OR expires_at > ?) ORDER BY key",
             (namespace, _stamp(self.clock())),
         )
-        return [dict(r) for r in rows]
+        listed = []
+        for row in rows:
+            item = {"key": row["key"], "type": row["type"], "secret": bool(row["secret"]),
+                    "expires_at": row["expires_at"], "updated_at": row["updated_at"]}
+            if values:
+                item["value"] = self._entry(row).value
+            listed.append(item)
+        return listed
+
+
+def missing_key(namespace: str, key: str, expired_at: str | None = None, hint: str | None = None) -> KVMissingError:
+    """The error of a key that does not exist (an expired key reads the same, with when it expired)."""
+    expired = f" (it expired at {expired_at})" if expired_at else ""
+    return KVMissingError(f"key `{key}` does not exist in namespace `{namespace}`{expired}",
+                          hint=hint or "set it first (kv.Set task or `flowrun kv set`), or check the namespace")
+
+
+def validate_namespace(namespace: str) -> None:
+    if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace) or len(namespace) > 150:
+        raise KVNameError(f"`{namespace}` is not a valid namespace: namespaces match {NAMESPACE_RULE} (1-150 chars)",
+                          hint="use lowercase letters, digits, `.`, `_` and `-`, e.g. company.team")
 
 
 def validate_key(key: str) -> None:
     if not isinstance(key, str) or not _KEY.fullmatch(key):
-        raise KVError(f"invalid KV key `{key}`",
-                      hint="keys start with a letter or digit and contain only letters, digits, `.`, `_`, `-`")
+        raise KVNameError(f"invalid KV key `{key}`: keys match {KEY_RULE}",
+                          hint="start with a letter or digit; then use only letters, digits, `.`, `_` and `-`")
 
 
 def _ttl(ttl: str | timedelta, key: str) -> timedelta:
     try:
         delta = ttl if isinstance(ttl, timedelta) else parse_duration(ttl)
     except DurationError as exc:
-        raise KVError(f"invalid ttl for key `{key}`: {exc}", hint=exc.hint) from exc
+        raise KVValueError(f"invalid ttl for key `{key}`: {exc}", hint=exc.hint) from exc
     if delta <= timedelta(0):
-        raise KVError(f"ttl for key `{key}` must be positive, got `{ttl}`")
+        raise KVValueError(f"ttl for key `{key}` must be positive, got `{ttl}`")
     return delta
 
 
@@ -152,7 +249,7 @@ def encode_value(value: Any, kv_type: str | None, key: str = "?") -> tuple[str, 
     if kv_type is not None:
         wanted = str(kv_type).upper()
         if wanted not in KV_TYPES:
-            raise KVError(f"unknown kvType `{kv_type}` for key `{key}`", hint=f"use one of {', '.join(KV_TYPES)}")
+            raise KVValueError(f"unknown kvType `{kv_type}` for key `{key}`", hint=f"use one of {', '.join(KV_TYPES)}")
         if isinstance(value, str):
             return wanted, _dump(_convert(value, wanted, key), key)
     type_name, plain = _infer(value, key)
@@ -163,15 +260,26 @@ def _convert(text: str, kv_type: str, key: str) -> Any:
     try:
         return _CONVERTERS[kv_type](text.strip()) if kv_type != "STRING" else text
     except (ValueError, DurationError) as exc:
-        raise KVError(f"value `{text}` of key `{key}` is not a valid {kv_type}: {exc}",
+        raise KVValueError(f"value `{_shown(text)}` of key `{key}` is not a valid {kv_type}: {exc}",
                       hint="fix the value or the kvType") from exc
 
 
+def _shown(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _to_number(text: str) -> int | float:
-    number = json.loads(text)
-    if isinstance(number, bool) or not isinstance(number, int | float):
-        raise ValueError("expected a JSON number")
+    if not _NUMBER.fullmatch(text):
+        raise ValueError("expected a number such as 42, -1.5 or 2e3")
+    number: int | float = json.loads(text)
     return number
+
+
+def _to_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
 
 
 def _to_boolean(text: str) -> bool:
@@ -196,7 +304,7 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "DATETIME": _to_datetime,
     "DATE": _to_date,
     "DURATION": lambda text: format_duration(parse_duration(text)),
-    "JSON": json.loads,
+    "JSON": _to_json,
 }
 
 
@@ -215,15 +323,15 @@ def _infer(value: Any, key: str) -> tuple[str, Any]:
         return "DURATION", format_duration(value)
     if isinstance(value, str):
         return "STRING", value
-    raise KVError(f"cannot store a {type(value).__name__} under key `{key}`",
+    raise KVValueError(f"cannot store a {type(value).__name__} under key `{key}`",
                   hint="KV values are strings, numbers, booleans, dates, durations, lists or maps")
 
 
 def _dump(value: Any, key: str) -> str:
     if isinstance(value, float) and not math.isfinite(value):
-        raise KVError(f"cannot store {value} under key `{key}`: not a finite number")
+        raise KVValueError(f"cannot store {value} under key `{key}`: not a finite number")
     try:
         return json.dumps(value, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
-        raise KVError(f"value of key `{key}` is not JSON-serialisable: {exc}",
+        raise KVValueError(f"value of key `{key}` is not JSON-serialisable: {exc}",
                       hint="store strings, numbers, booleans, lists or maps") from exc

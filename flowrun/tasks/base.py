@@ -149,6 +149,18 @@ class RunContext(Protocol):
         """Merge labels into the execution's labels (same key overwritten)."""
         ...
 
-    def register_secret(self, value: str) -> None:
-        """Mask this value in every log line written from now on."""
+    def register_secret(self, value: Any) -> None:
+        """Mask this value (a string, or each string inside a JSON value) in every log line written from now on."""
+        ...
+
+    def is_secret(self, value: Any) -> bool:
+        """Whether `value` (a string, or any JSON value) holds a value registered as secret."""
+        ...
+
+    def process_started(self, pgid: int) -> None:
+        """The attempt started process group `pgid` (recorded, so that it can be stopped if flowrun dies)."""
+        ...
+
+    def process_ended(self, pgid: int) -> None:
+        """Process group `pgid` of the attempt has ended."""
         ...

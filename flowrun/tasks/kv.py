@@ -22,7 +22,9 @@ def _kv_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 class Set(Task):
-    """Store `value` (rendered, keeping its type) under `key`; `kvType` converts a string value."""
+    """Store `value` (rendered, keeping its type) under `key`; `kvType` converts a string value.
+
+    A value that holds a secret (from `secret()` or a SECRET input) is encrypted at rest and shown masked."""
 
     key: str
     value: Any
@@ -37,7 +39,7 @@ class Set(Task):
         ttl = str(ctx.render(self.ttl)) if self.ttl else None
         kv_type = str(ctx.render(self.kv_type)).upper() if self.kv_type else None
         _kv_call(ctx.kv().set, _namespace(self, ctx), key, value, kv_type=kv_type, ttl=ttl,
-                 overwrite=self.overwrite)
+                 overwrite=self.overwrite, secret=ctx.is_secret(value))
         return {}
 
 
@@ -50,8 +52,12 @@ class Get(Task):
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         key = str(ctx.render(self.key))
-        value = _kv_call(ctx.kv().get, _namespace(self, ctx), key, error_on_missing=self.error_on_missing)
-        return {"value": value}
+        entry = _kv_call(ctx.kv().entry, _namespace(self, ctx), key, error_on_missing=self.error_on_missing)
+        if entry is None:
+            return {"value": None}
+        if entry.secret:  # masked in logs, and sealed in the recorded outputs
+            ctx.register_secret(entry.value)
+        return {"value": entry.value}
 
 
 class GetKeys(Task):

@@ -205,7 +205,7 @@ class ScriptTask(Task):
         if "outputDir" in extra:
             patterns.append("outputDir/**")
         skip = set(copies.values()) | set(own)
-        rels = script_files.match_output_files(wd, patterns, skip) if patterns else []
+        rels = script_files.match_output_files(wd, patterns, skip, ctx.logger.warn) if patterns else []
         outputs["outputFiles"] = script_files.upload_output_files(ctx.storage, wd, rels)
         if result.exit_code != 0:
             raise self._failure(run, result, wd, outputs)
@@ -246,7 +246,8 @@ class ScriptTask(Task):
                 ctx.logger.warn(problem)
 
         try:
-            result = run_program(interpreter + [program], wd, env, on_line, ctx.cancel, self._timeout_s(ctx))
+            result = run_program(interpreter + [program], wd, env, on_line, ctx.cancel, self._timeout_s(ctx),
+                                 on_start=ctx.process_started, on_end=ctx.process_ended)
         except OSError as exc:
             raise TaskError(f"cannot start interpreter {interpreter[0]!r}: {exc.strerror or exc}",
                             evidence={"interpreter": interpreter, "workingDir": str(wd)}) from exc

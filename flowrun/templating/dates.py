@@ -94,7 +94,10 @@ def convert(value: Any, tz: dt.tzinfo, existing: str | None = None) -> dt.dateti
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, 12, tzinfo=tz)
     if isinstance(value, int) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, dt.UTC).astimezone(tz)
+        try:
+            return dt.datetime.fromtimestamp(value, dt.UTC).astimezone(tz)
+        except (OverflowError, OSError, ValueError):
+            raise EvalError(f"The epoch {value} is outside the supported dates (years 1 to 9999)") from None
     if isinstance(value, str):
         return _from_string(value.strip(), tz, existing)
     raise EvalError(f"Unable to convert [{value!r}] to a date")

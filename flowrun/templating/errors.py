@@ -6,14 +6,17 @@ from flowrun.errors import ExitCode, FlowrunError
 
 
 class TemplateError(FlowrunError):
-    """A template could not be parsed or rendered. `message` is user-facing; `template` is the source."""
+    """A template could not be parsed or rendered. `message` is user-facing; `template` is the source.
+
+    `line` is the template's own line of the failure (0 when unknown)."""
 
     exit_code = ExitCode.INVALID
 
-    def __init__(self, message: str, template: str = "") -> None:
+    def __init__(self, message: str, template: str = "", line: int = 0) -> None:
         super().__init__(message)
         self.message = message
         self.template = template
+        self.line = line
 
     def __str__(self) -> str:
         return self.message

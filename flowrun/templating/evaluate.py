@@ -9,23 +9,26 @@ from typing import Any
 from . import nodes as n
 from . import operators as ops
 from .errors import EvalError, MissingError, TemplateError
+from .limits import Budget, weight
 
 Expr = Callable[["Env"], Any]
 Stmt = Callable[["Env", list[str]], None]
 
 
 class Env:
-    """One rendering: the scope chain (user context first), the runtime hooks, macros and blocks."""
+    """One rendering: the scope chain (user context first), the runtime hooks, macros, blocks and budget."""
 
-    __slots__ = ("scopes", "runtime", "template", "macros", "blocks", "depth")
+    __slots__ = ("scopes", "runtime", "template", "macros", "blocks", "depth", "budget")
 
-    def __init__(self, context: Mapping[str, Any], runtime: Any, template: str, depth: int = 0) -> None:
+    def __init__(self, context: Mapping[str, Any], runtime: Any, template: str, depth: int = 0,
+                 budget: Budget | None = None) -> None:
         self.scopes: list[Mapping[str, Any]] = [context]
         self.runtime = runtime
         self.template = template
         self.macros: dict[str, n.Macro] = {}
         self.blocks: dict[str, Stmt] = {}
         self.depth = depth
+        self.budget = budget if budget is not None else Budget()
 
     def lookup(self, name: str, line: int) -> Any:
         for scope in reversed(self.scopes):
@@ -100,7 +103,26 @@ def _binary(node: n.Binary) -> Expr:
     if op in ("??", "???"):
         return _coalesce(left, right, op == "??")
     fn = _BINARY_FUNCS[op]
+    if op in _WALKING_OPS:
+        return _walking(fn, left, right, op in ("contains", "-"))
     return lambda env: fn(left(env), right(env))
+
+
+_WALKING_OPS = frozenset({"+", "-", "~", "==", "equals", "!=", "contains", "in", "isIn", "not in", "isNotIn"})
+
+
+def _walking(fn: Callable[[Any, Any], Any], left: Expr, right: Expr, pairwise: bool) -> Expr:
+    """An operator that walks its operands is charged for their size (pairwise: list against list)."""
+
+    def run(env: Env) -> Any:
+        a, b = left(env), right(env)
+        extra = weight(a) + weight(b)
+        if pairwise and ops.is_list(a) and ops.is_list(b):
+            extra = (len(a) * len(b)) >> 4
+        env.budget.charge(1 + extra)
+        return fn(a, b)
+
+    return run
 
 
 _BINARY_FUNCS: dict[str, Callable[[Any, Any], Any]] = {
@@ -178,6 +200,7 @@ def _filter(node: n.FilterCall) -> Expr:
         else:
             value = source(env)
         positional, named = args(env)
+        env.budget.charge_for(value)
         return invoke(fn, name, line, env, value, *positional, **named)
 
     return run
@@ -238,7 +261,13 @@ def _test(node: n.TestCall) -> Expr:
     fn = TESTS.get(node.name)
     if fn is None:
         raise TemplateError(f"Wrong operand(s) type in conditional expression: test [{node.name}] does not exist")
-    return lambda env: invoke(fn, node.name, line, source(env)) != negate
+
+    def run(env: Env) -> bool:
+        value = source(env)
+        env.budget.charge_for(value)
+        return invoke(fn, node.name, line, value) != negate
+
+    return run
 
 
 def _call(node: n.Call) -> Expr:
@@ -248,6 +277,7 @@ def _call(node: n.Call) -> Expr:
 
     def run(env: Env) -> Any:
         positional, named = args(env)
+        env.budget.charge_for(positional[0] if positional else None)
         macro = env.macros.get(name)
         if macro is not None:
             from .template import call_macro
@@ -270,7 +300,13 @@ def _call(node: n.Call) -> Expr:
 
 def _method(node: n.MethodCall) -> Expr:
     obj, args, name = compile_expr(node.obj), compile_args(node.args), node.name
-    return lambda env: ops.call_method(obj(env), name, args(env)[0])
+
+    def run(env: Env) -> Any:
+        target = obj(env)
+        env.budget.charge_for(target)
+        return ops.call_method(target, name, args(env)[0])
+
+    return run
 
 
 _EXPR_COMPILERS: dict[type, Callable[[Any], Expr]] = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import re
 import unicodedata
@@ -11,9 +10,10 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import dates, filters_data
+from . import dates, filters_data, jregex
 from . import operators as ops
 from .errors import EvalError
+from .limits import charge, check_chars, check_items
 from .output import java_str
 
 
@@ -86,7 +86,10 @@ def join(env: Any, value: Any, separator: Any = None) -> Any:
     if value is None:
         return None
     sep = "" if separator is None else _string(separator)
-    return sep.join(java_str(v) for v in value)
+    charge(len(value))
+    parts = [java_str(v) for v in value]
+    check_chars(sum(map(len, parts)) + len(sep) * len(parts), "the joined string")
+    return sep.join(parts)
 
 
 def length(env: Any, value: Any) -> int:
@@ -97,6 +100,10 @@ def length(env: Any, value: Any) -> int:
     return 0
 
 
+def _count(value: Any) -> int:
+    return len(value) if isinstance(value, Mapping) or ops.is_list(value) else 0
+
+
 def merge(env: Any, value: Any, items: Any = None) -> Any:
     if value is None:
         if items is None:
@@ -104,6 +111,7 @@ def merge(env: Any, value: Any, items: Any = None) -> Any:
         return items
     if items is None:
         return value
+    check_items(_count(value) + _count(items), "the merged value")
     if isinstance(value, Mapping):
         if isinstance(items, Mapping):
             return {**value, **items}
@@ -153,30 +161,13 @@ def slice_filter(env: Any, value: Any, fromIndex: Any = 0, toIndex: Any = None) 
 
 
 def split(env: Any, value: Any, delimiter: Any = None, limit: Any = None) -> Any:
-    """Java `String.split(regex, limit)`: trailing empty strings dropped when limit is 0."""
+    """Java `String.split(regex, limit)` (see `jregex.split`)."""
     if value is None:
         return None
     if delimiter is None:
         raise EvalError("missing delimiter parameter in split filter")
-    text, lim = _string(value), 0 if limit is None else int(limit)
-    pattern = re.compile(_java_regex(_string(delimiter)))
-    parts = pattern.split(text, maxsplit=lim - 1) if lim > 0 else pattern.split(text)
-    head = pattern.match(text)
-    if parts and parts[0] == "" and text and head is not None and head.end() == 0:
-        parts = parts[1:]  # a zero-width match at the start gives no leading empty string
-    if lim == 0:
-        while len(parts) > 1 and parts[-1] == "":
-            parts.pop()
-        if parts == [""] and text:
-            return []
-    return parts
-
-
-@functools.lru_cache(maxsize=256)
-def _java_regex(pattern: str) -> str:
-    """Java regex → Python: possessive/atomic constructs are rare; `\\p{Alpha}` classes are mapped."""
-    return (pattern.replace(r"\p{Alpha}", "[A-Za-z]").replace(r"\p{Digit}", r"\d")
-            .replace(r"\p{Alnum}", "[A-Za-z0-9]").replace(r"\p{Punct}", r"[!-/:-@\[-`{-~]"))
+    limit_ = 0 if limit is None else int(limit)
+    return jregex.split(_string(delimiter), _string(value), limit_)
 
 
 def trim(env: Any, value: Any) -> Any:
@@ -269,7 +260,9 @@ def _indent(first_line: bool) -> Callable[..., Any]:
         text = _string(value)
         if amount is None:
             raise EvalError("indent requires an amount")
-        pad = _string(prefix) * int(amount)
+        unit, count = _string(prefix), int(amount)
+        check_chars(len(unit) * count * (text.count("\n") + text.count("\r") + 2) + len(text), "the indented text")
+        pad = unit * count
         body = re.sub(r"(\r\n|\r|\n)", lambda m: m.group(1) + pad, text)
         if not first_line:
             return body

@@ -10,8 +10,10 @@ from typing import Any
 
 import yaml
 
+from . import jregex
 from . import operators as ops
 from .errors import EvalError
+from .limits import MAX_CHARS, MAX_ITEMS, LimitError, charge, check_chars, check_items
 from .numbers import number_filter, number_format
 from .output import java_str, json_datetime, to_json
 
@@ -20,19 +22,43 @@ def to_json_filter(env: Any, value: Any) -> str:
     return to_json(value)
 
 
-def _plain(value: Any) -> Any:
-    """Data as YAML/Ion/jq libraries accept it: dates become ISO strings, tuples lists."""
+def _plain(value: Any, what: str, steps_per_item: int = 0) -> Any:
+    """Data as YAML/Ion/jq libraries accept it: dates become ISO strings, tuples lists.
+
+    `what` names the text the data becomes, for the error when it would exceed the size caps; the
+    render is charged `steps_per_item` for each item before the (slower) conversion runs."""
+    size = [0, 0]
+    data = _plain_walk(value, size, what)
+    charge(size[1] * steps_per_item)
+    return data
+
+
+def _plain_walk(value: Any, size: list[int], what: str) -> Any:
+    if isinstance(value, str):
+        size[0] += len(value)
+        if size[0] > MAX_CHARS:
+            check_chars(size[0], what)
+        return value
     if isinstance(value, Mapping):
-        return {java_str(k): _plain(v) for k, v in value.items()}
+        _count_items(len(value), size, what)
+        return {_plain_walk(java_str(k), size, what): _plain_walk(v, size, what) for k, v in value.items()}
     if ops.is_list(value):
-        return [_plain(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
+        _count_items(len(value), size, what)
+        return [_plain_walk(v, size, what) for v in value]
+    if isinstance(value, int | float | bool) or value is None:
         return value
     if isinstance(value, decimal.Decimal):
         return float(value)
     if hasattr(value, "isoformat"):
         return json_datetime(value)
     return java_str(value)
+
+
+def _count_items(count: int, size: list[int], what: str) -> None:
+    charge(count)
+    size[1] += count
+    if size[1] > 4 * MAX_ITEMS:
+        raise LimitError(f"{what}: the value holds more than {4 * MAX_ITEMS:,} items in all")
 
 
 class _YamlDumper(yaml.SafeDumper):
@@ -43,7 +69,7 @@ class _YamlDumper(yaml.SafeDumper):
 
 
 def yaml_filter(env: Any, value: Any) -> str:
-    data = _plain(value)
+    data = _plain(value, "the YAML text", 20)  # PyYAML's emitter takes 15-30 µs an item
     text = yaml.dump(data, Dumper=_YamlDumper, default_flow_style=False, sort_keys=False,
                      allow_unicode=True, indent=2, width=2**31 - 1)
     if text.endswith("\n...\n"):
@@ -54,7 +80,8 @@ def yaml_filter(env: Any, value: Any) -> str:
 
 
 def to_ion_filter(env: Any, value: Any) -> str:
-    return ion_text(_plain(value))
+    data = _plain(value, "the Ion text", 2)
+    return ion_text(data)
 
 
 def ion_text(value: Any) -> str:
@@ -80,8 +107,10 @@ def _ion_key(key: str) -> str:
 
 
 def jq_filter(env: Any, value: Any, expression: Any = None) -> list[Any]:
-    """jq on the value (a string is parsed as JSON); always the list of all results."""
-    import jq  # imported on first use: the C extension costs start-up time
+    """jq on the value (a string is parsed as JSON); always the list of all results.
+
+    jq runs in a worker process with an empty environment, a memory cap and a timeout (`jq_runner`)."""
+    from .jq_runner import run_jq
 
     if expression is None:
         raise EvalError("jq filter requires an expression")
@@ -91,8 +120,9 @@ def jq_filter(env: Any, value: Any, expression: Any = None) -> list[Any]:
             data = json.loads(value)
         except ValueError as exc:
             raise EvalError(f"Invalid json for jq filter: {exc}") from exc
+    plain = _plain(data, "the jq input")
     try:
-        return list(jq.compile(str(expression)).input_value(_plain(data)).all())
+        return run_jq(str(expression), json.dumps(plain, ensure_ascii=False))
     except ValueError as exc:
         raise EvalError(f"Failed to resolve JQ expression '{expression}' and value '{to_json(value)}': {exc}") from exc
 
@@ -132,8 +162,10 @@ def flatten_filter(env: Any, value: Any) -> Any:
     if not ops.is_list(value):
         raise EvalError(f"'flatten' filter can only be applied to List. Actual type was: {ops.type_name(value)}")
     out: list[Any] = []
+    charge(len(value))
     for item in value:
         out.extend(item if ops.is_list(item) else [item])
+        check_items(len(out), "the flattened list")
     return out
 
 
@@ -143,10 +175,40 @@ def distinct_filter(env: Any, value: Any) -> Any:
     if not ops.is_list(value):
         raise EvalError(f"'distinct' filter can only be applied to List. Actual type was: {ops.type_name(value)}")
     out: list[Any] = []
+    seen: set[Any] = set()
+    unhashable: list[Any] = []
+    charge(len(value))
     for item in value:
-        if not any(ops.equals(item, seen) for seen in out):
+        key = _distinct_key(item)
+        if key is None:
+            if not any(ops.equals(item, other) for other in unhashable):
+                unhashable.append(item)
+                out.append(item)
+        elif key not in seen:
+            seen.add(key)
             out.append(item)
     return out
+
+
+def _distinct_key(item: Any) -> Any:
+    """A hashable key that is equal exactly when `ops.equals` is (a boolean never equals a number);
+    None for a value that cannot have one (compared one by one instead)."""
+    if isinstance(item, bool):
+        return ("bool", item)
+    try:
+        return ("value", _frozen(item))
+    except TypeError:
+        return None
+
+
+def _frozen(value: Any) -> Any:
+    """`value` as hashable data that compares as Python's `==` compares the original."""
+    if isinstance(value, Mapping):
+        return ("map", frozenset((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return ("list", tuple(_frozen(v) for v in value))
+    hash(value)
+    return value
 
 
 def _java_replacement(replacement: str) -> Callable[[re.Match[str]], str]:
@@ -182,7 +244,7 @@ def _java_replacement(replacement: str) -> Callable[[re.Match[str]], str]:
 def _replace_one(text: str, pairs: Mapping[Any, Any], regexp: bool) -> str:
     for search, replacement in pairs.items():
         if regexp:
-            text = re.sub(str(search), _java_replacement(java_str(replacement)), text)
+            text = jregex.sub(str(search), _java_replacement(java_str(replacement)), text)
         else:
             text = text.replace(java_str(search), java_str(replacement))
     return text

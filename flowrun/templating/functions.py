@@ -13,6 +13,7 @@ import yaml
 from . import dates
 from . import operators as ops
 from .errors import EvalError, TemplateError
+from .limits import charge
 
 MAX_RENDERING_ATTEMPTS = 100
 
@@ -24,7 +25,8 @@ def _render_string(env: Any, text: str, recursive: bool) -> str:
     current = text
     for _ in range(MAX_RENDERING_ATTEMPTS):
         previous = current
-        current = get_template(previous).render(context, env.runtime, env.depth + 1) if "{" in previous else previous
+        if "{" in previous:
+            current = get_template(previous).render(context, env.runtime, env.depth + 1, env.budget)
         if not recursive or current == previous:
             return current
     raise EvalError(f"Too many rendering attempts for `{text}`")
@@ -119,10 +121,22 @@ def from_json(env: Any, json_text: Any = None, *_: Any, **__: Any) -> Any:
 def from_yaml(env: Any, yaml_text: Any = None, *_: Any, **__: Any) -> Any:
     if yaml_text is None:
         return None
+    from flowrun.errors import InvalidFlowError
+    from flowrun.yaml_nodes import check_node_graph
+
+    loader = yaml.CSafeLoader(str(yaml_text)) if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader(str(yaml_text))
     try:
-        return yaml.safe_load(str(yaml_text))
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        charge(5 * check_node_graph(node, "yaml()"))  # no recursive alias or alias bomb; ~5 µs a value
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise EvalError(f"Invalid yaml: {exc}") from exc
+    except InvalidFlowError as exc:
+        raise EvalError(f"Invalid yaml: {exc.problems[0]}") from None
+    finally:
+        loader.dispose()
 
 
 def from_ion(env: Any, ion_text: Any = None, *_: Any, **__: Any) -> Any:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import EvalError, MissingError
+from .limits import MAX_INT_BITS, charge, check_chars, check_int, check_items
 from .numbers import JavaBigInteger, JavaFloat
 from .output import java_str
 
@@ -26,9 +27,13 @@ def is_list(value: Any) -> bool:
 def arithmetic(op: str, a: Any, b: Any) -> Any:
     """`+ - * / %` with Java binary numeric promotion: Long stays Long (truncating division)."""
     if op == "+" and (isinstance(a, str) or isinstance(b, str)):
-        return java_str(a) + java_str(b)
+        left, right = java_str(a), java_str(b)
+        check_chars(len(left) + len(right), "a string joined with +")
+        return left + right
     if op == "+" and isinstance(a, list):
-        return a + (list(b) if is_list(b) else [b])
+        extra = list(b) if is_list(b) else [b]
+        check_items(len(a) + len(extra), "a list joined with +")
+        return a + extra
     if op == "-" and isinstance(a, list):
         drop = list(b) if is_list(b) else [b]
         return [x for x in a if x not in drop] if is_list(b) else _remove_first(a, b)
@@ -37,11 +42,13 @@ def arithmetic(op: str, a: Any, b: Any) -> Any:
     if isinstance(a, float) or isinstance(b, float):
         return _float_op(op, float(a), float(b))
     if op == "+":
-        return a + b
+        return check_int(a + b)
     if op == "-":
-        return a - b
+        return check_int(a - b)
     if op == "*":
-        return a * b
+        if a.bit_length() + b.bit_length() > MAX_INT_BITS + 1:  # refuse before computing it
+            check_int(1 << MAX_INT_BITS)
+        return check_int(a * b)
     if b == 0:
         raise EvalError("/ by zero")
     quotient = abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)
@@ -117,10 +124,11 @@ def member(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return False
     text = java_str(a)
+    charge(len(b) >> 2 if isinstance(b, Mapping) or is_list(b) else 0)  # ~0.3 µs an item
     if isinstance(b, Mapping):
         return any(java_str(k) == text or java_str(v) == text for k, v in b.items())
     if is_list(b):
-        return any(java_str(x) == text for x in b)
+        return text in map(java_str, b)
     return False
 
 
@@ -134,7 +142,9 @@ def _hashable(value: Any) -> bool:
 
 def concat(a: Any, b: Any) -> str:
     """`~`: null operands count as empty strings."""
-    return ("" if a is None else java_str(a)) + ("" if b is None else java_str(b))
+    left, right = ("" if a is None else java_str(a)), ("" if b is None else java_str(b))
+    check_chars(len(left) + len(right), "a string joined with ~")
+    return left + right
 
 
 def value_range(start: Any, end: Any, step: Any = 1) -> list[Any]:
@@ -146,7 +156,9 @@ def value_range(start: Any, end: Any, step: Any = 1) -> list[Any]:
     start, end, step = int(start), int(end), int(step)
     if step == 0:
         raise EvalError("The step of range function must not be zero")
-    return list(range(start, end + (1 if step > 0 else -1), step))
+    numbers = range(start, end + (1 if step > 0 else -1), step)
+    check_items(len(numbers), f"range({start}, {end})")
+    return list(numbers)
 
 
 def to_bool(value: Any, where: str) -> bool:

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from .limits import MAX_CHARS, charge, check_chars
+
 _UTC_NAMES = frozenset({"UTC", "Z", "GMT", "Etc/UTC"})
 
 
@@ -95,14 +97,22 @@ def java_str(value: Any) -> str:
     if isinstance(value, float):
         return java_double(value)
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{java_str(k)}={java_str(v)}" for k, v in value.items()) + "}"
+        return _joined("{", [f"{java_str(k)}={java_str(v)}" for k, v in value.items()], "}")
     if isinstance(value, list | tuple | set | frozenset):
-        return "[" + ", ".join(java_str(v) for v in value) + "]"
+        return _joined("[", [java_str(v) for v in value], "]")
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return java_datetime(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
+
+
+def _joined(start: str, parts: list[str], end: str) -> str:
+    charge(len(parts))
+    size = sum(map(len, parts)) + 2 * len(parts)
+    if size > MAX_CHARS:
+        check_chars(size, "the text of a list or map")
+    return start + ", ".join(parts) + end
 
 
 def to_output(value: Any) -> str:
@@ -119,15 +129,21 @@ def to_output(value: Any) -> str:
 def to_json(value: Any) -> str:
     """Jackson-like compact JSON (no spaces, non-ASCII kept, Java number and date forms)."""
     parts: list[str] = []
-    _write_json(value, parts)
+    _write_json(value, parts, [0])
     return "".join(parts)
 
 
-def _write_json(value: Any, out: list[str]) -> None:
+def _write_json(value: Any, out: list[str], size: list[int]) -> None:
     if value is None:
         out.append("null")
     elif isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False))
+        text = json.dumps(value, ensure_ascii=False)
+        if len(text) > 255:
+            charge(len(text) >> 8)
+        size[0] += len(text)
+        if size[0] > MAX_CHARS:
+            check_chars(size[0], "the JSON text")
+        out.append(text)
     elif isinstance(value, bool):
         out.append("true" if value else "false")
     elif isinstance(value, int):
@@ -135,25 +151,27 @@ def _write_json(value: Any, out: list[str]) -> None:
     elif isinstance(value, float):
         out.append(java_double(value) if math.isfinite(value) else json.dumps(java_double(value)))
     elif isinstance(value, Mapping):
+        charge(len(value))
         out.append("{")
         for i, (key, item) in enumerate(value.items()):
             if i:
                 out.append(",")
-            out.append(json.dumps(java_str(key), ensure_ascii=False))
+            _write_json(java_str(key), out, size)
             out.append(":")
-            _write_json(item, out)
+            _write_json(item, out, size)
         out.append("}")
     elif isinstance(value, list | tuple | set | frozenset):
+        charge(len(value))
         out.append("[")
         for i, item in enumerate(value):
             if i:
                 out.append(",")
-            _write_json(item, out)
+            _write_json(item, out, size)
         out.append("]")
     elif isinstance(value, dt.datetime | dt.date | dt.time):
         out.append(json.dumps(json_datetime(value)))
     else:
-        out.append(json.dumps(java_str(value), ensure_ascii=False))
+        _write_json(java_str(value), out, size)
 
 
 def json_datetime(value: dt.datetime | dt.date | dt.time) -> str:

@@ -10,6 +10,7 @@ from . import nodes as n
 from . import operators as ops
 from .errors import EvalError, MissingError, TemplateError
 from .evaluate import Env, Stmt, compile_args, compile_expr, invoke
+from .limits import MACRO_CALL_STEPS, Budget, active_budget
 from .output import to_output
 from .parser import parse_template
 
@@ -28,8 +29,13 @@ def compile_body(body: list[n.Node], macros: dict[str, n.Macro]) -> Stmt:
 
 def _compile_stmt(node: n.Node, macros: dict[str, n.Macro]) -> Stmt:
     if isinstance(node, n.Text):
-        text = node.text
-        return lambda env, out: out.append(text)
+        text, size = node.text, len(node.text)
+
+        def write(env: Env, out: list[str]) -> None:
+            env.budget.write(size)
+            out.append(text)
+
+        return write
     if isinstance(node, n.Print):
         return _compile_print(node)
     if isinstance(node, n.If):
@@ -54,7 +60,9 @@ def _compile_print(node: n.Print) -> Stmt:
 
     def run(env: Env, out: list[str]) -> None:
         try:
-            out.append(to_output(expr(env)))
+            text = to_output(expr(env))
+            env.budget.write(len(text))
+            out.append(text)
         except EvalError as exc:
             exc.line = exc.line or line
             raise
@@ -106,8 +114,10 @@ def _compile_for(node: n.For, macros: dict[str, n.Macro]) -> Stmt:
         length = len(items)
         scope: dict[str, Any] = {}
         env.scopes.append(scope)
+        charge = env.budget.charge
         try:
             for index, item in enumerate(items):
+                charge()
                 scope[var] = item
                 scope["loop"] = {
                     "index": index, "revindex": length - index - 1, "first": index == 0,
@@ -169,6 +179,7 @@ def _compile_block(node: n.Block, macros: dict[str, n.Macro]) -> Stmt:
 
 def call_macro(env: Env, macro: n.Macro, positional: list[Any], named: dict[str, Any]) -> str:
     """Render a macro with only its own arguments in scope (Pebble macros are isolated)."""
+    env.budget.charge(MACRO_CALL_STEPS)
     scope: dict[str, Any] = {}
     for i, (pname, default) in enumerate(macro.params):
         if i < len(positional):
@@ -177,7 +188,7 @@ def call_macro(env: Env, macro: n.Macro, positional: list[Any], named: dict[str,
             scope[pname] = named[pname]
         else:
             scope[pname] = compile_expr(default)(env) if default is not None else None
-    inner = Env(scope, env.runtime, env.template, env.depth)
+    inner = Env(scope, env.runtime, env.template, env.depth, env.budget)
     inner.macros = env.macros
     out: list[str] = []
     macro.compiled(inner, out)
@@ -198,22 +209,23 @@ class Template:
         if len(nodes) == 1 and isinstance(nodes[0], n.Print):
             self.single = compile_expr(nodes[0].expr)
 
-    def new_env(self, context: Mapping[str, Any], runtime: Any, depth: int) -> Env:
-        env = Env(context, runtime, self.source, depth)
+    def new_env(self, context: Mapping[str, Any], runtime: Any, depth: int, budget: Budget | None) -> Env:
+        env = Env(context, runtime, self.source, depth, budget)
         env.macros = self.macros
         return env
 
-    def render(self, context: Mapping[str, Any], runtime: Any, depth: int = 0) -> str:
-        env = self.new_env(context, runtime, depth)
+    def render(self, context: Mapping[str, Any], runtime: Any, depth: int = 0, budget: Budget | None = None) -> str:
+        """Render in string mode; `budget` is shared with the enclosing render (None: a fresh one)."""
+        env = self.new_env(context, runtime, depth, budget)
         out: list[str] = []
-        with _Reporting(self.source):
+        with _Reporting(self.source), active_budget(env.budget):
             self.body(env, out)
         return "".join(out)
 
-    def evaluate(self, context: Mapping[str, Any], runtime: Any, depth: int = 0) -> Any:
+    def evaluate(self, context: Mapping[str, Any], runtime: Any, depth: int = 0, budget: Budget | None = None) -> Any:
         assert self.single is not None
-        env = self.new_env(context, runtime, depth)
-        with _Reporting(self.source):
+        env = self.new_env(context, runtime, depth, budget)
+        with _Reporting(self.source), active_budget(env.budget):
             return self.single(env)
 
 
@@ -233,15 +245,18 @@ class _Reporting:
             return
         if isinstance(exc, MissingError):
             message = f"Unable to find `{exc.name}` used in the expression `{self.source}` at line {exc.line}"
-            raise TemplateError(message, self.source) from exc
+            raise TemplateError(message, self.source, exc.line) from exc
         if isinstance(exc, EvalError):
-            raise TemplateError(f"{exc.message} ({self.source}:{exc.line or 1})", self.source) from exc
+            raise TemplateError(f"{exc.message} ({self.source}:{exc.line or 1})", self.source, exc.line) from exc
         if isinstance(exc, TemplateError):
             if not exc.template:
                 exc.template = self.source
             return
         if isinstance(exc, RecursionError):
-            raise TemplateError(f"Too deeply nested template ({self.source})", self.source) from exc
+            raise TemplateError(f"{_TOO_DEEP} ({self.source})", self.source) from None
+
+
+_TOO_DEEP = "The template nests too deeply (macros, render() calls or data); simplify it"
 
 
 @functools.lru_cache(maxsize=8192)
@@ -249,6 +264,9 @@ def get_template(source: str) -> Template:
     """Parse and compile once per distinct source string."""
     try:
         return Template(source)
+    except RecursionError:
+        message = "The template nests too deeply (parentheses, brackets, filters or tags) to be parsed"
+        raise TemplateError(f"{message} ({_shorten(source)})", source) from None
     except TemplateError as exc:
         if not exc.template:
             exc.template = source
@@ -256,3 +274,7 @@ def get_template(source: str) -> Template:
             exc.message = f"{exc.message} ({source})"
             exc.args = (exc.message,)
         raise
+
+
+def _shorten(source: str) -> str:
+    return source if len(source) <= 200 else source[:200] + "..."

@@ -1,4 +1,4 @@
-"""The `purge` command: parse the cutoff and filters, list what matches, confirm, call `flowrun.api.purge`."""
+"""`purge`: parse the cutoff and filters, list what matches, confirm, call `flowrun.app.purge`."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from flowrun.cli.options import Home
 from flowrun.errors import UsageError
 
 if TYPE_CHECKING:
     from flowrun.state.purge import ExecutionFilter
 
-Home = Annotated[str | None, typer.Option("--home", help="State dir (default: FLOWRUN_HOME, flowrun.yaml, "
-                                                          "<project>/.flowrun).", show_default=False)]
 _SHOWN_BEFORE_ASKING = 10
 
 
@@ -45,7 +44,7 @@ def purge(
 
     Example: flowrun purge --before P30D --keep-last 5 --dry-run
     """
-    from flowrun import api
+    from flowrun.app import purge as api
 
     spec = build_filter(before, flow, namespace, state, keep_last)
     selection = api.purge_selection(home, spec)
@@ -133,6 +132,6 @@ def _confirmed(executions: list[dict[str, Any]], yes: bool) -> bool:
     return typer.confirm(f"Delete these {len(executions)} execution(s) for good?", default=False, err=True)
 
 
-def register(app: typer.Typer) -> None:
+def add_commands(app: typer.Typer) -> None:
     """Add `purge` to the main CLI."""
     app.command("purge")(purge)

@@ -1,33 +1,17 @@
-"""The `backfill`, `tick` and `schedule list|cron` commands: parse options, call flowrun.schedule, render."""
+"""`backfill`, `tick` and `schedule list|cron`: run and inspect a project's schedule triggers."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Annotated, Any
 
 import typer
 
+from flowrun.cli.options import Home, JsonFlag, is_tty, pairs
 from flowrun.errors import ExitCode, UsageError
 
-Home = Annotated[str | None, typer.Option("--home", help="State dir (default: FLOWRUN_HOME, flowrun.yaml, "
-                                                          "<project>/.flowrun).", show_default=False)]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-
-
-def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"{what} `{item}` must look like key=value")
-        result[key.strip()] = value
-    return result
-
-
-def _is_tty(stream: Any) -> bool:
-    return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
+group = typer.Typer(no_args_is_help=True, help="Inspect schedule triggers; print the crontab line.")
 
 
 def backfill(
@@ -56,13 +40,14 @@ def backfill(
         return
     if not from_ or not to:
         raise UsageError("backfill needs --from and --to", hint="e.g. --from 2019-01-01 --to 2019-12-31")
+    from flowrun.app.backfill import BackfillRequest
+    from flowrun.app.backfill import backfill as run_backfill
     from flowrun.schedule import progress as views
-    from flowrun.schedule.backfill import BackfillRequest, run_backfill
 
-    request = BackfillRequest(flow, from_, to, trigger or None, _pairs(input, "input"), _pairs(label, "label"),
+    request = BackfillRequest(flow, from_, to, trigger or None, pairs(input, "input"), pairs(label, "label"),
                               parallel, reprocess.lower(), dry_run, home)
     stream = sys.stderr if json_output else sys.stdout
-    view = None if dry_run else (views.LiveProgress if _is_tty(stream) else views.PlainProgress)(stream)
+    view = None if dry_run else (views.LiveProgress if is_tty(stream) else views.PlainProgress)(stream)
     result = run_backfill(request, view)
     if json_output:
         typer.echo(json.dumps(_result_json(result), indent=2))
@@ -82,7 +67,7 @@ def _result_json(result: Any) -> dict[str, Any]:
 
 
 def _backfill_list(home: str | None, json_output: bool) -> None:
-    from flowrun.schedule.backfill import list_backfills
+    from flowrun.app.backfill import list_backfills
 
     rows = list_backfills(home)
     if json_output:
@@ -107,7 +92,7 @@ def tick(
 
     Example: flowrun tick --now 2019-01-02T00:00:00Z
     """
-    from flowrun.schedule.tick import run_tick
+    from flowrun.app.tick import tick as run_tick
 
     report = run_tick(home, path, now)
     for problem in report.problems:
@@ -123,6 +108,7 @@ def tick(
         raise typer.Exit(ExitCode.FLOW_FAILED)
 
 
+@group.command("list")
 def schedule_list(
     count: Annotated[int, typer.Option("--count", "-n", help="How many next dates to show.")] = 5,
     now: Annotated[str | None, typer.Option("--now", help="The clock, as ISO-8601 (default: now).")] = None,
@@ -133,10 +119,9 @@ def schedule_list(
 
     Example: flowrun schedule list
     """
-    from flowrun.schedule.schedule_list import list_schedules
-    from flowrun.schedule.tick import parse_now
+    from flowrun.app.tick import list_schedules
 
-    rows, problems = list_schedules(home, parse_now(now), count)
+    rows, problems = list_schedules(home, now, count)
     for problem in problems:
         sys.stderr.write(f"warning: {problem}\n")
     if json_output:
@@ -152,21 +137,18 @@ def schedule_list(
         typer.echo("no schedule triggers in this project")
 
 
+@group.command("cron")
 def schedule_cron(home: Home = None) -> None:
     """Print the crontab line that ticks this project every minute (install it with `crontab -e`).
 
     Example: flowrun schedule cron >> my.crontab
     """
-    from flowrun.schedule.schedule_list import cron_line
+    from flowrun.app.tick import cron_line
 
     typer.echo(cron_line(home))
 
 
-def register(app: typer.Typer) -> None:
-    """Add `backfill`, `tick` and `schedule list|cron` to the main CLI."""
+def add_commands(app: typer.Typer) -> None:
+    """Add `backfill` and `tick` to the main CLI (`schedule` is a group)."""
     app.command("backfill")(backfill)
     app.command("tick")(tick)
-    schedule_app = typer.Typer(no_args_is_help=True, help="Inspect schedule triggers; print the crontab line.")
-    schedule_app.command("list")(schedule_list)
-    schedule_app.command("cron")(schedule_cron)
-    app.add_typer(schedule_app, name="schedule")

@@ -1,4 +1,4 @@
-"""`flowrun venvs list|prune`: inspect and clean the cached virtualenvs under the state dir."""
+"""The cache of script-task virtualenvs under the state dir: list them (size, last use) and prune them."""
 
 from __future__ import annotations
 

@@ -1,14 +1,46 @@
-"""Reading a flow's stored revisions for the CLI: its list, one revision's source, the one an execution runs."""
+"""Flows: validate files, load one (for graph and render), list its stored revisions and print one."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from flowrun.api import open_state
+from flowrun.app.services import open_state
 from flowrun.errors import InvalidFlowError, Problem, UsageError
 from flowrun.project import open_project, resolve_flow_ref
 from flowrun.state.db import Database
+
+
+def validate_paths(paths: list[str], home: str | None = None) -> list[tuple[str, list[Problem]]]:
+    """Validate flow files and directories; returns (file, problems) for every file checked.
+
+    A file is valid when none of its problems is an error (warnings only)."""
+    from flowrun.load import load_flow
+    from flowrun.subflow_refs import check_subflows
+
+    results: list[tuple[str, list[Problem]]] = []
+    for raw in paths:
+        path = Path(raw)
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
+        for file in files:
+            project = open_project(home, file.resolve().parent)
+            try:
+                flow = load_flow(file, project.config.plugin_defaults)
+                warnings = flow.warnings + check_subflows(flow, project.find_flow, project.flows_dir)
+                results.append((str(file), warnings))
+            except InvalidFlowError as exc:
+                results.append((str(file), exc.problems))
+            except RecursionError:  # a structure too deep for some check: this file is invalid, go on
+                results.append((str(file), [Problem("the flow is nested too deeply to be checked", file=str(file))]))
+    return results
+
+
+def load_flow_ref(ref: str, home: str | None = None) -> Any:
+    """A validated flow named by path or NAMESPACE/FLOW_ID (for graph and render)."""
+    from flowrun.load import load_flow
+
+    path, project = resolve_flow_ref(ref, home)
+    return load_flow(path, project.config.plugin_defaults)
 
 
 def _revision_target(ref: str, home: str | None) -> tuple[str, str, Path | None, Database]:
@@ -56,17 +88,3 @@ def revision_source(home: str | None, ref: str, number: int) -> str:
         known = ", ".join(str(r.number) for r in list_revisions(db, namespace, flow_id)) or "none"
         raise UsageError(f"flow {namespace}/{flow_id} has no revision {number}", hint=f"its revisions: {known}")
     return stored.source
-
-
-def execution_flow_source(home: str | None, execution_id: str) -> tuple[int, str]:
-    """The revision number an execution runs and that revision's flow source."""
-    from flowrun.state.revisions import execution_revision, get_revision
-    from flowrun.state.store import find_execution_row
-
-    db = open_state(open_project(home))
-    row = find_execution_row(db, execution_id)
-    number = execution_revision(db, row["id"])
-    stored = get_revision(db, row["namespace"], row["flow_id"], number) if number else None
-    if number is None or stored is None:
-        raise UsageError(f"execution `{row['id']}` has no recorded flow source")
-    return number, stored.source

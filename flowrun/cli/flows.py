@@ -1,0 +1,121 @@
+"""`validate`, `graph` and `flows revisions`: check, draw and list the revisions of flows."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from flowrun.cli.options import Home, JsonFlag, err
+from flowrun.errors import ExitCode, UsageError
+
+group = typer.Typer(no_args_is_help=True, help="Inspect flows and their stored revisions.")
+
+
+def graph(
+    flow: Annotated[str, typer.Argument(help="A flow file, or NAMESPACE/FLOW_ID.")],
+    format: Annotated[str, typer.Option("--format", help="tree, mermaid or dot.")] = "tree",
+    home: Home = None,
+) -> None:
+    """Draw a flow's topology, nested flowables included.
+
+    Example: flowrun graph flows/hello.yaml --format mermaid
+    """
+    from flowrun.app.flows import load_flow_ref
+    from flowrun.report import graph as pictures
+
+    loaded = load_flow_ref(flow, home)
+    if format == "tree":
+        from rich.console import Console
+
+        Console().print(pictures.graph_tree(loaded))
+    elif format in ("mermaid", "dot"):
+        typer.echo(pictures.graph_mermaid(loaded) if format == "mermaid" else pictures.graph_dot(loaded))
+    else:
+        raise UsageError(f"unknown format `{format}`", hint="use tree, mermaid or dot")
+
+
+def validate(
+    paths: Annotated[list[str], typer.Argument(help="Flow files or directories (searched recursively).")],
+    home: Home = None,
+) -> None:
+    """Validate flow files without running them. Exits 0 when all are valid (warnings allowed), 3 otherwise.
+
+    Example: flowrun validate flows/
+    """
+    from flowrun.app.flows import validate_paths
+
+    results = validate_paths(paths, home)
+    bad = 0
+    for file, problems in results:
+        for problem in problems:
+            err(str(problem))
+        if any(problem.is_error for problem in problems):
+            bad += 1
+        else:
+            typer.echo(f"ok  {file}")
+    if not results:
+        raise UsageError("no flow files found", hint="pass a .yaml file or a directory holding some")
+    if bad:
+        err(f"{bad} of {len(results)} flow file(s) invalid")
+        raise typer.Exit(ExitCode.INVALID)
+
+
+@group.command("revisions")
+def flows_revisions(
+    flow: Annotated[str, typer.Argument(help="A flow file, or NAMESPACE/FLOW_ID.")],
+    show: Annotated[int | None, typer.Option("--show", help="Print the source of this revision.",
+                                             show_default=False)] = None,
+    json_output: JsonFlag = False,
+    home: Home = None,
+) -> None:
+    """List a flow's revisions: number, date, source hash and the executions that ran each.
+
+    Every distinct source of a flow that runs is stored once as the next revision.
+
+    Example: flowrun flows revisions flows/hello.yaml --show 1
+    """
+    from flowrun.app import flows as revisions
+
+    if show is not None:
+        typer.echo(revisions.revision_source(home, flow, show), nl=False)
+        return
+    data = revisions.flow_revisions(home, flow)
+    if json_output:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    for line in _revision_lines(data):
+        typer.echo(line)
+
+
+def _revision_lines(data: dict[str, Any]) -> list[str]:
+    title = f"{data['namespace']}/{data['flowId']}"
+    if data["file"]:
+        where = f"revision {data['fileRevision']}" if data["fileRevision"] else "not a revision yet (it is when it runs)"
+        title += f"  ({data['file']} is {where})"
+    lines = [title]
+    if not data["revisions"]:
+        return [*lines, "  no revisions yet"]
+    lines.append(f"  {'REV':>4}  {'CREATED':<27}  {'HASH':<12}  EXECUTIONS")
+    for rev in data["revisions"]:
+        ids = rev["executions"]
+        used = ", ".join(ids[:3]) + (f" (+{len(ids) - 3} more)" if len(ids) > 3 else "") if ids else "-"
+        lines.append(f"  {rev['revision']:>4}  {rev['created']:<27}  {rev['hash'][:12]}  {used}")
+    return lines
+
+
+def echo_execution_revision(home: str | None, execution_id: str) -> None:
+    """`executions show ID --revision`: the revision number on stderr, its flow source on stdout."""
+    from flowrun.app.inspect import execution_flow_source
+
+    number, source = execution_flow_source(home, execution_id)
+    sys.stderr.write(f"revision {number}\n")
+    typer.echo(source, nl=False)
+
+
+def add_commands(app: typer.Typer) -> None:
+    """Add `graph` and `validate` to the main CLI (`flows` is a group)."""
+    app.command()(graph)
+    app.command()(validate)

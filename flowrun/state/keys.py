@@ -1,0 +1,114 @@
+"""The state DB's side of the secret key: its recorded fingerprint, and finding or re-encrypting encrypted values."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from flowrun.crypto import MARKER, CryptoError
+from flowrun.state.db import Database
+from flowrun.state.store import ACTIVE
+
+FINGERPRINT = "secret_key_fingerprint"
+_TOKEN = re.compile(re.escape(MARKER) + r"[A-Za-z0-9_\-]+=*")
+_SKIPPED = ("meta", "migrations")
+
+
+class KeyLedger:
+    """Implements crypto.KeyGuard on the `meta` table and a scan of every text column for encrypted values."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def recorded_fingerprint(self) -> str | None:
+        row = self.db.query_one("SELECT value FROM meta WHERE key = ?", (FINGERPRINT,))
+        return str(row[0]) if row else None
+
+    def record_fingerprint(self, fingerprint: str) -> None:
+        with self.db.write() as conn:
+            _set_fingerprint(conn, fingerprint)
+
+    def encrypted_values(self) -> int:
+        """How many column values hold at least one encrypted token (a full scan: used only when a key is lost)."""
+        total = 0
+        for table, column in text_columns(self.db.conn):
+            row = self.db.query_one(f'SELECT COUNT(*) FROM "{table}" WHERE instr("{column}", ?) > 0', (MARKER,))
+            total += int(row[0]) if row else 0
+        return total
+
+
+def encrypted_tokens(db: Database) -> list[str]:
+    """Every encrypted token in the DB (a full scan, for `flowrun state check`)."""
+    tokens: list[str] = []
+    for table, column in text_columns(db.conn):
+        for row in db.query(f'SELECT "{column}" FROM "{table}" WHERE instr("{column}", ?) > 0', (MARKER,)):
+            tokens += _TOKEN.findall(row[0])
+    return tokens
+
+
+def _set_fingerprint(conn: sqlite3.Connection, fingerprint: str) -> None:
+    conn.execute("INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                 "value = excluded.value, updated_at = excluded.updated_at", (FINGERPRINT, fingerprint, time.time()))
+
+
+def text_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Every (table, column) that can hold text, whatever the migrations added (KV, outputs, inputs...)."""
+    tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                             "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    found = []
+    for table in tables:
+        if table in _SKIPPED:
+            continue
+        for column in conn.execute(f'PRAGMA table_info("{table}")'):
+            declared = str(column[2]).upper()
+            if not declared or any(word in declared for word in ("TEXT", "CHAR", "CLOB", "JSON")):
+                found.append((table, str(column[1])))
+    return found
+
+
+def active_executions(db: Database) -> list[str]:
+    return [row[0] for row in db.query(f"SELECT id FROM executions WHERE state IN {ACTIVE} ORDER BY created_at")]
+
+
+def reencrypt(db: Database, transform: Callable[[str], str], new_fingerprint: str) -> int:
+    """Apply `transform` to every encrypted token and record the new key's fingerprint, in one transaction."""
+    with db.write() as conn:
+        count = _reencrypt(conn, transform)
+        _set_fingerprint(conn, new_fingerprint)
+    return count
+
+
+def reencrypt_copy(path: Path, transform: Callable[[str], str], new_fingerprint: str) -> int:
+    """The same for a copy of the DB (the pre-migration backup), left as it is otherwise (no migration)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            count = _reencrypt(conn, transform)
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+                _set_fingerprint(conn, new_fingerprint)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return count
+    finally:
+        conn.close()
+
+
+def _reencrypt(conn: sqlite3.Connection, transform: Callable[[str], str]) -> int:
+    count = 0
+    for table, column in text_columns(conn):
+        rows = conn.execute(f'SELECT rowid, "{column}" FROM "{table}" WHERE instr("{column}", ?) > 0',
+                            (MARKER,)).fetchall()
+        for rowid, text in rows:
+            try:
+                new_text = _TOKEN.sub(lambda match: transform(match.group(0)), text)
+            except CryptoError as exc:
+                raise CryptoError(f"{table}.{column} (row {rowid}): {exc.message}", hint=exc.hint) from exc
+            conn.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE rowid = ?', (new_text, rowid))
+            count += 1
+    return count
