@@ -8,6 +8,8 @@ import importlib.util
 from functools import cache
 from typing import TYPE_CHECKING
 
+from flowrun.errors import ExitCode, FlowrunError
+
 if TYPE_CHECKING:
     from flowrun.tasks.base import Task
 
@@ -126,13 +128,14 @@ TASK_RUNNERS = {
 }
 
 
-class UnknownType(LookupError):
+class UnknownType(FlowrunError):
     """A `type` that no task class serves; `message` says what to do."""
+
+    exit_code = ExitCode.INVALID
 
     def __init__(self, type_name: str, message: str) -> None:
         super().__init__(message)
         self.type_name = type_name
-        self.message = message
 
 
 def canonical(type_name: str) -> str:
