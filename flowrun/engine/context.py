@@ -101,6 +101,14 @@ class TaskContext:
         self.variables = executor.task_variables(task, taskrun, scope)
 
     @property
+    def taskrun_value(self) -> str | None:
+        """Kestra's task-run value: this run's own loop value, else the innermost loop value around it."""
+        run = self.taskrun
+        if run.value is not None:
+            return str(run.value)
+        return run.value_path[-1] if run.value_path else None
+
+    @property
     def storage(self) -> TaskStorage:
         if self._storage is None:
             self._storage = TaskStorage(self)

@@ -150,6 +150,11 @@ class RunContext(Protocol):
     state_dir: Path
 
     @property
+    def taskrun_value(self) -> str | None:
+        """The `taskrun.value` of this run (inside a loop: the innermost loop value), None outside loops."""
+        ...
+
+    @property
     def logger(self) -> TaskLogger: ...
 
     @property
