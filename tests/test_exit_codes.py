@@ -5,18 +5,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from conftest import CliResult, Project
+from conftest import Project
+from helpers import assert_clean
 
 import flowrun
 from flowrun.errors import ExitCode
 
 LOG = "io.kestra.plugin.core.log.Log"
-
-
-def assert_clean(result: CliResult, code: int) -> None:
-    assert result.code == code, f"exit {result.code}, expected {code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr + result.stdout
-    assert "internal error" not in result.stderr
 
 
 # -- every error class to its code ----------------------------------------------------------------------
