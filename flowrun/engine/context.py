@@ -127,6 +127,9 @@ class TaskContext:
     def render_typed(self, value: Any, **extra_vars: Any) -> Any:
         return self.executor.render(value, self._vars(extra_vars), typed=True)
 
+    def render_with(self, value: Any, variables: dict[str, Any]) -> Any:
+        return self.executor.render(value, self._vars(variables))
+
     def working_dir(self) -> Path:
         if self.scope.shared_dir is not None:
             return self.scope.shared_dir

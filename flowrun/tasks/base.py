@@ -168,6 +168,10 @@ class RunContext(Protocol):
         """Render keeping native types when a string is a single expression (`{{ [1,2] }}` -> list)."""
         ...
 
+    def render_with(self, value: Any, variables: dict[str, Any]) -> Any:
+        """`render` with `variables` added to the task's own (any names, e.g. the fields of a file's item)."""
+        ...
+
     def working_dir(self) -> Path:
         """This attempt's own working directory (created on first use, removed after the attempt)."""
         ...
