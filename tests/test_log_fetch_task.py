@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import Project
-from coretask_harness import CORE, local, run, taskrun
+from coretask_harness import CORE, assert_clean, local, run, taskrun
 
 from flowrun.ion import read_values
 
@@ -92,3 +92,10 @@ def test_fetch_rejects_flow_filters_without_execution_and_bad_levels(project: Pr
     assert "set both `namespace` and `flowId`" in taskrun(execution, "fetch").error
     execution = run(project, f"  - id: fetch\n    type: {FETCH}\n    level: LOUD\n")
     assert "`level` must be one of TRACE, DEBUG, INFO, WARN, ERROR" in taskrun(execution, "fetch").error
+
+
+def test_validate_rejects_unknown_fetch_properties(project: Project) -> None:
+    project.flow(f"id: f\nnamespace: t\ntasks:\n  - id: fetch\n    type: {FETCH}\n    taskIds: [a]\n", "bad.yaml")
+    result = project.cli("validate", "flows/bad.yaml")
+    assert_clean(result, 3)
+    assert "flows/bad.yaml:6:5: task `fetch`: unknown property 'taskIds'; did you mean 'tasksId'?" in result.stderr
