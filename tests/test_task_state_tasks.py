@@ -162,6 +162,12 @@ def test_a_secret_in_a_state_is_encrypted_at_rest(project: Project, monkeypatch:
     assert not any("super-secret-value" in m for m in messages)
 
 
+def test_set_without_data_creates_the_state_unchanged(project: Project) -> None:
+    execution = run(project, f"  - id: touch\n    type: {SET}\n  - id: read\n    type: {GET}\n    errorOnMissing: true\n")
+    assert taskrun(execution, "touch").outputs["count"] == 0
+    assert taskrun(execution, "read").outputs == {"count": 0, "data": {}}
+
+
 def test_missing_state_with_error_on_missing_fails_the_task(project: Project) -> None:
     """Kestra's StateTest.getThrow and deleteThrow."""
     for task_type, task_id in ((GET, "read"), (DELETE, "drop")):
@@ -178,10 +184,10 @@ def test_bad_properties_fail_validation_or_the_task(project: Project) -> None:
     result = project.cli("validate", "flows/bad.yaml")
     assert_clean(result, 3)
     assert "flows/bad.yaml:6:5: task `put`: unknown property 'datas'; did you mean 'data'?" in result.stderr
-    project.flow(f"id: f\nnamespace: t\ntasks:\n  - id: put\n    type: {SET}\n", "empty.yaml")
-    result = project.cli("validate", "flows/empty.yaml")
+    project.flow(f"id: f\nnamespace: t\ntasks:\n  - id: put\n    type: {SET}\n    name: [a]\n", "list.yaml")
+    result = project.cli("validate", "flows/list.yaml")
     assert_clean(result, 3)
-    assert "flows/empty.yaml:4" in result.stderr and "data" in result.stderr, result.stderr
+    assert "flows/list.yaml:6" in result.stderr and "task `put`: name" in result.stderr, result.stderr
     execution = run(project, f"  - id: put\n    type: {SET}\n    data: \"not a map\"\n")
     assert "`data` must be a map" in taskrun(execution, "put").error
     execution = run(project, f"  - id: read\n    type: {GET}\n    namespace: maybe\n")

@@ -87,12 +87,12 @@ class Set(_StateTask):
     keys overwritten. Concurrent executions updating one state queue; none of their updates is lost.
     A state that holds a secret is encrypted at rest. Outputs: `count` (keys in the state now) and `key`."""
 
-    data: dict[str, Any] | str
+    data: dict[str, Any] | str | None = None
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         from flowrun.state.task_state import StoredState
 
-        update = mapping(ctx, self.data, "data")
+        update = mapping(ctx, self.data, "data") if self.data is not None else {}
         scope = self.scope(ctx)
         cipher = ctx.services().cipher
         merged: dict[str, Any] = {}
