@@ -77,6 +77,14 @@ class TaskContext:
         self.variables = executor.task_variables(task, taskrun, scope)
 
     @property
+    def taskrun_value(self) -> str | None:
+        """Kestra's task-run value: this run's own loop value, else the innermost loop value around it."""
+        run = self.taskrun
+        if run.value is not None:
+            return str(run.value)
+        return run.value_path[-1] if run.value_path else None
+
+    @property
     def storage(self) -> TaskStorage:
         if self._storage is None:
             self._storage = TaskStorage(self)
@@ -94,6 +102,9 @@ class TaskContext:
 
     def render_typed(self, value: Any, **extra_vars: Any) -> Any:
         return self.executor.render(value, self._vars(extra_vars), typed=True)
+
+    def render_with(self, value: Any, variables: dict[str, Any]) -> Any:
+        return self.executor.render(value, self._vars(variables))
 
     def working_dir(self) -> Path:
         if self.scope.shared_dir is not None:

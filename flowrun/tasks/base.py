@@ -118,6 +118,11 @@ class RunContext(Protocol):
     state_dir: Path
 
     @property
+    def taskrun_value(self) -> str | None:
+        """The `taskrun.value` of this run (inside a loop: the innermost loop value), None outside loops."""
+        ...
+
+    @property
     def logger(self) -> TaskLogger: ...
 
     @property
@@ -129,6 +134,10 @@ class RunContext(Protocol):
 
     def render_typed(self, value: Any, **extra_vars: Any) -> Any:
         """Render keeping native types when a string is a single expression (`{{ [1,2] }}` -> list)."""
+        ...
+
+    def render_with(self, value: Any, variables: dict[str, Any]) -> Any:
+        """`render` with `variables` added to the task's own (any names, e.g. the fields of a file's item)."""
         ...
 
     def working_dir(self) -> Path:
