@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowrun.engine.model import Execution
 from flowrun.errors import InvalidFlowError, UsageError
+from flowrun.model.execution import Execution
 from flowrun.project import Project
 from flowrun.state.protocol import StateStore
 
@@ -50,7 +50,7 @@ def _shown(execution: Execution) -> str:
 
 
 def _latest(db: StateStore, execution: Execution, mode: str, project: Project, current: int) -> FlowChoice:
-    from flowrun.validate import load_flow
+    from flowrun.load import load_flow
 
     path = flow_file(execution, project)
     if path is None:
@@ -89,8 +89,8 @@ def _stored(db: StateStore, execution: Execution, mode: str, project: Project, n
 def _drift_note(db: StateStore, execution: Execution, mode: str, project: Project, stored: Any,
                 chosen: bool) -> str | None:
     """One line when the file on disk is not the revision being run (the file's source is recorded as one)."""
+    from flowrun.load import load_flow
     from flowrun.state.revisions import source_hash
-    from flowrun.validate import load_flow
 
     shown, verb, number = _shown(execution), VERBS[mode], stored.number
     path = flow_file(execution, project)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from flowrun.engine.model import Attempt, Execution, TaskRun, new_id
+from flowrun.model.execution import Attempt, Execution, TaskRun, new_id
 from flowrun.state.concurrency import wait_for_slot
 from flowrun.state.db import Database
 from flowrun.state.protocol import StateStore
-from flowrun.state.records import Claim, ExecutionFilter, LogFilter
+from flowrun.state.records import Claim, ExecutionFilter, LogFilter, StateScope, StoredState
 from flowrun.state.store import find_execution_row, get_execution, list_executions, reap_dead
 
 KEY = ("dev", "f", "hourly")
@@ -335,3 +335,32 @@ def test_purge_selects_finished_executions_and_deletes_their_rows(store: StateSt
 
 def test_location_names_the_state(store: StateStore, tmp_path: Path) -> None:
     assert str(tmp_path) in store.location
+
+
+def test_log_search_reads_one_executions_lines_by_level_and_task(store: StateStore) -> None:
+    execution = _execution(store)
+    for task_id, level, message in (("a", "DEBUG", "1"), ("b", "INFO", "2"), ("a", "ERROR", "3")):
+        store.add_log(execution.id, None, task_id, 1, level, "2024-01-01T00:00:00.000000Z", message)
+    assert store.execution_exists("dev", "f", execution.id) and not store.execution_exists("dev", "g", execution.id)
+    assert [r["message"] for r in store.find_logs("dev", "f", execution.id, "INFO")] == ["2", "3"]
+    assert [r["message"] for r in store.find_logs("dev", "f", execution.id, "nope")] == ["1", "2", "3"]
+    assert [r["message"] for r in store.find_logs("dev", "f", execution.id, "TRACE", ["b", "a"])] == ["2", "1", "3"]
+    assert store.find_logs("dev", "g", execution.id, "TRACE") == []
+
+
+def test_task_state_documents_are_updated_in_one_transaction(store: StateStore) -> None:
+    scope, other = StateScope("dev", "f", "default"), StateScope("dev", "f", "default", "v1")
+    assert store.read_task_state(scope) is None
+    seen: list[StoredState | None] = []
+
+    def change(current: StoredState | None) -> StoredState:
+        seen.append(current)
+        return StoredState(f'{{"n":{len(seen)}}}')
+
+    store.update_task_state(scope, change)
+    assert store.update_task_state(scope, change) == StoredState('{"n":2}')
+    assert seen == [None, StoredState('{"n":1}')]
+    store.update_task_state(other, lambda current: StoredState("enc", True))
+    assert store.read_task_state(other) == StoredState("enc", True)
+    assert store.delete_task_state(scope) and not store.delete_task_state(scope)
+    assert store.read_task_state(other) is not None

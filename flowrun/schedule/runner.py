@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from flowrun.engine.launch import RunOptions, StartExecution
+from flowrun.engine.launch import RunOptions
+from flowrun.engine.services import StartExecution
 from flowrun.schedule import trigger_state
 from flowrun.state.records import Claim
 

@@ -8,7 +8,7 @@ import socket
 import time
 from typing import Any
 
-from flowrun.engine.model import new_id
+from flowrun.model.execution import new_id
 from flowrun.state.liveness import pid_alive
 from flowrun.state.records import Row
 from flowrun.state.sqlbase import SqlBase

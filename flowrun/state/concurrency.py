@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import time
 
-from flowrun.engine.model import Execution, iso, utcnow
+from flowrun.model.execution import Execution, iso, utcnow
 from flowrun.state.protocol import StateStore
 from flowrun.state.sqlbase import SqlBase
 from flowrun.state.store import reap_dead

@@ -24,10 +24,12 @@ from flowrun.state.concurrency import SqliteConcurrency
 from flowrun.state.executions import SqliteExecutions
 from flowrun.state.keys import SqliteKeys
 from flowrun.state.kv import SqliteKV
+from flowrun.state.log_search import SqliteLogSearch
 from flowrun.state.migrations import MIGRATIONS, bootstrap
 from flowrun.state.processes import SqliteProcesses
 from flowrun.state.purge import SqlitePurge
 from flowrun.state.revisions import SqliteRevisions
+from flowrun.state.task_state import SqliteTaskStates
 from flowrun.state.triggers import SqliteTriggers
 
 __all__ = ["MIGRATIONS", "Database", "connect"]
@@ -91,8 +93,8 @@ def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
     return conn
 
 
-class Database(SqliteExecutions, SqliteConcurrency, SqliteProcesses, SqliteRevisions, SqliteTriggers, SqliteClaims,
-               SqliteBackfills, SqliteKV, SqliteKeys, SqlitePurge):
+class Database(SqliteExecutions, SqliteLogSearch, SqliteConcurrency, SqliteProcesses, SqliteRevisions,
+               SqliteTriggers, SqliteClaims, SqliteBackfills, SqliteKV, SqliteKeys, SqliteTaskStates, SqlitePurge):
     """One SQLite file shared by every flowrun process of a project; the embedded `StateStore`.
 
     Reads use the thread's connection directly. Writes go through `write()`, which opens the transaction

@@ -9,8 +9,8 @@ import sqlite3
 import time
 from typing import Any
 
-from flowrun.engine.model import Execution, TaskRun, iso
 from flowrun.errors import StateError
+from flowrun.model.execution import Execution, TaskRun, iso
 from flowrun.state.liveness import ACTIVE
 from flowrun.state.records import Row
 from flowrun.state.sqlbase import SqlBase, as_dict, as_dicts

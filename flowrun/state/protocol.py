@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from flowrun.engine.model import Execution, TaskRun
+from flowrun.model.execution import Execution, TaskRun
 from flowrun.state.records import (
     Claim,
     DateStatus,
@@ -28,6 +28,8 @@ from flowrun.state.records import (
     Revision,
     Row,
     Selection,
+    StateScope,
+    StoredState,
 )
 
 
@@ -80,6 +82,15 @@ class StateStore(Protocol):
 
     def log_rows(self, execution_id: str, task_id: str | None = None) -> list[Row]:
         """An execution's log rows (of one task when given) in the order they were written."""
+
+    def execution_exists(self, namespace: str, flow_id: str, execution_id: str) -> bool:
+        """Whether this execution id is one of this flow's."""
+
+    def find_logs(self, namespace: str, flow_id: str, execution_id: str, min_level: str,
+                  task_ids: list[str] | None = None) -> list[Row]:
+        """An execution's log lines at or above `min_level` (a level outside TRACE..ERROR counts as the
+        lowest), in the order written; with `task_ids`, those of each task in turn (as Kestra's log.Fetch).
+        Columns: namespace, flow_id, task_id, execution_id, task_run_id, attempt, timestamp, level, message."""
 
     def ended_since(self, namespace: str | None, flow_id: str | None, states: list[str], since: str) -> bool:
         """Whether an execution of this flow ended in one of `states` at or after `since`."""
@@ -217,6 +228,18 @@ class StateStore(Protocol):
 
     def kv_namespaces(self) -> list[str]:
         """Every namespace that holds a key (expired ones included), sorted."""
+
+    # -- documents of the state.Get/Set/Delete tasks (flowrun.state.task_state) ----------------------------
+    def read_task_state(self, scope: StateScope) -> StoredState | None:
+        """One document, None when there is none."""
+
+    def update_task_state(self, scope: StateScope,
+                          change: Callable[[StoredState | None], StoredState]) -> StoredState:
+        """Replace the document by `change(current)` in one transaction: concurrent updates of one document
+        queue, none is lost. Returns the new document."""
+
+    def delete_task_state(self, scope: StateScope) -> bool:
+        """Delete one document; False if there was none."""
 
     # -- the secret key's ledger (flowrun.state.keys) -----------------------------------------------------
     def recorded_fingerprint(self) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from flowrun.engine.model import TERMINAL
+from flowrun.model.execution import TERMINAL
 from flowrun.state.records import Deleted, ExecutionFilter, LogFilter, Selection
 from flowrun.state.sqlbase import SqlBase
 

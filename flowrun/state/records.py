@@ -102,3 +102,28 @@ class LogFilter:
     flow_id: str | None = None
     execution_id: str | None = None
     levels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StateScope:
+    """Which document of the `state.*` tasks: `flow_id` is "" for a state shared by the namespace, `value`
+    None when not isolated by `taskrun.value`."""
+
+    namespace: str
+    flow_id: str
+    name: str
+    value: str | None = None
+
+    def key(self, flow_slug: str) -> str:
+        """Kestra's key for this state (`<flow>_states_tasks-states_<name>[_<value>]`), shown as the `key` output."""
+        prefix = f"{flow_slug}_" if self.flow_id else ""
+        suffix = f"_{self.value}" if self.value is not None else ""
+        return f"{prefix}states_tasks-states_{self.name}{suffix}"
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """A `state.*` document as stored: JSON text (encrypted when `secret`)."""
+
+    data: str
+    secret: bool = False

@@ -8,8 +8,8 @@ import threading
 import time
 from typing import Any
 
-from flowrun.engine.model import iso, utcnow
 from flowrun.errors import UsageError
+from flowrun.model.execution import iso, utcnow
 from flowrun.state.liveness import ACTIVE, DIED, HEARTBEAT_SECONDS, STALE_SECONDS, pid_alive
 from flowrun.state.processes import stop_orphans
 from flowrun.state.protocol import StateStore
