@@ -321,6 +321,7 @@ class Executor:
         try:
             with self.slots, bounded(ctx.cancel, ctx.deadline):  # templates stop with the task
                 outputs = task.run(ctx) or {}
+                ctx.commit_files()
             state = "SUCCESS"
         except TaskError as exc:
             outputs, state = exc.outputs or {}, "FAILED"
