@@ -159,3 +159,12 @@ def test_local_backend_refuses_a_symlink_out_of_its_root(tmp_path: Path) -> None
     os.symlink(outside, root / "ns" / "link.txt")
     with pytest.raises(StorageError, match="escapes the internal storage root"):
         InternalStorage(root).local_path("kestra:///ns/link.txt")
+
+
+def test_a_missing_bucket_fails_the_run_with_exit_4(gcs_emulator: GcsEmulator, tmp_path: Path) -> None:
+    writer, _ = two_projects(tmp_path, f"storage: gs://no-such-bucket-{uuid.uuid4().hex[:8]}/x\n"
+                                       f"emulators:\n  storage: {gcs_emulator.url}\n")
+    upload = tmp_path / "upload.txt"
+    upload.write_text("x")
+    result = writer.cli("run", "flows/writer.yaml", "--input", f"upload={upload}")
+    assert_clean_error(result, 4, "bucket `no-such-bucket-", "does not exist", "gcloud storage buckets create")

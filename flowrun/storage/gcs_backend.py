@@ -22,8 +22,7 @@ class GcsBackend:
         self.prefix = clean_key(prefix, f"storage prefix `{prefix}`")
         self.endpoint = endpoint
         self.location = f"gs://{bucket}/{self.prefix}".rstrip("/")
-        self._bucket: Any = None
-        self._lock = threading.Lock()
+        self._threads = threading.local()  # one client per thread: a client's HTTP session is not shared
 
     def child(self, name: str) -> GcsBackend:
         """The same bucket, one prefix level down (e.g. `namespace_files`)."""
@@ -32,10 +31,10 @@ class GcsBackend:
     # -- plumbing ----------------------------------------------------------------------------------
 
     def _client_bucket(self) -> Any:
-        with self._lock:
-            if self._bucket is None:
-                self._bucket = _open_bucket(self.bucket_name, self.endpoint, self.location)
-            return self._bucket
+        bucket = getattr(self._threads, "bucket", None)
+        if bucket is None:
+            bucket = self._threads.bucket = _open_bucket(self.bucket_name, self.endpoint, self.location)
+        return bucket
 
     def _blob(self, key: str, **options: Any) -> Any:
         name = self._name(key)  # checked before any connection
@@ -57,6 +56,10 @@ class GcsBackend:
             return call()
         except api_failures() as exc:
             code, reason, message = describe(exc)
+            if code == 404 and action in ("upload", "list"):
+                raise StorageError(f"internal storage {self.location}: bucket `{self.bucket_name}` does not exist",
+                                   hint=f"create it (gcloud storage buckets create gs://{self.bucket_name}) or "
+                                        "fix `storage:` in flowrun.yaml / FLOWRUN_STORAGE") from None
             if code == 404:
                 raise MissingFile(f"file `{key}` does not exist in {self.location}",
                                    hint="it may have been purged, or the bucket does not exist") from None
