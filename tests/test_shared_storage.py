@@ -100,6 +100,29 @@ def test_shared_dir_storage_across_homes(tmp_path: Path) -> None:
     assert not local_files(writer.home) and not local_files(reader.home)
 
 
+def test_namespace_file_tasks_write_to_the_gcs_storage(gcs_emulator: GcsEmulator, tmp_path: Path) -> None:
+    bucket = gcs_emulator.bucket(BUCKET)
+    prefix = f"e2e/{uuid.uuid4().hex}"
+    writer, reader = two_projects(tmp_path, f"storage: gs://{BUCKET}/{prefix}\n"
+                                            f"emulators:\n  storage: {gcs_emulator.url}\n")
+    writer.flow(flow_text("shared_storage/sync.yaml"), "sync.yaml")
+    reader.flow(flow_text("shared_storage/ns-read.yaml"), "ns-read.yaml")
+    upload = tmp_path / "upload.txt"
+    upload.write_text("synced\n")
+
+    synced = writer.run("flows/sync.yaml", {"file": str(upload)})
+    assert synced.state == "SUCCESS", [tr.error for tr in synced.task_runs]
+    assert sorted(outputs(synced, "download")["files"]) == ["/greeting.txt", "/up/deep/x.txt"]
+    nsfiles = f"{prefix}/namespace_files/demo.shared"
+    assert bucket.blob(f"{nsfiles}/up/deep/x.txt").download_as_bytes() == b"synced\n"
+    assert not (writer.root / "namespace_files" / "demo.shared" / "up").exists()  # the storage, not the local dir
+
+    read_back = reader.run("flows/ns-read.yaml")
+    assert read_back.state == "SUCCESS", [tr.error for tr in read_back.task_runs]
+    assert outputs(read_back, "show")["value"] == "synced\n"
+    assert [b.name for b in bucket.list_blobs(prefix=f"{nsfiles}/")] == [f"{nsfiles}/greeting.txt"]
+
+
 def test_env_wins_over_config_and_default_stays_in_home(project: Project, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(project.root)

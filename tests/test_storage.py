@@ -245,3 +245,14 @@ def test_publish_uploads_new_and_changed_files(nsfiles: NamespaceFiles, tmp_path
     assert nsfiles.read("company.team", "scripts/etl.py") == "print('v2')"
     assert nsfiles.read("company.team", "queries/a.sql") == "# queries/a.sql"  # only in the storage: kept
     assert nsfiles.publish(local) == []
+
+
+def test_copy_from_and_prune_empty_dirs(nsfiles: NamespaceFiles, tmp_path: Path) -> None:
+    source = tmp_path / "new.txt"
+    source.write_text("new")
+    nsfiles.copy_from("company.team", "scripts/sub/new/new.txt", source)
+    assert nsfiles.read("company.team", "scripts/sub/new/new.txt") == "new"
+    gone = ["scripts/sub/deep.py", "scripts/sub/new/new.txt"]
+    assert all(nsfiles.delete("company.team", rel) for rel in gone)
+    assert nsfiles.prune_empty_dirs("company.team", gone) == ["scripts/sub/new", "scripts/sub"]
+    assert "scripts/etl.py" in nsfiles.list("company.team")

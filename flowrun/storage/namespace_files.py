@@ -166,6 +166,29 @@ class NamespaceFiles:
         self.backend.put(key, data)
         return key
 
+    def copy_from(self, namespace: str, rel: str, source: Path) -> str:
+        """Create or overwrite namespace file `rel` with a copy of the local file `source`; returns its key."""
+        key = self._key(namespace, rel)
+        self.backend.put(key, Path(source))
+        return key
+
+    def prune_empty_dirs(self, namespace: str, rels: builtins.list[str]) -> builtins.list[str]:
+        """Remove the parent folders of `rels` left empty, deepest first; return those folders.
+
+        In an object store a folder is only a name prefix: one with no file left is gone already."""
+        inside = _checked_namespace(namespace)
+        folders = {parent for rel in rels for parent in _parents(self._key(namespace, rel), inside)}
+        removed = []
+        for folder in sorted(folders, key=lambda key: key.count("/"), reverse=True):
+            local = self.backend.local_file(folder)
+            if local is None:
+                empty = not self.backend.list(folder)
+            elif empty := local.is_dir() and not any(local.iterdir()):
+                local.rmdir()
+            if empty:
+                removed.append(folder[len(inside) + 1:])
+        return removed
+
     def delete(self, namespace: str, rel: str) -> bool:
         """Delete one file; False if it did not exist."""
         return self.backend.delete(self._key(namespace, rel))
@@ -204,6 +227,13 @@ class NamespaceFiles:
                     self.backend.put(key, Path(local_root) / key)
                     uploaded.append(key)
         return sorted(uploaded)
+
+
+def _parents(key: str, inside: str) -> builtins.list[str]:
+    """The folder keys between `key` and its namespace folder `inside` (both excluded)."""
+    parts = key.split("/")
+    folders = ["/".join(parts[:n]) for n in range(len(parts) - 1, 0, -1)]
+    return [folder for folder in folders if below(folder, inside) and folder != inside]
 
 
 def _checked_namespace(namespace: str) -> str:
