@@ -31,7 +31,7 @@ class ProjectConfig(Strict):
     @field_validator("storage")
     @classmethod
     def _check_storage(cls, value: str | None) -> str | None:
-        from flowrun.storage.location import parse_storage
+        from flowrun.storage.spec import parse_storage
 
         if value is not None:
             try:

@@ -18,7 +18,8 @@ from flowrun.project import open_project
 from flowrun.storage.backend import StorageError
 from flowrun.storage.gcs_backend import GcsBackend
 from flowrun.storage.internal import InternalStorage
-from flowrun.storage.location import open_storage, parse_storage
+from flowrun.storage.location import open_storage
+from flowrun.storage.spec import parse_storage
 
 BUCKET = "flowrun-shared"
 GREETING = "hello from the writer's namespace files\n"

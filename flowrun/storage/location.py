@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flowrun.errors import UsageError
 from flowrun.storage.backend import LocalBackend, StorageBackend
 from flowrun.storage.cache import process_cache_dir
 from flowrun.storage.internal import InternalStorage
 from flowrun.storage.namespace_files import NamespaceFiles
+from flowrun.storage.spec import StorageSpec, parse_storage
 
 if TYPE_CHECKING:
     from flowrun.project import Project
@@ -22,33 +21,6 @@ ENV = "FLOWRUN_STORAGE"
 NAMESPACE_PREFIX = "namespace_files"
 _PUBLISHED: set[tuple[str, str]] = set()
 _PUBLISH_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class StorageSpec:
-    """A parsed `storage:` value: a directory, or a bucket and prefix."""
-
-    path: Path | None = None
-    bucket: str | None = None
-    prefix: str = ""
-
-
-def parse_storage(value: str, base: Path, source: str) -> StorageSpec:
-    """`gs://bucket[/prefix]` or a directory (`~` expanded, relative to `base`); `source` names the setting."""
-    from flowrun.gcp.uris import GcsUriError, parse_gs_uri
-
-    text = value.strip()
-    if text.startswith("gs://"):
-        try:
-            where = parse_gs_uri(text, source, need_object=False)
-        except GcsUriError as exc:
-            raise UsageError(str(exc), hint="write it as gs://bucket/prefix") from None
-        return StorageSpec(bucket=where.bucket, prefix=where.name.strip("/"))
-    if not text or "://" in text:
-        raise UsageError(f"{source} must be gs://bucket/prefix or a directory, got {value!r}",
-                         hint="for example `storage: gs://my-bucket/flowrun` or `storage: /mnt/shared/flowrun`")
-    path = Path(text).expanduser()
-    return StorageSpec(path=path if path.is_absolute() else base / path)
 
 
 def storage_spec(project: Project) -> StorageSpec | None:
