@@ -33,7 +33,7 @@ def _describe(spec: ScheduleSpec, db: StateStore, now: datetime, count: int) -> 
     }
 
 
-def list_schedules(project: Any, db: Any, now: datetime, count: int = 5) -> tuple[list[dict[str, Any]], list[str]]:
+def list_schedules(project: Any, db: StateStore, now: datetime, count: int = 5) -> tuple[list[dict[str, Any]], list[str]]:
     """One entry per schedule trigger of the project's flows, and the problems of flows that did not load."""
     from flowrun.schedule.tick import discover
 
