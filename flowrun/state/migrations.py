@@ -15,7 +15,7 @@ The rule for writing a migration, so that the same list runs on SQLite and on Po
   no portable form, give the migration per-backend SQL in `per_backend` (backend name -> SQL); that text
   replaces `sql` for that backend, and every backend must have one.
 
-`tests/test_state_migrations.py` checks these rules and applies the Postgres rendering to a real Postgres.
+`tests/state/test_state_migrations.py` checks these rules and applies the Postgres rendering to a real Postgres.
 """
 
 from __future__ import annotations
