@@ -131,7 +131,21 @@ def echo_execution_revision(home: str | None, execution_id: str) -> None:
     typer.echo(source, nl=False)
 
 
+def schema() -> None:
+    """Print the JSON Schema of the flow document (every task type, input, trigger and condition) for editors.
+
+    Wire it into VS Code's YAML extension with a first line such as
+    `# yaml-language-server: $schema=../docs/flow.schema.json`.
+
+    Example: flowrun schema > flow.schema.json
+    """
+    from flowrun.schema import flow_schema
+
+    typer.echo(json.dumps(flow_schema(), indent=2, sort_keys=False))
+
+
 def add_commands(app: typer.Typer) -> None:
-    """Add `graph` and `validate` to the main CLI (`flows` is a group)."""
+    """Add `graph`, `validate` and `schema` to the main CLI (`flows` is a group)."""
     app.command()(graph)
     app.command()(validate)
+    app.command()(schema)
