@@ -15,6 +15,7 @@ CORE = "io.kestra.plugin.core"
 SCRIPTS = "io.kestra.plugin.scripts"
 JDBC = "io.kestra.plugin.jdbc"
 GCP = "io.kestra.plugin.gcp"
+GIT = "io.kestra.plugin.git"
 
 #: canonical Kestra type -> "module:Class"
 TASKS: dict[str, str] = {
@@ -79,6 +80,9 @@ TASKS: dict[str, str] = {
     f"{GCP}.bigquery.Load": "flowrun.tasks.bigquery:Load",
     f"{GCP}.bigquery.LoadFromGcs": "flowrun.tasks.bigquery:LoadFromGcs",
     f"{GCP}.bigquery.ExtractToGcs": "flowrun.tasks.bigquery:ExtractToGcs",
+    # git
+    f"{GIT}.Clone": "flowrun.tasks.git:Clone",
+    f"{GIT}.SyncNamespaceFiles": "flowrun.tasks.git:SyncNamespaceFiles",
 }
 
 #: legacy or alternative name -> canonical name
