@@ -70,6 +70,11 @@ class Project:
         return None
 
 
+def peek_ids(path: Path) -> tuple[str | None, str | None]:
+    """A flow file's top-level `namespace` and `id` (read without parsing the file); None when absent."""
+    return _peek_ids(path)
+
+
 def _peek_ids(path: Path) -> tuple[str | None, str | None]:
     ns = fid = None
     try:

@@ -14,7 +14,7 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ def _read(content: Content) -> bytes:
     return content.read_bytes() if isinstance(content, Path) else content
 
 
-def plan_changes(target: Path, wanted: dict[str, Content], deletable: Callable[[str], bool] | None = None,
+def plan_changes(target: Path, wanted: Mapping[str, Content], deletable: Callable[[str], bool] | None = None,
                  existing: list[str] | None = None) -> list[Change]:
     """The changes that make `target` hold `wanted` (path -> bytes or source file).
 

@@ -215,3 +215,53 @@ def _file_row(change: Change, prefix: str) -> dict[str, Any]:
     if change.state != DELETED:
         row["gitPath"] = f"{prefix}/{change.path}" if prefix else change.path
     return row
+
+
+class SyncFlows(GitTask):
+    """Sync the flows of `gitDirectory` (default `_flows`) on `branch` (default `main`) into the project's
+    flows/, in `targetNamespace`: each flow's `namespace:` line is rewritten to it (a subdirectory of
+    `gitDirectory` adds a child namespace when `includeChildNamespaces`, otherwise only its top-level files
+    are read).
+
+    A flow already in the project keeps its file; a new one is written to `flows/<namespace>/<file>`. Every
+    flow is validated first: an invalid one fails the sync with nothing written (with `ignoreInvalidFlows` it
+    is left out with a warning). `delete` removes the flows of the namespace (and its children, with
+    `includeChildNamespaces`) that are absent from Git, never the flow running the sync. flows/ is replaced in
+    one atomic swap. Output `flows`: an ION file, one row per flow (`gitPath`, `syncState`
+    ADDED/UPDATED/UNCHANGED/DELETED, `flowId`, `namespace`)."""
+
+    url: str
+    branch: Any = "main"
+    target_namespace: str
+    git_directory: Any = "_flows"
+    include_child_namespaces: Any = False
+    delete: Any = False
+    ignore_invalid_flows: Any = False
+    dry_run: Any = False
+    fail_on_missing_directory: Any = True
+
+    def run(self, ctx: RunContext) -> dict[str, Any]:
+        from flowrun.gitops.checkout import checkout_branch, read_git_tree
+        from flowrun.gitops.flows import flow_rows, plan_flow_changes, read_git_flows, validate_git_flows
+        from flowrun.gitops.tree import apply_changes
+
+        with task_errors():
+            target, branch = str(ctx.render(self.target_namespace)), str(ctx.render(self.branch))
+            git_directory = (render_text(ctx, self.git_directory) or "").strip().strip("/")
+            children = render_flag(ctx, self.include_child_namespaces, "includeChildNamespaces")
+            dry_run, delete = render_flag(ctx, self.dry_run, "dryRun"), render_flag(ctx, self.delete, "delete")
+            project = ctx.services().project
+            with self.git_session(ctx) as session, scratch_dir(ctx) as scratch:
+                checkout = checkout_branch(session, branch, scratch / "repo", self.submodules(ctx))
+                tree = read_git_tree(checkout, git_directory, branch, render_flag(
+                    ctx, self.fail_on_missing_directory, "failOnMissingDirectory"), recursive=children)
+                flows, skipped = read_git_flows(tree, git_directory, target)
+                flows, invalid = validate_git_flows(flows, tree, git_directory, project.config.plugin_defaults,
+                                                    render_flag(ctx, self.ignore_invalid_flows, "ignoreInvalidFlows"))
+                for note in [*tree.skipped, *skipped, *(f"{p} (invalid)" for p in invalid)]:
+                    ctx.logger.warn(f"not synced: {note}")
+                changes = plan_flow_changes(project, flows, target, children, delete, (ctx.namespace, ctx.flow_id))
+                if not dry_run:
+                    apply_changes(project.flows_dir, changes)
+        log_changes(ctx, changes, f"flows of {target}", dry_run)
+        return {"flows": write_diff(ctx, flow_rows(changes))}

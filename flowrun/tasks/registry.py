@@ -83,6 +83,7 @@ TASKS: dict[str, str] = {
     # git
     f"{GIT}.Clone": "flowrun.tasks.git:Clone",
     f"{GIT}.SyncNamespaceFiles": "flowrun.tasks.git:SyncNamespaceFiles",
+    f"{GIT}.SyncFlows": "flowrun.tasks.git:SyncFlows",
 }
 
 #: legacy or alternative name -> canonical name
