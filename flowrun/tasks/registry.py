@@ -84,6 +84,8 @@ TASKS: dict[str, str] = {
     f"{GIT}.Clone": "flowrun.tasks.git:Clone",
     f"{GIT}.SyncNamespaceFiles": "flowrun.tasks.git:SyncNamespaceFiles",
     f"{GIT}.SyncFlows": "flowrun.tasks.git:SyncFlows",
+    f"{GIT}.PushFlows": "flowrun.tasks.git_push:PushFlows",
+    f"{GIT}.PushNamespaceFiles": "flowrun.tasks.git_push:PushNamespaceFiles",
 }
 
 #: legacy or alternative name -> canonical name
