@@ -55,7 +55,7 @@ def validate_git_flows(flows: list[GitFlow], tree: GitTree, git_prefix: str, def
                        ignore_invalid: bool) -> tuple[list[GitFlow], list[Problem]]:
     """Validate each flow as flowrun would run it. Invalid ones fail the sync, or are left out (and returned
     as problems) with `ignore_invalid`."""
-    from flowrun.validate import load_flow
+    from flowrun.load import load_flow
 
     valid, problems = [], []
     for flow in flows:
