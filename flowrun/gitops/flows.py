@@ -16,7 +16,7 @@ from flowrun.project import Project, peek_ids
 
 #: Kestra's SyncFlows finds the flow's namespace with this pattern and replaces its first match.
 NAMESPACE_LINE = re.compile(r"(?m)^namespace: (.*)$")
-_ID_LINE = re.compile(r"(?m)^id:[ \t]*(.+?)[ \t]*$")
+ID_LINE = re.compile(r"(?m)^id:[ \t]*(.+?)[ \t]*$")
 
 
 @dataclass
@@ -41,7 +41,7 @@ def read_git_flows(tree: GitTree, git_prefix: str, target_namespace: str) -> tup
         subdir = rel.rpartition("/")[0]
         namespace = target_namespace + ("." + subdir.replace("/", ".") if subdir else "")
         text = path.read_text(encoding="utf-8")
-        found = _ID_LINE.search(text)
+        found = ID_LINE.search(text)
         if not NAMESPACE_LINE.search(text) or not found:
             raise GitError(f"{git_path}: not a flow (it needs top-level `id:` and `namespace:` lines)",
                            hint="keep only flow files in gitDirectory, or list the others in .kestraignore")

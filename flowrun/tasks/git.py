@@ -30,6 +30,8 @@ def render_flag(ctx: RunContext, value: Any, name: str) -> bool:
         if text not in ("true", "false", ""):
             raise TaskError(f"{name}: expected true or false, got {rendered!r}")
         return text == "true"
+    if rendered is not None and not isinstance(rendered, bool | int):
+        raise TaskError(f"{name}: expected true or false, got {rendered!r}")
     return bool(rendered)
 
 

@@ -103,6 +103,8 @@ TASKS: dict[str, str] = {
     f"{GIT}.SyncFlows": "flowrun.tasks.git:SyncFlows",
     f"{GIT}.PushFlows": "flowrun.tasks.git_push:PushFlows",
     f"{GIT}.PushNamespaceFiles": "flowrun.tasks.git_push:PushNamespaceFiles",
+    f"{GIT}.Push": "flowrun.tasks.git_legacy:Push",
+    f"{GIT}.Sync": "flowrun.tasks.git_legacy:Sync",
 }
 
 #: legacy or alternative name -> canonical name
