@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from flowrun.cli import executions, flows, kv, purge, render, run, schedule, state, venvs
+from flowrun.cli import executions, flows, git, kv, purge, render, run, schedule, state, venvs
 from flowrun.cli.options import err
 from flowrun.errors import EXIT_CODE_MEANINGS, ExitCode, FlowrunError, InvalidFlowError
 
@@ -17,7 +17,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 for _module in (run, flows, executions, render, purge, schedule):
     _module.add_commands(app)
 for _name, _module in (("executions", executions), ("kv", kv), ("venvs", venvs), ("schedule", schedule),
-                       ("flows", flows), ("state", state)):
+                       ("flows", flows), ("state", state), ("git", git)):
     app.add_typer(_module.group, name=_name)
 
 

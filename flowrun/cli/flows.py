@@ -38,15 +38,26 @@ def graph(
 
 
 def validate(
-    paths: Annotated[list[str], typer.Argument(help="Flow files or directories (searched recursively).")],
+    paths: Annotated[list[str] | None, typer.Argument(help="Flow files or directories (searched recursively).",
+                                                      show_default=False)] = None,
+    changed: Annotated[bool, typer.Option("--changed", help="[REF] Also the flows under flows/ that changed since "
+                                          "git REF (default HEAD; the argument that is not a file): committed "
+                                          "since, staged, modified or untracked.")] = False,
     home: Home = None,
 ) -> None:
     """Validate flow files without running them. Exits 0 when all are valid (warnings allowed), 3 otherwise.
 
-    Example: flowrun validate flows/
+    Example: flowrun validate flows/   (or: flowrun validate --changed origin/main)
     """
     from flowrun.app.flows import validate_paths
 
+    paths = list(paths or [])
+    if changed:
+        paths, found, ref = _changed_paths(paths, home)
+        if not found and not paths:
+            typer.echo(f"no flow changed since {ref}")
+            return
+        paths += [path for path in found if path not in paths]
     results = validate_paths(paths, home)
     bad = 0
     for file, problems in results:
@@ -57,10 +68,24 @@ def validate(
         else:
             typer.echo(f"ok  {file}")
     if not results:
-        raise UsageError("no flow files found", hint="pass a .yaml file or a directory holding some")
+        raise UsageError("no flow files found", hint="pass a .yaml file or a directory holding some, or --changed")
     if bad:
         err(f"{bad} of {len(results)} flow file(s) invalid")
         raise typer.Exit(ExitCode.INVALID)
+
+
+def _changed_paths(args: list[str], home: str | None) -> tuple[list[str], list[str], str]:
+    """With --changed, the one argument that is not a file or directory is the git ref (default HEAD)."""
+    from pathlib import Path
+
+    from flowrun.app.git import changed_flow_files
+
+    refs = [arg for arg in args if not Path(arg).exists()]
+    if len(refs) > 1:
+        raise UsageError(f"--changed takes one git ref, not {', '.join(refs)}",
+                         hint="the other arguments must be flow files or directories")
+    ref = refs[0] if refs else "HEAD"
+    return [arg for arg in args if arg not in refs], changed_flow_files(ref, home), ref
 
 
 @group.command("revisions")
