@@ -202,6 +202,52 @@ class GitDaemon:
             self.proc.wait(timeout=10)
 
 
+class SshServer:
+    """OpenSSH's sshd on a free loopback port, for the current user, accepting one public key; repos under
+    `root` are `url(name)`. It needs the openssh-server package (.ci/run installs it)."""
+
+    def __init__(self, root: Path, public_key: str) -> None:
+        import getpass
+
+        self.root, self.port, self.user = root, free_port(), getpass.getuser()
+        self.dir = root.parent / f"{root.name}.sshd"
+        self.dir.mkdir(parents=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.dir / "host_key")], check=True)
+        (self.dir / "authorized_keys").write_text(public_key)
+        (self.dir / "sshd_config").write_text("\n".join([
+            f"Port {self.port}", "ListenAddress 127.0.0.1", f"HostKey {self.dir / 'host_key'}",
+            f"AuthorizedKeysFile {self.dir / 'authorized_keys'}", "PermitRootLogin prohibit-password",
+            "StrictModes no", "UsePAM no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+            f"PidFile {self.dir / 'sshd.pid'}", ""]))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def url(self, name: str) -> str:
+        return f"ssh://{self.user}@127.0.0.1:{self.port}{self.root}/{name}"
+
+    def __enter__(self) -> SshServer:
+        Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
+        self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(self.dir / "sshd_config")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.02)
+        raise RuntimeError(f"sshd did not start: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def ssh_key(path: Path, passphrase: str = "") -> tuple[str, str]:
+    """A new ed25519 key pair (OpenSSH format, encrypted with `passphrase` when given): (private, public)."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", passphrase, "-f", str(path)], check=True)
+    return path.read_text(), Path(f"{path}.pub").read_text()
+
+
 @pytest.fixture
 def remote(tmp_path: Path) -> Remote:
     return Remote(tmp_path / "remotes")

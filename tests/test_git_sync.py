@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import Project
-from git_fixture import GitDaemon, GitHttpServer, Remote, free_port, git, git_http, remote
+from git_fixture import GitDaemon, GitHttpServer, Remote, SshServer, free_port, git, git_http, remote, ssh_key
 
 from flowrun.app.inspect import execution_logs
 from flowrun.ion import read_values
@@ -263,3 +263,47 @@ def test_clone_depth(project: Project, remote: Remote, depth: int) -> None:
     assert execution.state == "SUCCESS", {k: v.error for k, v in runs.items()}
     out = "\n".join(line["message"] for line in execution_logs(str(project.home), execution.id, "read"))
     assert out.strip().endswith(str(depth))
+
+
+def test_clone_submodules_with_git_config(project: Project, tmp_path: Path) -> None:
+    """`cloneSubmodules` fetches a submodule; `gitConfig` reaches git (file:// submodules need it allowed)."""
+    lib = Remote(tmp_path / "lib")
+    lib.commit({"lib.txt": "from the submodule"})
+    app = Remote(tmp_path / "app")
+    app.commit({"main.txt": "app"})
+    git("-c", "protocol.file.allow=always", "submodule", "add", "--quiet", lib.url, "vendor/lib", cwd=app.work)
+    git("commit", "--quiet", "-m", "add lib", cwd=app.work)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=app.work)
+    props = {"url": app.url, "cloneSubmodules": True, "gitConfig": {"protocol.file.allow": "always"}}
+    execution, runs = run(project, clone_flow(props, "cat vendor/lib/lib.txt"), "clone.yaml")
+    assert execution.state == "SUCCESS", {k: v.error for k, v in runs.items()}
+    out = "\n".join(line["message"] for line in execution_logs(str(project.home), execution.id, "read"))
+    assert "from the submodule" in out
+
+
+def test_sync_over_ssh_with_a_private_key_and_its_passphrase(project: Project, tmp_path: Path) -> None:
+    served = Remote(tmp_path / "ssh")
+    served.commit({"_files/s.txt": "over ssh"})
+    private, public = ssh_key(tmp_path / "id_task", "pass-" + TOKEN)
+    _, plain_public = ssh_key(tmp_path / "id_plain")
+    with SshServer(tmp_path / "ssh", public + plain_public) as server:
+        ok, runs = run(project, sync_flow({"url": server.url("repo.git"), "privateKey": private,
+                                           "passphrase": "pass-" + TOKEN}))
+        assert ok.state == "SUCCESS", runs["sync"].error
+        assert ns_files(project) == {"s.txt": "over ssh"}
+        by_path, runs = run(project, sync_flow({"url": server.url("repo.git"),
+                                                "privateKeyPath": str(tmp_path / "id_plain")}), "path.yaml")
+        assert by_path.state == "SUCCESS", runs["sync"].error
+        wrong, runs = run(project, sync_flow({"url": server.url("repo.git"), "privateKey": private,
+                                              "passphrase": "nope"}), "wrong.yaml")
+        assert wrong.state == "FAILED" and "with the given passphrase" in runs["sync"].error
+        refused, runs = run(project, sync_flow({"url": server.url("repo.git"),
+                                                "privateKey": ssh_key(tmp_path / "id_other")[0]}), "other.yaml")
+        assert refused.state == "FAILED" and "refused the credentials" in runs["sync"].error, runs["sync"].error
+    host_key = (server.dir / "host_key.pub").read_text().split()[1]
+    assert host_key in (project.home / "ssh" / "known_hosts").read_text()  # recorded by flowrun, first use
+    user_known = Path.home() / ".ssh" / "known_hosts"
+    assert not user_known.exists() or host_key not in user_known.read_text()  # the user's file is untouched
+    for execution in (ok, wrong):
+        text = json.dumps(execution.to_json(), default=str) + logs(project, execution)
+        assert TOKEN not in text and "PRIVATE KEY" not in text

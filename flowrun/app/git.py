@@ -79,7 +79,8 @@ def _session(project: Project, request: GitRequest) -> tuple[GitSession, MirrorS
                       else settings.git_directory, delete=request.delete,
                       message=request.message or values.get("commit_message"),
                       author=(name, email) if name and email else None)
-    return GitSession(url, GitOptions(auth=auth)), spec
+    known_hosts = str(project.home / "ssh" / "known_hosts")
+    return GitSession(url, GitOptions(auth=auth, known_hosts=known_hosts)), spec
 
 
 def _rendered(project: Project, settings: GitSettings) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from flowrun.gitops.push import PushResult, commit_and_push, open_branch, replac
 from flowrun.gitops.remote import GitError, GitSession
 from flowrun.gitops.tree import DELETED, UNCHANGED, Change, apply_changes, plan_changes
 from flowrun.project import Project, peek_ids
+from flowrun.storage.namespace_files import NamespaceFiles
 
 _NAME_STATUS = {"A": "ADDED", "M": "UPDATED", "D": DELETED, "T": "UPDATED"}
 
@@ -56,9 +57,10 @@ def pull_project(session: GitSession, project: Project, spec: MirrorSpec, dry_ru
         raise GitError(f"{where} on branch `{spec.branch}` holds neither flows/ nor namespace_files/",
                        hint="point --git-directory (git.gitDirectory) at the directory that mirrors the project")
     plans: list[tuple[Path, list[Change], str]] = [(project.flows_dir, _plan_flows(project, root, spec), "flows")]
+    store = NamespaceFiles(project.namespace_files_dir)
     for namespace in _namespaces(root / "namespace_files", project.namespace_files_dir, spec):
         tree = _tree(root / "namespace_files" / namespace)
-        target = project.namespace_files_dir / namespace
+        target = store.namespace_dir(namespace)  # refuses a directory that is not a namespace name
         plans.append((target, plan_changes(target, dict(tree.files), (lambda rel: True) if spec.delete else None),
                       f"namespace_files/{namespace}"))
     if not dry_run:

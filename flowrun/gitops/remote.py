@@ -71,6 +71,8 @@ class GitOptions:
     no_proxy: bool = False
     connect_timeout_ms: int = 10000
     read_timeout_ms: int = 60000
+    #: where ssh records hosts it sees first (accept-new); the user's ~/.ssh/known_hosts is read too
+    known_hosts: str | None = None
 
 
 def url_password(url: str | None) -> str | None:
@@ -156,6 +158,9 @@ class GitSession:
                    "-o", f"ConnectTimeout={max(1, -(-self.options.connect_timeout_ms // 1000))}"]
             if key is not None:
                 ssh += ["-i", str(key), "-o", "IdentitiesOnly=yes"]
+            if self.options.known_hosts:
+                Path(self.options.known_hosts).parent.mkdir(parents=True, exist_ok=True)
+                ssh += ["-o", f"UserKnownHostsFile={self.options.known_hosts} ~/.ssh/known_hosts"]
             env["GIT_SSH_COMMAND"] = " ".join(shlex.quote(part) for part in ssh)
         if self.options.no_proxy:
             env.update(no_proxy="*", NO_PROXY="*")
@@ -255,14 +260,16 @@ def _as_text(value: Any) -> str:
 
 
 def _decrypt_key(data: bytes, passphrase: str) -> bytes:
-    """The private key without its passphrase, in OpenSSH format (ssh itself would have to prompt for it)."""
+    """The private key without its passphrase, in OpenSSH format (ssh itself would have to prompt for it).
+    OpenSSH-format keys need bcrypt, their key derivation."""
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
 
     loaders = (serialization.load_ssh_private_key, serialization.load_pem_private_key)
     for load in loaders:
         try:
             key = load(data, password=passphrase.encode())
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, UnsupportedAlgorithm):
             continue
         return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                                  serialization.NoEncryption())

@@ -119,7 +119,8 @@ class GitTask(Task):
         options = GitOptions(auth=auth, config=config, trusted_ca_pem_path=render_text(ctx, self.trusted_ca_pem_path),
                              no_proxy=render_flag(ctx, self.no_proxy, "noProxy"),
                              connect_timeout_ms=render_int(ctx, self.connect_timeout, "connectTimeout") or 10000,
-                             read_timeout_ms=render_int(ctx, self.read_timeout, "readTimeout") or 60000)
+                             read_timeout_ms=render_int(ctx, self.read_timeout, "readTimeout") or 60000,
+                             known_hosts=str(Path(ctx.state_dir) / "ssh" / "known_hosts"))
         return GitSession(url, options)
 
     def submodules(self, ctx: RunContext) -> bool:
