@@ -6,16 +6,20 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Project
+from gcp_emulators import GcsEmulator
 from git_fixture import GitDaemon, GitHttpServer, Remote, SshServer, free_port, git, git_http, remote, ssh_key
 
 from flowrun.app.inspect import execution_logs
 from flowrun.ion import read_values
+from flowrun.project import open_project
 from flowrun.storage.internal import InternalStorage
+from flowrun.storage.location import open_storage
 
 __all__ = ["git_http", "remote"]
 SYNC = "io.kestra.plugin.git.SyncNamespaceFiles"
@@ -307,3 +311,24 @@ def test_sync_over_ssh_with_a_private_key_and_its_passphrase(project: Project, t
     for execution in (ok, wrong):
         text = json.dumps(execution.to_json(), default=str) + logs(project, execution)
         assert TOKEN not in text and "PRIVATE KEY" not in text
+
+
+def test_sync_into_a_gcs_shared_storage(project: Project, remote: Remote, gcs_emulator: GcsEmulator) -> None:
+    """With `storage: gs://...`, the namespace files live in the bucket: the sync uploads and deletes there."""
+    bucket = gcs_emulator.bucket("flowrun-git")
+    prefix = f"git/{uuid.uuid4().hex}"
+    project.config(f"storage: gs://flowrun-git/{prefix}\nemulators:\n  storage: {gcs_emulator.url}\n")
+    remote.commit({"_files/a.sql": "select 1", "_files/m/b.sql": "select 2"})
+    execution, runs = run(project, sync_flow({"url": remote.url}))
+    assert execution.state == "SUCCESS", runs["sync"].error
+    keys = sorted(blob.name[len(prefix) + 1:] for blob in bucket.list_blobs(prefix=f"{prefix}/namespace_files/"))
+    assert keys == ["namespace_files/team.data/a.sql", "namespace_files/team.data/m/b.sql"]
+    remote.commit({"_files/a.sql": "select 10", "_files/m/b.sql": None})
+    execution, runs = run(project, sync_flow({"url": remote.url, "delete": True}))
+    assert execution.state == "SUCCESS", runs["sync"].error
+    blobs = {blob.name[len(prefix) + 1:]: blob for blob in bucket.list_blobs(prefix=f"{prefix}/namespace_files/")}
+    assert list(blobs) == ["namespace_files/team.data/a.sql"]
+    assert blobs["namespace_files/team.data/a.sql"].download_as_bytes() == b"select 10"
+    storage, _ = open_storage(open_project(str(project.home), project.root))
+    rows = read_values(storage.local_path(runs["sync"].outputs["files"]))
+    assert {row["kestraPath"]: row["syncState"] for row in rows} == {"/a.sql": "OVERWRITTEN", "/m/b.sql": "DELETED"}

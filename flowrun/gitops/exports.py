@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 from flowrun.gitops.flows import in_scope
 from flowrun.project import Project, peek_ids
@@ -14,18 +13,16 @@ _REVISION = re.compile(r"(?m)^revision:\s*\d+\n?")
 Export = tuple[dict[str, bytes], Callable[[str], bool]]
 
 
-def child_namespaces(root: Path, namespace: str) -> list[str]:
+def child_namespaces(store: NamespaceFiles, namespace: str) -> list[str]:
     """The namespaces below `namespace` that have namespace files."""
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and p.name.startswith(namespace + "."))
+    return sorted({key.split("/", 1)[0] for key in store.backend.list("") if key.startswith(namespace + ".")})
 
 
 def export_namespace_files(store: NamespaceFiles, namespace: str, globs: list[str] | None,
                            include_children: bool) -> Export:
     """The selected files of `namespace` (a child namespace's under a directory named after it), and which
     files already under `gitDirectory` the selection covers (those a push may remove)."""
-    children = child_namespaces(store.root, namespace) if include_children else []
+    children = child_namespaces(store, namespace) if include_children else []
     files: dict[str, bytes] = {}
     for ns in [namespace, *children]:
         prefix = "" if ns == namespace else ns + "/"

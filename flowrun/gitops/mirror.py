@@ -16,6 +16,7 @@ from pathlib import Path
 from flowrun.errors import InvalidFlowError, Problem
 from flowrun.gitops.checkout import GitTree, checkout_branch, read_git_tree, resolve_git_directory
 from flowrun.gitops.flows import in_scope
+from flowrun.gitops.nsfiles import sync_namespace
 from flowrun.gitops.push import PushResult, commit_and_push, open_branch, replace_files
 from flowrun.gitops.remote import GitError, GitSession
 from flowrun.gitops.tree import DELETED, UNCHANGED, Change, apply_changes, plan_changes
@@ -57,15 +58,13 @@ def pull_project(session: GitSession, project: Project, spec: MirrorSpec, dry_ru
         raise GitError(f"{where} on branch `{spec.branch}` holds neither flows/ nor namespace_files/",
                        hint="point --git-directory (git.gitDirectory) at the directory that mirrors the project")
     plans: list[tuple[Path, list[Change], str]] = [(project.flows_dir, _plan_flows(project, root, spec), "flows")]
-    store = NamespaceFiles(project.namespace_files_dir)
-    for namespace in _namespaces(root / "namespace_files", project.namespace_files_dir, spec):
-        tree = _tree(root / "namespace_files" / namespace)
-        target = store.namespace_dir(namespace)  # refuses a directory that is not a namespace name
-        plans.append((target, plan_changes(target, dict(tree.files), (lambda rel: True) if spec.delete else None),
-                      f"namespace_files/{namespace}"))
     if not dry_run:
-        for target, changes, _ in plans:
-            apply_changes(target, changes)
+        apply_changes(project.flows_dir, plans[0][1])
+    store = NamespaceFiles(project.namespace_files_dir)  # the project's own dir (published to a shared storage)
+    for namespace in _namespaces(root / "namespace_files", project.namespace_files_dir, spec):
+        changes = sync_namespace(store, namespace, _tree(root / "namespace_files" / namespace).files, spec.delete,
+                                 dry_run)
+        plans.append((project.namespace_files_dir / namespace, changes, f"namespace_files/{namespace}"))
     return [FileChange(c.state, f"{prefix}/{c.path}") for _, changes, prefix in plans for c in changes]
 
 

@@ -47,18 +47,20 @@ def _read(content: Content) -> bytes:
 
 
 def plan_changes(target: Path, wanted: Mapping[str, Content], deletable: Callable[[str], bool] | None = None,
-                 existing: list[str] | None = None) -> list[Change]:
+                 existing: list[str] | None = None, read: Callable[[str], bytes] | None = None) -> list[Change]:
     """The changes that make `target` hold `wanted` (path -> bytes or source file).
 
-    Files of `target` not wanted are DELETED when `deletable(path)` says so (kept when it is None)."""
+    Files of `target` not wanted are DELETED when `deletable(path)` says so (kept when it is None).
+    `existing` and `read` list and read the present files when they are not in the local dir `target`."""
     present = set(list_files(target) if existing is None else existing)
+    read = read or (lambda rel: (target / rel).read_bytes())
     changes = []
     for rel in sorted(wanted):
         content = wanted[rel]
         if rel not in present:
             changes.append(Change(ADDED, rel, content))
         else:
-            same = (target / rel).read_bytes() == _read(content)
+            same = read(rel) == _read(content)
             changes.append(Change(UNCHANGED if same else UPDATED, rel, content))
     if deletable is not None:
         changes += [Change(DELETED, rel) for rel in sorted(present - set(wanted)) if deletable(rel)]

@@ -190,22 +190,21 @@ class SyncNamespaceFiles(GitTask):
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         from flowrun.gitops.checkout import checkout_branch, read_git_tree
-        from flowrun.gitops.tree import apply_changes, plan_changes
+        from flowrun.gitops.nsfiles import sync_namespace
 
         with task_errors():
             namespace, branch = str(ctx.render(self.namespace)), str(ctx.render(self.branch))
             git_directory = render_text(ctx, self.git_directory) or ""
             dry_run, delete = render_flag(ctx, self.dry_run, "dryRun"), render_flag(ctx, self.delete, "delete")
-            target = ctx.services().namespace_files.namespace_dir(namespace)
+            store = ctx.services().namespace_files
+            store.namespace_dir(namespace)  # a bad namespace name fails before the clone
             with self.git_session(ctx) as session, scratch_dir(ctx) as scratch:
                 checkout = checkout_branch(session, branch, scratch / "repo", self.submodules(ctx))
                 tree = read_git_tree(checkout, git_directory, branch, render_flag(
                     ctx, self.fail_on_missing_directory, "failOnMissingDirectory"))
                 for skipped in tree.skipped:
                     ctx.logger.warn(f"not synced: {skipped}")
-                changes = plan_changes(target, dict(tree.files), (lambda rel: True) if delete else None)
-                if not dry_run:
-                    apply_changes(target, changes)
+                changes = sync_namespace(store, namespace, tree.files, delete, dry_run)
         log_changes(ctx, changes, f"namespace files of {namespace}", dry_run)
         prefix = git_directory.strip().strip("/")
         rows = [_file_row(change, prefix) for change in changes]

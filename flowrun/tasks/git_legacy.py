@@ -178,15 +178,16 @@ class Sync(GitTask):
             apply_changes(project.flows_dir, changes)
 
     def _sync_files(self, ctx: RunContext, files: dict[str, Path], dry_run: bool) -> None:
-        from flowrun.gitops.tree import apply_changes, plan_changes
+        from flowrun.gitops.nsfiles import sync_namespace
 
         prefix = (render_text(ctx, self.namespace_files_directory) or "").strip("/")
         wanted = {f"{prefix}/{rel}" if prefix else rel: path for rel, path in files.items()}
-        target = ctx.services().namespace_files.namespace_dir(ctx.namespace)
-        changes = plan_changes(target, wanted, lambda rel: not prefix or rel.startswith(prefix + "/"))
+        store = ctx.services().namespace_files
+        if prefix:  # Git is the source of the prefix only: the namespace's other files stay
+            wanted |= {rel: store.read_bytes(ctx.namespace, rel) for rel in store.list(ctx.namespace)
+                       if not rel.startswith(prefix + "/")}
+        changes = sync_namespace(store, ctx.namespace, wanted, True, dry_run)
         self._log(ctx, changes, "namespace files", dry_run)
-        if not dry_run:
-            apply_changes(target, changes)
 
     @staticmethod
     def _log(ctx: RunContext, changes: list[Change], what: str, dry_run: bool) -> None:
