@@ -15,7 +15,7 @@ import pytest
 import yaml
 from conftest import ROOT, Project
 from git_fixture import IDENTITY, GitHttpServer, Remote, git, remote
-from test_cli_errors import assert_clean
+from helpers import assert_clean
 from test_git_flows import flow_text, project_flows
 from test_git_push import ns_write
 from test_git_sync import TOKEN, ns_files
