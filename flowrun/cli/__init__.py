@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from flowrun.cli import executions, flows, kv, manual, purge, render, run, schedule, state, venvs
+from flowrun.cli import executions, flows, git, kv, manual, purge, render, run, schedule, state, venvs
 from flowrun.cli.options import err
 from flowrun.errors import EXIT_CODE_MEANINGS, ExitCode, FlowrunError, InvalidFlowError
 
@@ -45,7 +45,7 @@ def _global_options(
 for _module in (run, flows, executions, render, purge, schedule):
     _module.add_commands(app)
 for _name, _module in (("executions", executions), ("kv", kv), ("venvs", venvs), ("schedule", schedule),
-                       ("flows", flows), ("state", state)):
+                       ("flows", flows), ("state", state), ("git", git)):
     app.add_typer(_module.group, name=_name)
 
 

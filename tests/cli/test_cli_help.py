@@ -45,7 +45,7 @@ def test_run_help_names_its_values() -> None:
     assert re.search(r"-l, --label KEY=VALUE\s", output) and re.search(r"--max-parallel N\s", output)
     assert re.search(r"--home DIR\s", output)
     validate = CliRunner().invoke(app, ["validate", "--help"], prog_name="flowrun").output
-    assert "Usage: flowrun validate [OPTIONS] PATH...\n" in validate
+    assert "Usage: flowrun validate [OPTIONS] [PATH...]\n" in validate
 
 
 def test_top_level_help_lists_debug_home_and_version() -> None:
