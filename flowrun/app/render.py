@@ -38,12 +38,9 @@ def render_expression(expression: str, context: dict[str, Any] | None = None, fl
     try:
         return render(expression, variables, runtime)
     except TemplateError as exc:
-        from flowrun.templating.errors import MissingError
+        from flowrun.engine.template_errors import template_hint
 
-        undefined = isinstance(exc, MissingError) or isinstance(exc.__cause__, MissingError)
-        hint = ("list the names in scope with {{ printContext() }}" if undefined
-                else "check the expression's syntax: {{ ... }} for values, {% ... %} for tags")
-        raise InvalidValueError(f"template error: {exc.message}", hint=hint) from None
+        raise InvalidValueError(f"template error: {exc.message}", hint=template_hint(exc)) from None
 
 
 def _execution_context(db: StateStore, execution_id: str) -> dict[str, Any]:
