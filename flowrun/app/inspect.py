@@ -41,9 +41,7 @@ def show_execution(home: str | None, execution_id: str) -> dict[str, Any]:
     _, db = project_state(home)
     data = get_execution(db, execution_id, mask_sealed)
     if data["flowRevision"] is None:
-        from flowrun.state.revisions import execution_revision
-
-        data["flowRevision"] = execution_revision(db, data["id"])
+        data["flowRevision"] = db.execution_revision(data["id"])
     return data
 
 
@@ -76,13 +74,12 @@ def execution_logs(home: str | None, execution_id: str, task_id: str | None = No
 def execution_flow_source(home: str | None, execution_id: str) -> tuple[int, str]:
     """The revision number an execution runs and that revision's flow source."""
     from flowrun.errors import UsageError
-    from flowrun.state.revisions import execution_revision, get_revision
     from flowrun.state.store import find_execution_row
 
     _, db = project_state(home)
     row = find_execution_row(db, execution_id)
-    number = execution_revision(db, row["id"])
-    stored = get_revision(db, row["namespace"], row["flow_id"], number) if number else None
+    number = db.execution_revision(row["id"])
+    stored = db.get_revision(row["namespace"], row["flow_id"], number) if number else None
     if number is None or stored is None:
         raise UsageError(f"execution `{row['id']}` has no recorded flow source")
     return number, stored.source

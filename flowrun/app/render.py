@@ -8,7 +8,7 @@ from flowrun.app.services import open_services
 from flowrun.engine.launch import RunOptions
 from flowrun.errors import InvalidValueError
 from flowrun.project import open_project
-from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
 
 
 def render_expression(expression: str, context: dict[str, Any] | None = None, flow_ref: str | None = None,
@@ -43,7 +43,7 @@ def render_expression(expression: str, context: dict[str, Any] | None = None, fl
         raise InvalidValueError(f"template error: {exc.message}", hint=template_hint(exc)) from None
 
 
-def _execution_context(db: Database, execution_id: str) -> dict[str, Any]:
+def _execution_context(db: StateStore, execution_id: str) -> dict[str, Any]:
     from flowrun.crypto import mask_sealed
     from flowrun.state.store import get_execution
 
