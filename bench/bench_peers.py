@@ -37,6 +37,18 @@ PIPELINES = [
     Pipeline("fan", "fan16", "16 x shell `sleep 1`, at most 8 at once", Size(16, 8, 1.0), Size(4, 2, 0.05), 1.3),
 ]
 FAN_IDEAL_GOAL = 1.1
+#: where flowrun's time goes beyond doit's, from cProfile and `python -X importtime` runs of these pipelines
+NOTES = {
+    "hello": "start-up dominates: importing typer 0.29 (its typer._adapters builds a pydantic TypeAdapter per CLI "
+             "parameter), pydantic, PyYAML and the flow models, then parsing and validating the flow; the "
+             "execution itself is ~15-30 ms in-process. The validated-flow cache (issue 17 item 3) is not built",
+    "chain": "per shell task: the task process is started with a preexec_fn (PR_SET_PDEATHSIG, "
+             "flowrun/scripts/lifeline.py), which forces fork() of the whole flowrun process instead of vfork(): "
+             "~8 ms a spawn against ~1-3 ms without it (micro-benchmark in a process that imported flowrun); "
+             "then the task's working dir (mkdtemp + rmtree, ~3 ms on this disk) and ~6 SQLite commits",
+    "count": "start-up as for hello, plus ~0.4 ms per debug.Return task (rendering and recording)",
+    "fan": "start-up as for hello; the Parallel itself spans ~2.05 s with the default cap max(32, 8 x CPUs)",
+}
 
 
 def _script(name: str) -> list[str]:
@@ -138,7 +150,7 @@ def rows_for(pipeline: Pipeline, samples: dict[str, list[float]], tiny: bool) ->
         "ratio": round(medians["flowrun"] / doit, 3),
         "luigi_median_s": medians["luigi"], "luigi_to_doit": round(medians["luigi"] / doit, 3),
         "bash_median_s": medians["bash"], "bash_to_doit": round(medians["bash"] / doit, 3),
-        "luigi_s": samples["luigi"], "bash_s": samples["bash"],
+        "luigi_s": samples["luigi"], "bash_s": samples["bash"], "note": NOTES[pipeline.key],
     }
     rows = [row]
     if pipeline.key == "fan":
