@@ -83,10 +83,10 @@ def doit_count(size: Size) -> dict[str, str]:
         "def show(value):\n    print(f'result={value}')\n\n"
         "def task_t():\n"
         f"    for i in range({size.n}):\n"
-        "        yield {'name': str(i), 'actions': [add],\n"
+        "        yield {'name': str(i), 'actions': [add], 'uptodate': [False],  # getargs alone would skip reruns\n"
         "               'getargs': {'prev': (f't:{i - 1}', 'value')} if i else {}}\n\n"
         "def task_done():\n"
-        f"    return {{'actions': [show], 'getargs': {{'value': ('t:{size.n - 1}', 'value')}}}}\n")}
+        f"    return {{'actions': [show], 'uptodate': [False], 'getargs': {{'value': ('t:{size.n - 1}', 'value')}}}}\n")}
 
 
 def doit_fan(size: Size) -> dict[str, str]:
