@@ -9,16 +9,14 @@ from flowrun.app.services import project_state
 
 def purge_selection(home: str | None, spec: Any) -> Any:
     """The executions a `flowrun.state.purge.ExecutionFilter` matches: finished (purgeable) and unfinished."""
-    from flowrun.state.purge import select_executions
-
     _, db = project_state(home)
-    return select_executions(db, spec)
+    return db.select_executions(spec)
 
 
 def purge(home: str | None, executions: list[dict[str, Any]]) -> dict[str, int]:
     """Delete these executions (rows, task runs, logs, metrics and files); any no longer finished is kept."""
-    from flowrun.storage.internal import InternalStorage
+    from flowrun.storage.location import open_storage
     from flowrun.storage.purge import purge_executions
 
     project, db = project_state(home)
-    return purge_executions(db, InternalStorage(project.storage_dir), executions).counts()
+    return purge_executions(db, open_storage(project)[0], executions).counts()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from flowrun.engine.launch import RunOptions
 from flowrun.project import Project
 from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
 
 if TYPE_CHECKING:
     from flowrun.model.execution import Execution
@@ -34,7 +35,7 @@ StartExecution = Callable[[str, RunOptions], PreparedRun]
 @dataclass
 class Services:
     project: Project
-    db: Database
+    db: StateStore
     storage: Any
     namespace_files: Any
     kv: Any
@@ -53,20 +54,19 @@ def env_variables(environ: dict[str, str] | None = None) -> dict[str, str]:
     return {k[4:].lower(): v for k, v in environ.items() if k.startswith("ENV_")}
 
 
-def open_services(project: Project, db: Database | None = None) -> Services:
+def open_services(project: Project, db: StateStore | None = None) -> Services:
     from flowrun.crypto import Cipher
     from flowrun.secrets import Masker, Secrets
     from flowrun.state.keys import KeyLedger
-    from flowrun.storage.internal import InternalStorage
     from flowrun.storage.kv import KVStore
-    from flowrun.storage.namespace_files import NamespaceFiles
+    from flowrun.storage.location import open_storage
 
     db = db or Database(project.db_path)
     masker = Masker()
     cipher = Cipher(project.home, guard=KeyLedger(db))
+    storage, namespace_files = open_storage(project)
     return Services(
-        project=project, db=db, storage=InternalStorage(project.storage_dir),
-        namespace_files=NamespaceFiles(project.namespace_files_dir), kv=KVStore(db, cipher),
+        project=project, db=db, storage=storage, namespace_files=namespace_files, kv=KVStore(db, cipher),
         secrets=Secrets(os.environ, project.secrets_file, masker=masker), masker=masker,
         cipher=cipher,
         envs=env_variables(), globals=project.config.globals,
