@@ -24,7 +24,7 @@ def run(
     date: Annotated[str | None, typer.Option("--date", help="With --trigger: the schedule date, e.g. "
                                              "2019-03-01T09:00:00.")] = None,
     max_parallel: Annotated[int | None, typer.Option("--max-parallel", help="Most task attempts running at "
-                                                     "once (default: maxParallel in flowrun.yaml, else 2 x CPUs).",
+                                                     "once (default: maxParallel in flowrun.yaml, else max(32, 8 x CPUs)).",
                                                      show_default=False)] = None,
     json_output: JsonFlag = False,
     home: Home = None,
