@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from flowrun.engine.services import Services
     from flowrun.model.execution import Execution, State, TaskRun
     from flowrun.model.flow import Flow
     from flowrun.tasks.base import Task
@@ -41,8 +42,8 @@ class Runner(Protocol):
 
     flow: Flow
     execution: Execution
-    #: the project's services (flowrun.engine.services.Services: state DB, storage, KV, secrets, masker)
-    services: Any
+    #: the project's services (state DB, storage, KV, secrets, masker, the project, how to start a subflow)
+    services: Services
     #: set once the execution is being killed (Ctrl-C, SIGTERM, a KILLED task)
     killed: threading.Event
     #: the internal-storage prefix of this execution's files
