@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flowrun.app.services import open_state, project_state
+from flowrun.app.services import open_services, open_state, project_state
 from flowrun.project import open_project
 from flowrun.schedule.tick import TickReport
 
@@ -17,7 +17,8 @@ def tick(home: str | None, path: str | None, now: str | None) -> TickReport:
     from flowrun.schedule.tick import tick as run_tick
 
     project = open_project(home, Path(path).resolve() if path else None)
-    return run_tick(project, open_state(project), parse_now(now), start_execution)
+    return run_tick(project, open_state(project), parse_now(now), start_execution,
+                    services=lambda: open_services(project))
 
 
 def list_schedules(home: str | None, now: str | None, count: int = 5) -> tuple[list[dict[str, Any]], list[str]]:
