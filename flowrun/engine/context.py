@@ -6,41 +6,17 @@ import json
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowrun.engine.events import LogLine
-from flowrun.engine.model import TaskRun, utcnow
+from flowrun.model.execution import TaskRun, utcnow
 from flowrun.tasks.base import LevelMethods
 from flowrun.templating import TemplateError
 from flowrun.templating.errors import EvalError
 
 if TYPE_CHECKING:
-    from flowrun.engine.executor import Executor
-
-
-
-@dataclass
-class Scope:
-    """Where a task run sits: its loop values, parents and (inside WorkingDirectory) a shared dir."""
-
-    value_path: tuple[str, ...] = ()
-    parents: list[dict[str, Any]] = field(default_factory=list)
-    shared_dir: Path | None = None
-    parent_run: TaskRun | None = None
-    retry: Any = None
-
-    def child(self, parent_run: TaskRun) -> Scope:
-        """The scope of a flowable's children: the flowable becomes their parent."""
-        parents = self.parents
-        if parent_run.value is not None or parent_run.outputs:
-            parents = [{"taskrun": {"value": parent_run.value}, "outputs": parent_run.outputs}, *self.parents]
-        return Scope(self.value_path, parents, self.shared_dir, parent_run, self.retry)
-
-    def iterate(self, value: str) -> Scope:
-        """The scope of one loop iteration: outputs are keyed by `value` below this point."""
-        return Scope((*self.value_path, value), self.parents, self.shared_dir, self.parent_run, self.retry)
+    from flowrun.tasks.runner import Runner, Scope
 
 
 class TaskLogger(LevelMethods):
@@ -78,7 +54,7 @@ class TaskStorage:
 class TaskContext:
     """The RunContext handed to `Task.run` for one attempt."""
 
-    def __init__(self, executor: Executor, taskrun: TaskRun, task: Any, scope: Scope, attempt: int) -> None:
+    def __init__(self, executor: Runner, taskrun: TaskRun, task: Any, scope: Scope, attempt: int) -> None:
         self.executor = executor
         self.taskrun = taskrun
         self.task = task
@@ -101,6 +77,14 @@ class TaskContext:
         self.variables = executor.task_variables(task, taskrun, scope)
 
     @property
+    def taskrun_value(self) -> str | None:
+        """Kestra's task-run value: this run's own loop value, else the innermost loop value around it."""
+        run = self.taskrun
+        if run.value is not None:
+            return str(run.value)
+        return run.value_path[-1] if run.value_path else None
+
+    @property
     def storage(self) -> TaskStorage:
         if self._storage is None:
             self._storage = TaskStorage(self)
@@ -118,6 +102,9 @@ class TaskContext:
 
     def render_typed(self, value: Any, **extra_vars: Any) -> Any:
         return self.executor.render(value, self._vars(extra_vars), typed=True)
+
+    def render_with(self, value: Any, variables: dict[str, Any]) -> Any:
+        return self.executor.render(value, self._vars(variables))
 
     def working_dir(self) -> Path:
         if self.scope.shared_dir is not None:
@@ -139,16 +126,16 @@ class TaskContext:
         return self.executor.services
 
     def metric(self, name: str, type: str, value: float, tags: dict[str, str] | None = None) -> None:
-        self.executor.bus.metric(self.executor.execution, self.taskrun, name, type, value, tags or {})
+        self.executor.emit_metric(self.taskrun, name, type, value, tags or {})
 
     def add_labels(self, labels: dict[str, str]) -> None:
         self.executor.add_labels(labels)
 
     def process_started(self, pgid: int) -> None:
-        self.executor.bus.process_started(self.executor.execution, self.taskrun, self.attempt, pgid)
+        self.executor.emit_process_started(self.taskrun, self.attempt, pgid)
 
     def process_ended(self, pgid: int) -> None:
-        self.executor.bus.process_ended(self.executor.execution, self.taskrun, self.attempt, pgid)
+        self.executor.emit_process_ended(self.taskrun, self.attempt, pgid)
 
     def register_secret(self, value: Any) -> None:
         self.executor.services.masker.add_value(value)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from flowrun.engine.model import new_id
 from flowrun.errors import UsageError
+from flowrun.model.execution import new_id
 from flowrun.schedule import claims
 from flowrun.schedule.claims import DateStatus
 from flowrun.schedule.plan import ScheduleSpec, parse_moment, schedule_specs, utc_text
