@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flowrun.engine.launch import StartExecution
+from flowrun.engine.services import StartExecution
 from flowrun.errors import FlowrunError, TaskError
 from flowrun.model.triggers import HttpTrigger
 from flowrun.schedule import claims, trigger_state
@@ -47,7 +47,7 @@ class HttpSpec:
 
 def http_specs(project: Any) -> list[HttpSpec]:
     """The http.Triggers of the project's flows (flows that do not load are reported by the schedule scan)."""
-    from flowrun.validate import load_flow
+    from flowrun.load import load_flow
 
     specs: list[HttpSpec] = []
     for path in project.flow_files():
@@ -138,7 +138,7 @@ def _request(spec: HttpSpec) -> Any:
 
 def poll(spec: HttpSpec, services: Any) -> dict[str, Any] | None:
     """Call the endpoint; the Request outputs (the `trigger` variables) when `responseCondition` holds."""
-    from flowrun.engine.executor import is_true  # moves to flowrun.templating.truth with the engine refactor
+    from flowrun.templating.truth import is_true
 
     ctx = PollContext(spec, services)
     output = _request(spec).run(ctx)  # type: ignore[arg-type]
