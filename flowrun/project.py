@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import ValidationError, field_validator
 
 from flowrun.errors import InvalidFlowError, Problem, UsageError
 from flowrun.model.base import Strict
@@ -25,6 +25,17 @@ class ProjectConfig(Strict):
     secrets_file: str | None = None
     max_parallel: int | None = None
     emulators: dict[str, str] = {}
+    #: a timed Pause that resumes within this long waits in the process; a longer one leaves the execution
+    #: PAUSED for `flowrun tick` (or `flowrun resume`)
+    pause_wait: str = "PT1M"
+
+    @field_validator("pause_wait")
+    @classmethod
+    def _check_pause_wait(cls, value: str) -> str:
+        from flowrun.durations import parse_duration
+
+        parse_duration(value)
+        return value
 
 
 @dataclass

@@ -30,7 +30,8 @@ class TickReport:
 
     @property
     def failed(self) -> int:
-        return sum(1 for run in self.runs if run["state"] not in ("SUCCESS", "WARNING"))
+        return (sum(1 for run in self.runs if run["state"] not in ("SUCCESS", "WARNING"))
+                + sum(1 for run in self.resumed if run["state"] not in ("SUCCESS", "WARNING", "PAUSED")))
 
 
 def parse_now(text: str | None) -> datetime:

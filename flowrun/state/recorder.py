@@ -106,10 +106,11 @@ class Recorder(BaseListener):
             "iteration": taskrun.iteration, "state": taskrun.state, "start_date": iso(taskrun.start_date),
             "end_date": iso(taskrun.end_date), "outputs": outputs,
             "attempts": dumps([a.to_json() for a in taskrun.attempts]), "error": taskrun.error,
+            "histories": dumps(taskrun.histories),
         }
         if taskrun.id in self._created:
             self._execute("UPDATE task_runs SET state = :state, end_date = :end_date, outputs = :outputs, "
-                          "attempts = :attempts, error = :error WHERE id = :id", row)
+                          "attempts = :attempts, error = :error, histories = :histories WHERE id = :id", row)
         elif self._execute(f"INSERT OR REPLACE INTO task_runs ({', '.join(row)}) VALUES "
                            f"({', '.join(':' + c for c in row)})", row):
             self._created.add(taskrun.id)

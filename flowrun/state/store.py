@@ -164,7 +164,8 @@ def get_execution(db: Database, execution_id: str, unseal: Any) -> dict[str, Any
     result["taskRuns"] = [
         {"id": tr["id"], "taskId": tr["task_id"], "parentTaskRunId": tr["parent_task_run_id"], "value": tr["value"],
          "state": tr["state"], "startDate": tr["start_date"], "endDate": tr["end_date"],
-         "attempts": json.loads(tr["attempts"]), "outputs": unseal(json.loads(tr["outputs"])), "error": tr["error"]}
+         "attempts": json.loads(tr["attempts"]), "outputs": unseal(json.loads(tr["outputs"])), "error": tr["error"],
+         "histories": json.loads(tr["histories"] or "[]")}
         for tr in db.query("SELECT * FROM task_runs WHERE execution_id = ? ORDER BY seq", (row["id"],))
     ]
     return result

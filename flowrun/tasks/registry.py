@@ -63,7 +63,7 @@ TASKS: dict[str, str] = {
     f"{CORE}.flow.Dag": "flowrun.tasks.flowable:Dag",
     f"{CORE}.flow.AllowFailure": "flowrun.tasks.flowable:AllowFailure",
     f"{CORE}.flow.WorkingDirectory": "flowrun.tasks.flowable:WorkingDirectory",
-    f"{CORE}.flow.Pause": "flowrun.tasks.flowable:Pause",
+    f"{CORE}.flow.Pause": "flowrun.tasks.pause:Pause",
     f"{CORE}.flow.Subflow": "flowrun.tasks.flowable:Subflow",
     # scripts
     f"{SCRIPTS}.python.Script": "flowrun.tasks.scripts:PythonScript",

@@ -1,0 +1,55 @@
+"""Resuming a PAUSED execution: which Pause task runs go on, to what state, with which typed `onResume` inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowrun.engine.pause import Resumption
+from flowrun.engine.services import Services
+from flowrun.errors import UsageError
+from flowrun.model.execution import Execution, State
+
+
+def check_not_running(services: Services, execution: Execution) -> None:
+    """Refuse to resume an execution that a live flowrun process still runs (a pause waiting in it)."""
+    from flowrun.state.pauses import owner_of, run_by_live_process
+
+    owner = owner_of(services.db, execution.id)
+    if owner is not None and run_by_live_process(owner):
+        raise UsageError(f"execution `{execution.id}` is still run by flowrun process {owner['pid']} on "
+                         f"{owner['host']} (its pause waits there)",
+                         hint="wait for that process to end, or stop it with Ctrl-C, then resume")
+
+
+def plan_resumptions(execution: Execution, flow: Any, services: Services, inputs: dict[str, Any] | None,
+                     delays: dict[str, str] | None) -> dict[str, Resumption]:
+    """The PAUSED task runs to resume: those whose delay passed (`delays`, from tick), or else, as Kestra's
+    resume does, the first PAUSED Pause task run, to SUCCESS with `inputs` checked against its `onResume`."""
+    check_not_running(services, execution)
+    if delays is not None:
+        return {task_run_id: Resumption(State(state)) for task_run_id, state in delays.items()}
+    tasks = {task.id: task for task in flow.all_tasks()}
+    paused = [tr for tr in sorted(execution.task_runs, key=lambda tr: tr.seq)
+              if tr.state == State.PAUSED and getattr(tasks.get(tr.task_id), "pausable", False)]
+    if not paused:
+        raise UsageError(f"execution `{execution.id}` has no PAUSED Pause task run to resume")
+    task = tasks[paused[0].task_id]
+    values = typed_resume_inputs(execution, flow, task, services, inputs or {})
+    return {paused[0].id: Resumption(State.SUCCESS, values)}
+
+
+def typed_resume_inputs(execution: Execution, flow: Any, task: Any, services: Services,
+                        supplied: dict[str, Any]) -> dict[str, Any] | None:
+    """The Pause's `onResume` inputs typed, defaulted and validated like flow inputs (a missing required one is
+    an InputError, nothing resumed); a Pause that declares none gets the supplied values as they are."""
+    from flowrun.app.run import resolve_input_specs
+
+    specs = task.resume_inputs()
+    if not specs:
+        return dict(supplied) or None
+    resolved = resolve_input_specs(flow, specs, supplied, services, execution.id, set(supplied))
+    for secret_id in resolved.secret_ids:
+        value = resolved.flat.get(secret_id)
+        if isinstance(value, str):
+            services.masker.add(value)
+    return dict(resolved.values)
