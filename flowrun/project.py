@@ -37,6 +37,21 @@ class ProjectConfig(Strict):
         parse_duration(value)
         return value
 
+    #: where `kestra://` files and namespace files live: `gs://bucket/prefix` or a shared dir (FLOWRUN_STORAGE wins)
+    storage: str | None = None
+
+    @field_validator("storage")
+    @classmethod
+    def _check_storage(cls, value: str | None) -> str | None:
+        from flowrun.storage.spec import parse_storage
+
+        if value is not None:
+            try:
+                parse_storage(value, Path("."), "storage")
+            except UsageError as exc:
+                raise ValueError(exc.message) from None
+        return value
+
 
 @dataclass
 class Project:

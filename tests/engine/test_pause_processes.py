@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import CliResult, Project
 from helpers import assert_clean, assert_clean_error
-from test_schedule_support import db_rows
+from schedule_harness import db_rows
 
 
 def later(**delta: float) -> str:

@@ -8,7 +8,7 @@ import threading
 import http_fixture
 from conftest import Project
 from http_fixture import HttpServer
-from test_schedule_support import cli, db_rows, executions, schedule_flow
+from schedule_harness import cli, db_rows, executions, schedule_flow
 
 from flowrun.app.tick import tick as run_tick
 
