@@ -64,6 +64,11 @@ class Project:
         return self.root / "flows"
 
     @property
+    def templates_dir(self) -> Path:
+        """Kestra's (deprecated) templates, one YAML file each: `id`, `namespace`, `tasks`, `errors`."""
+        return self.root / "templates"
+
+    @property
     def namespace_files_dir(self) -> Path:
         return self.root / "namespace_files"
 

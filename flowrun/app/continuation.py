@@ -24,12 +24,12 @@ def continue_execution(execution_id: str, mode: str, home: str | None = None, fr
                        resume_inputs: dict[str, Any] | None = None, listeners: list[Any] | None = None,
                        revision: int | None = None, latest: bool = False,
                        notify: Callable[[str], None] | None = None,
-                       delays: dict[str, str] | None = None, start: Path | None = None) -> Execution:
+                       delays: dict[str, Any] | None = None, start: Path | None = None) -> Execution:
     """`restart` (failed task runs again, same execution), `resume` (a PAUSED one) or `replay` (new execution).
 
     The flow is the execution's revision, or `revision`, or with `latest` the file now; `notify` gets the note
     that says the file on disk differs from the revision being run. A resume continues the first PAUSED Pause
-    with `resume_inputs`, or (from tick) the pauses of `delays` (task run id -> the state to resume to).
+    with `resume_inputs`, or (from tick) the pauses of `delays` (task run id -> flowrun.state.pauses.Due).
     """
     from flowrun.app.resume import plan_resumptions
     from flowrun.engine.resume import load_execution, reuse_map, split_for_replay

@@ -22,13 +22,22 @@ def check_not_running(services: Services, execution: Execution) -> None:
 
 
 def plan_resumptions(execution: Execution, flow: Any, services: Services, inputs: dict[str, Any] | None,
-                     delays: dict[str, str] | None) -> dict[str, Resumption]:
-    """The PAUSED task runs to resume: those whose delay passed (`delays`, from tick), or else, as Kestra's
-    resume does, the first PAUSED Pause task run, to SUCCESS with `inputs` checked against its `onResume`."""
+                     delays: dict[str, Any] | None) -> dict[str, Resumption]:
+    """The PAUSED task runs to resume: those whose delay passed or whose resume was asked by an execution.Resume
+    task (`delays`, from tick: task run id -> flowrun.state.pauses.Due), or else, as Kestra's resume does, the
+    first PAUSED Pause task run, to SUCCESS with `inputs` checked against its `onResume`."""
     check_not_running(services, execution)
-    if delays is not None:
-        return {task_run_id: Resumption(State(state)) for task_run_id, state in delays.items()}
     tasks = {task.id: task for task in flow.all_tasks()}
+    if delays is not None:
+        runs = {tr.id: tr for tr in execution.task_runs}
+        plan = {}
+        for task_run_id, due in delays.items():
+            task = tasks.get(runs[task_run_id].task_id) if task_run_id in runs else None
+            asked = services.cipher.unseal(due.inputs) if due.inputs is not None else None
+            values = typed_resume_inputs(execution, flow, task, services, asked) if task and asked is not None \
+                else None
+            plan[task_run_id] = Resumption(State(due.state), values)
+        return plan
     paused = [tr for tr in sorted(execution.task_runs, key=lambda tr: tr.seq)
               if tr.state == State.PAUSED and getattr(tasks.get(tr.task_id), "pausable", False)]
     if not paused:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flowrun.app.services import open_services, open_state, project_state
-from flowrun.errors import FlowrunError
+from flowrun.errors import FlowrunError, InputError
 from flowrun.project import open_project
 from flowrun.schedule.tick import TickReport
 
@@ -37,6 +37,9 @@ def resume_due(project: Any, db: Any, now: datetime, report: TickReport) -> None
         try:
             execution = continue_execution(execution_id, "resume", str(project.home), delays=delays,
                                            start=project.root)
+        except InputError as exc:  # onResume inputs an execution.Resume asked for: they will never fit
+            report.problems.append(f"execution {execution_id}: its pause was not resumed: {exc.message}")
+            continue
         except FlowrunError as exc:
             give_back(db, execution_id, delays, now)
             report.problems.append(f"execution {execution_id}: cannot resume its pause: {exc.message}")

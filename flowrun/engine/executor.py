@@ -62,7 +62,7 @@ class Executor:
         first_seq = max([len(execution.task_runs), *(run.seq + 1 for run in self.reuse.values())])
         self._seq = itertools.count(first_seq)
         self.storage_prefix = execution_prefix(flow.namespace, flow.id, execution.id)
-        self.runtime = TemplateRuntime(services, flow.namespace, self.storage_prefix)
+        self.runtime = TemplateRuntime(services, flow.namespace, readable_prefixes(execution, self.storage_prefix))
         self.base_vars = self._base_variables()
 
     # -- variables -------------------------------------------------------------------------------------
@@ -171,8 +171,10 @@ class Executor:
             thread.join()
 
     def end_execution(self, state: State) -> None:
-        """End the execution in `state` (Exit): no task starts after this one; running ones go on."""
+        """End the execution in `state` (Exit): no task starts after this one; running ones go on, unless KILLED."""
         self.ended = State(state)
+        if self.ended == State.KILLED:
+            self.kill()
 
     def set_execution_state(self, state: State) -> None:
         self._execution_state(State(state))
@@ -316,7 +318,7 @@ class Executor:
         state = outcome if not isinstance(outcome, Failure) else self._flowable_failed(taskrun, outcome)
         if self.killed.is_set():
             state = State.KILLED
-        elif self.ended is not None and state not in FAILED_LIKE:
+        elif self.ended is not None:
             state = self.ended  # Exit ends its parents in its state
         return self._finish(taskrun, _allowances(task, state))
 
@@ -362,6 +364,8 @@ class Executor:
     def _attempt(self, task: Task, ctx: TaskContext) -> AttemptResult:
         """Run one attempt under the task's timeout and a parallelism slot; how it ended comes back as a value."""
         self.active[ctx.taskrun_id] = ctx
+        if self.killed.is_set():  # killed while this attempt was starting: kill() did not see it
+            ctx.cancel.set()
         timer = self._start_timer(task, ctx)
         try:
             outcome = capture(partial(self._run_in_slot, task, ctx))
@@ -458,6 +462,16 @@ class Executor:
             return State.FAILED
         self.execution.outputs = outputs
         return state
+
+
+def readable_prefixes(execution: Execution, own: str) -> tuple[str, ...]:
+    """The storage prefixes `read()` may open: this execution's, and its parent's for a subflow (as in Kestra,
+    a subflow reads the files its parent passes it, e.g. ForEachItem's `taskrun.items`)."""
+    trigger = execution.trigger or {}
+    if execution.parent_id and trigger.get("namespace") and trigger.get("flowId"):
+        parent = execution_prefix(trigger["namespace"], trigger["flowId"], trigger.get("executionId") or execution.parent_id)
+        return (own, parent)
+    return (own,)
 
 
 def _allowances(task: Task, state: State) -> State:

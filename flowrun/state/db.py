@@ -209,6 +209,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             execution_id TEXT NOT NULL,
             resume_at TEXT NOT NULL,
             state TEXT NOT NULL,
+            inputs TEXT,
             created_at TEXT NOT NULL
         );
         CREATE INDEX pause_delays_due ON pause_delays(resume_at)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from flowrun.state.db import Database
 from flowrun.state.store import HEARTBEAT_SECONDS, STALE_SECONDS, _pid_alive
+
+
+@dataclass(frozen=True)
+class Due:
+    """A pause to resume now: the state it resumes to, and the `onResume` inputs asked for (sealed), if any."""
+
+    state: str
+    inputs: Any = None
+
 
 #: a process whose last heartbeat is older than this no longer runs the execution (the beat is every 5 s)
 FRESH_SECONDS = 3 * HEARTBEAT_SECONDS
@@ -19,12 +30,15 @@ def _text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def record_delay(db: Database, execution_id: str, task_run_id: str, resume_at: datetime, state: str) -> None:
-    """The Pause task run `task_run_id` resumes to `state` at `resume_at` unless resumed earlier."""
+def record_delay(db: Database, execution_id: str, task_run_id: str, resume_at: datetime, state: str,
+                 inputs: Any = None) -> None:
+    """The Pause task run `task_run_id` resumes to `state` at `resume_at` (with `onResume` inputs, sealed by the
+    caller) unless resumed earlier."""
     with db.write() as conn:
-        conn.execute("INSERT OR REPLACE INTO pause_delays (task_run_id, execution_id, resume_at, state, created_at) "
-                     "VALUES (?, ?, ?, ?, ?)", (task_run_id, execution_id, _text(resume_at), state,
-                                                _text(datetime.now(UTC))))
+        conn.execute("INSERT OR REPLACE INTO pause_delays (task_run_id, execution_id, resume_at, state, inputs, "
+                     "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     (task_run_id, execution_id, _text(resume_at), state,
+                      json.dumps(inputs) if inputs is not None else None, _text(datetime.now(UTC))))
 
 
 def drop_delay(db: Database, task_run_id: str) -> bool:
@@ -49,30 +63,45 @@ def run_by_live_process(row: Any) -> bool:
     return heartbeat > time.time() - FRESH_SECONDS
 
 
-def take_due(db: Database, now: datetime) -> dict[str, dict[str, str]]:
+def take_due(db: Database, now: datetime) -> dict[str, dict[str, Due]]:
     """Take (delete) the resume dates that have passed, of PAUSED executions no live process runs.
 
     One write transaction, so that of concurrent ticks only one resumes a pause. Returns execution id ->
-    {task run id: state to resume to}.
+    {task run id: how it resumes}.
     """
-    taken: dict[str, dict[str, str]] = {}
+    taken: dict[str, dict[str, Due]] = {}
     with db.write() as conn:
         rows = conn.execute(
-            "SELECT d.task_run_id, d.execution_id, d.state, e.state AS execution_state, e.pid, e.host, e.heartbeat "
+            "SELECT d.task_run_id, d.execution_id, d.state, d.inputs, e.state AS execution_state, e.pid, e.host, "
+            "e.heartbeat "
             "FROM pause_delays d JOIN executions e ON e.id = d.execution_id WHERE d.resume_at <= ? "
             "ORDER BY d.resume_at", (_text(now),)).fetchall()
         for row in rows:
             if row["execution_state"] != "PAUSED" or run_by_live_process(row):
                 continue
             conn.execute("DELETE FROM pause_delays WHERE task_run_id = ?", (row["task_run_id"],))
-            taken.setdefault(row["execution_id"], {})[row["task_run_id"]] = row["state"]
+            inputs = json.loads(row["inputs"]) if row["inputs"] else None
+            taken.setdefault(row["execution_id"], {})[row["task_run_id"]] = Due(row["state"], inputs)
     return taken
 
 
-def give_back(db: Database, execution_id: str, delays: dict[str, str], resume_at: datetime) -> None:
+def give_back(db: Database, execution_id: str, delays: dict[str, Due], resume_at: datetime) -> None:
     """Put back resume dates taken by `take_due` when the execution could not be resumed after all."""
-    for task_run_id, state in delays.items():
-        record_delay(db, execution_id, task_run_id, resume_at, state)
+    for task_run_id, due in delays.items():
+        record_delay(db, execution_id, task_run_id, resume_at, due.state, due.inputs)
+
+
+def paused_pause_runs(db: Database, execution_id: str) -> list[Any]:
+    """The execution's PAUSED task runs (id, task id, type), in order (the caller keeps the Pause ones)."""
+    return db.query("SELECT id, task_id, task_type FROM task_runs WHERE execution_id = ? AND state = 'PAUSED' "
+                    "ORDER BY seq", (execution_id,))
+
+
+def latest_paused(db: Database, namespace: str, flow_id: str) -> str | None:
+    """The id of the flow's most recent PAUSED execution."""
+    row = db.query_one("SELECT id FROM executions WHERE namespace = ? AND flow_id = ? AND state = 'PAUSED' "
+                       "ORDER BY created_at DESC, rowid DESC LIMIT 1", (namespace, flow_id))
+    return row["id"] if row is not None else None
 
 
 def owner_of(db: Database, execution_id: str) -> Any:
