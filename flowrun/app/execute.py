@@ -65,9 +65,7 @@ def execute(flow: Any, execution: Execution, services: Services, options: RunOpt
     from flowrun.state.store import Heartbeat
 
     if execution.flow_revision is None and execution.flow_source:
-        from flowrun.state.revisions import record_revision
-
-        execution.flow_revision = record_revision(services.db, execution.namespace, execution.flow_id,
+        execution.flow_revision = services.db.record_revision(execution.namespace, execution.flow_id,
                                                   execution.flow_source)
     recorder = Recorder(services.db, _seal_for(services), on_failure=lambda _: executor.kill())
     bus = Bus([recorder, *options.listeners])

@@ -12,9 +12,9 @@ from flowrun.model.execution import Execution, State
 
 def check_not_running(services: Services, execution: Execution) -> None:
     """Refuse to resume an execution that a live flowrun process still runs (a pause waiting in it)."""
-    from flowrun.state.pauses import owner_of, run_by_live_process
+    from flowrun.state.pauses import run_by_live_process
 
-    owner = owner_of(services.db, execution.id)
+    owner = services.db.execution_owner(execution.id)
     if owner is not None and run_by_live_process(owner):
         raise UsageError(f"execution `{execution.id}` is still run by flowrun process {owner['pid']} on "
                          f"{owner['host']} (its pause waits there)",

@@ -31,9 +31,9 @@ def tick(home: str | None, path: str | None, now: str | None) -> TickReport:
 def resume_due(project: Any, db: Any, now: datetime, report: TickReport) -> None:
     """Resume every PAUSED execution whose pause delay has passed (each pause once, whatever ticks run)."""
     from flowrun.app.continuation import continue_execution
-    from flowrun.state.pauses import give_back, take_due
+    from flowrun.state.pauses import run_by_live_process
 
-    for execution_id, delays in take_due(db, now).items():
+    for execution_id, delays in db.take_due_pauses(now, run_by_live_process).items():
         try:
             execution = continue_execution(execution_id, "resume", str(project.home), delays=delays,
                                            start=project.root)
@@ -41,7 +41,8 @@ def resume_due(project: Any, db: Any, now: datetime, report: TickReport) -> None
             report.problems.append(f"execution {execution_id}: its pause was not resumed: {exc.message}")
             continue
         except FlowrunError as exc:
-            give_back(db, execution_id, delays, now)
+            for task_run_id, due in delays.items():  # not resumed: the next tick tries again
+                db.record_pause_delay(execution_id, task_run_id, now, due.state, due.inputs)
             report.problems.append(f"execution {execution_id}: cannot resume its pause: {exc.message}")
             continue
         except KeyboardInterrupt:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from flowrun.errors import TaskError
 from flowrun.model.execution import State, utcnow
-from flowrun.state import pauses
 
 if TYPE_CHECKING:
     from flowrun.model.execution import TaskRun
@@ -69,14 +68,14 @@ def start_pause(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope) -> State:
         return State.PAUSED
     seconds, to = plan
     resume_at = utcnow() + timedelta(seconds=max(seconds, 0.0))
-    pauses.record_delay(ex.services.db, ex.execution.id, taskrun.id, resume_at, to.value)
+    ex.services.db.record_pause_delay(ex.execution.id, taskrun.id, resume_at, to.value)
     if seconds > _wait_limit(ex):
         ex.emit_log(taskrun, None, "INFO", f"paused until {_local(resume_at)}, then {to.value}: `flowrun tick` "
                     f"resumes it once that date has passed (or `flowrun resume {ex.execution.id}` now)")
         return State.PAUSED
     if ex.killed.wait(max(seconds, 0.0)):
         return State.KILLED
-    pauses.drop_delay(ex.services.db, taskrun.id)
+    ex.services.db.drop_pause_delay(taskrun.id)
     return resume(ex, task, taskrun, scope, Resumption(to))
 
 
@@ -89,7 +88,7 @@ def continue_paused(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope) -> St
         ex.set_outputs(taskrun, taskrun.outputs)
         ex.set_task_state(taskrun, taskrun.state)
         return None
-    pauses.drop_delay(ex.services.db, taskrun.id)
+    ex.services.db.drop_pause_delay(taskrun.id)
     return resume(ex, task, taskrun, scope, resumption)
 
 

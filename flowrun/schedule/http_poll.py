@@ -14,10 +14,9 @@ from typing import Any
 from flowrun.engine.services import StartExecution
 from flowrun.errors import FlowrunError, TaskError
 from flowrun.model.triggers import HttpTrigger
-from flowrun.schedule import claims, trigger_state
 from flowrun.schedule.plan import render_for, trigger_labels, utc_text
 from flowrun.schedule.runner import Job, JobResult, run_job
-from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
 
 #: the claim `date` of a response: its status code and body, hashed (the same response never runs twice)
 PREFIX = "response:"
@@ -60,17 +59,20 @@ def http_specs(project: Any) -> list[HttpSpec]:
     return specs
 
 
-def take_poll(db: Database, spec: HttpSpec, now: datetime) -> bool:
-    """One write transaction: True (and the poll recorded at `now`) when the trigger's interval has passed."""
-    with db.write() as conn:
-        row = trigger_state.read(conn, spec.key)
-        if row is not None and row["disabled"]:
-            return False
-        last = datetime.fromisoformat(row["last_tick"]) if row is not None and row["last_tick"] else None
+def take_poll(db: StateStore, spec: HttpSpec, now: datetime) -> bool:
+    """One store transaction: True (and the poll recorded at `now`) when the trigger is enabled and its interval
+    has passed since its last poll."""
+    due: list[bool] = []
+
+    def plan(last_tick: str | None) -> tuple[list[str], str | None]:
+        last = datetime.fromisoformat(last_tick) if last_tick else None
         if last is not None and now < last + spec.interval:
-            return False
-        trigger_state.set_last_tick(conn, spec.key, utc_text(now))
-        return True
+            return [], None
+        due.append(True)
+        return [], utc_text(now)
+
+    db.enqueue_due(spec.key, str(spec.path), plan)
+    return bool(due)
 
 
 class PollContext:
@@ -155,9 +157,9 @@ def response_key(output: dict[str, Any]) -> str:
     return PREFIX + digest[:32]
 
 
-def fire(db: Database, spec: HttpSpec, output: dict[str, Any], home: str, start: StartExecution) -> JobResult | None:
+def fire(db: StateStore, spec: HttpSpec, output: dict[str, Any], home: str, start: StartExecution) -> JobResult | None:
     """Start the flow for this response unless the same response already started it (None then)."""
-    claim = claims.take_date(db, spec.key, response_key(output), None, "http", str(spec.path))
+    claim = db.take_date_claim(spec.key, response_key(output), None, "http", str(spec.path))
     if claim is None:
         return None
     variables = dict(output)
@@ -167,14 +169,14 @@ def fire(db: Database, spec: HttpSpec, output: dict[str, Any], home: str, start:
     try:
         result = run_job(job, start)
     except KeyboardInterrupt:
-        claims.release(db, claim)
+        db.release_claim(claim)
         raise
     if result.interrupted or result.execution_id is None:
-        claims.release(db, claim)  # not run: the next poll that sees this response starts it
+        db.release_claim(claim)  # not run: the next poll that sees this response starts it
     return result
 
 
-def poll_due(project: Any, db: Database, now: datetime, start: StartExecution,
+def poll_due(project: Any, db: StateStore, now: datetime, start: StartExecution,
              services: Callable[[], Any]) -> tuple[list[dict[str, Any]], list[str]]:
     """Poll every http.Trigger whose interval has passed; the runs started and the problems met.
 

@@ -1,11 +1,11 @@
-"""Counting executions per flow, by states and start-date range (Kestra's `executionCounts`, for execution.Count)."""
+"""SQLite counts of executions per flow, by states and start-date range (Kestra's `executionCounts`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from flowrun.state.db import Database
+from flowrun.state.sqlbase import SqlBase
 
 
 @dataclass(frozen=True)
@@ -15,10 +15,14 @@ class FlowCount:
     count: int
 
 
-def execution_counts(db: Database, flows: list[tuple[str, str]] | None, namespaces: list[str] | None,
-                     states: list[str] | None, start: datetime | None, end: datetime | None) -> list[FlowCount]:
-    """Executions per flow: each flow of `flows` (0 when it has none), and each flow with executions in
-    `namespaces` (or a namespace below one); only those in `states`, started within [start, end]."""
+class SqliteCounts(SqlBase):
+    def execution_counts(self, flows: list[tuple[str, str]] | None, namespaces: list[str] | None,
+                         states: list[str] | None, start: datetime | None, end: datetime | None) -> list[FlowCount]:
+        return _counts(self, flows, namespaces, states, start, end)
+
+
+def _counts(db: SqlBase, flows: list[tuple[str, str]] | None, namespaces: list[str] | None,
+            states: list[str] | None, start: datetime | None, end: datetime | None) -> list[FlowCount]:
     sql = "SELECT namespace, flow_id, COUNT(*) AS n FROM executions WHERE 1=1"
     params: list[object] = []
     if states:

@@ -65,11 +65,10 @@ class Resume(Task):
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         from flowrun.model.execution import utcnow
-        from flowrun.state import pauses
 
         services = ctx.services()
         target = self._target(ctx, services.db)
-        runs = [row for row in pauses.paused_pause_runs(services.db, target["id"]) if _is_pause(row["task_type"])]
+        runs = [row for row in services.db.paused_task_runs(target["id"]) if _is_pause(row["task_type"])]
         if not runs:
             raise TaskError(f"execution {target['id']} has no PAUSED Pause task run to resume")
         inputs = ctx.render_typed(self.inputs) if self.inputs is not None else None
@@ -77,20 +76,19 @@ class Resume(Task):
             raise TaskError(f"inputs must render to a map, got `{inputs}`")
         sealed = services.cipher.seal(inputs) if inputs else None
         now = utcnow().replace(microsecond=0)  # due for a tick in this very second (its clock has no fraction)
-        pauses.record_delay(services.db, target["id"], runs[0]["id"], now, State.SUCCESS.value, sealed)
+        services.db.record_pause_delay(target["id"], runs[0]["id"], now, State.SUCCESS.value, sealed)
         ctx.logger.info(f"execution {target['id']} ({target['namespace']}/{target['flow_id']}): its pause "
                         f"`{runs[0]['task_id']}` resumes at the next `flowrun tick`")
         return {}
 
     def _target(self, ctx: RunContext, db: Any) -> Any:
-        from flowrun.state import pauses
         from flowrun.state.store import find_execution_row
 
         execution_id = ctx.render(self.execution_id) if self.execution_id else None
         namespace = ctx.render(self.namespace) if self.namespace else None
         flow_id = ctx.render(self.flow_id) if self.flow_id else None
         if not execution_id and namespace and flow_id:
-            execution_id = pauses.latest_paused(db, namespace, flow_id)
+            execution_id = db.latest_paused_execution(namespace, flow_id)
             if execution_id is None:
                 raise TaskError(f"flow {namespace}/{flow_id} has no PAUSED execution")
         try:
@@ -129,14 +127,12 @@ class Count(Task):
     expression: str
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
-        from flowrun.state.counts import execution_counts
-
         if self.flows is None and self.namespaces is None:
             raise TaskError("set `flows` or `namespaces`: the flows whose executions to count")
         flows = [(str(ctx.render(f.namespace)), str(ctx.render(f.flow_id))) for f in self.flows or []]
         namespaces = _texts(ctx.render_typed(self.namespaces)) if self.namespaces is not None else None
         states = [s.upper() for s in _texts(ctx.render_typed(self.states))] if self.states is not None else None
-        counts = execution_counts(ctx.services().db, flows or None, namespaces, states,
+        counts = ctx.services().db.execution_counts(flows or None, namespaces, states,
                                   _moment(ctx, self.start_date, "startDate"),
                                   _moment(ctx, self.end_date, "endDate") if self.end_date else None)
         kept = [c for c in counts if str(ctx.render(self.expression, count=c.count)).strip() == "true"]

@@ -19,7 +19,6 @@ class Toggle(Task):
     enabled: bool | str = False
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
-        from flowrun.schedule import trigger_state
         from flowrun.templating.truth import is_true
 
         namespace = str(ctx.render(self.namespace)) if self.namespace else ctx.namespace
@@ -30,9 +29,9 @@ class Toggle(Task):
         db = ctx.services().db
         enabled = is_true(ctx.render(self.enabled)) if isinstance(self.enabled, str) else self.enabled
         if enabled:
-            trigger_state.enable(db, key)
+            db.enable_trigger(key)
         else:
-            trigger_state.disable(db, key, f"trigger.Toggle in execution {ctx.execution_id}")
+            db.disable_trigger(key, f"trigger.Toggle in execution {ctx.execution_id}")
         ctx.logger.info(f"trigger `{trigger_id}` of {namespace}/{flow_id} {'enabled' if enabled else 'disabled'}")
         return {}
 
