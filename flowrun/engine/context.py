@@ -167,7 +167,7 @@ class TemplateRuntime:
     `storage_prefix` limits `read()` of kestra:// files to one execution's files (None: no limit, for
     expressions rendered outside an execution)."""
 
-    def __init__(self, services: TaskServices, namespace: str, storage_prefix: str | None) -> None:
+    def __init__(self, services: TaskServices, namespace: str, storage_prefix: str | tuple[str, ...] | None) -> None:
         self.services = services
         self.namespace = namespace
         self.storage_prefix = storage_prefix
