@@ -68,9 +68,11 @@ def executions_show(
     typer.echo(f"  start {data['startDate']}  end {data['endDate']}  revision {data['flowRevision'] or '-'}")
     if data.get("error"):
         typer.echo(f"  error: {data['error']}")
-    for tr in data["taskRuns"]:
+    depth: dict[str, int] = {}
+    for tr in data["taskRuns"]:  # children (a flowable's, a dbt task's nodes) are indented under their parent
+        depth[tr["id"]] = depth.get(tr["parentTaskRunId"] or "", -1) + 1
         value = f"[{tr['value']}]" if tr["value"] is not None else ""
-        typer.echo(f"  {tr['state']:<9} {tr['taskId']}{value}  attempts={len(tr['attempts'])}"
+        typer.echo(f"  {tr['state']:<9} {'  ' * depth[tr['id']]}{tr['taskId']}{value}  attempts={len(tr['attempts'])}"
                    + (f"  error: {tr['error']}" if tr.get("error") else ""))
 
 

@@ -248,6 +248,18 @@ class Executor:
             self.execution.task_runs.append(taskrun)
         return taskrun
 
+    def child_taskrun(self, parent: TaskRun, name: str) -> TaskRun:
+        """A task run under `parent` that a task reports itself (one per dbt node), recorded like any other."""
+        child = TaskRun(id=new_id(), execution_id=self.execution.id, task_id=name, task_type=parent.task_type,
+                        seq=next(self._seq), parent_id=parent.id, value_path=parent.value_path)
+        with self.lock:
+            self.execution.task_runs.append(child)
+        return child
+
+    def update_child(self, child: TaskRun) -> None:
+        """Publish a reported task run's new state, dates or outputs (the task sets them, not the engine)."""
+        self._update(child)
+
     def run_task(self, task: Task, scope: Scope, value: str | None = None, iteration: int | None = None) -> TaskRun:
         previous = self.reuse.pop((task.id, scope.value_path), None) if self.reuse else None
         if previous is not None:
@@ -321,7 +333,7 @@ class Executor:
         try:
             with self.slots, bounded(ctx.cancel, ctx.deadline):  # templates stop with the task
                 outputs = task.run(ctx) or {}
-            state = "SUCCESS"
+            state = "WARNING" if ctx.warned else "SUCCESS"
         except TaskError as exc:
             outputs, state = exc.outputs or {}, "FAILED"
             self._record_error(taskrun, number, exc.message, exc.evidence)
