@@ -95,3 +95,70 @@ def postgres_profile(dbname: str, schema: str, host: str = "127.0.0.1", name: st
               schema: {schema}
               threads: 4
         """)
+
+
+# -- the course's dbt project, served from a local git repository ---------------------------------
+DBT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "compat" / "dbt"
+GIT_DIRECTORY = "04-analytics-engineering/taxi_rides_ny"
+COURSE_URL = "https://github.com/DataTalksClub/data-engineering-zoomcamp"
+
+
+def _git(repo: Path, *args: str) -> None:
+    import subprocess
+
+    done = subprocess.run(["git", "-c", "user.name=flowrun tests", "-c", "user.email=tests@flowrun.invalid",
+                           "-C", str(repo), *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.fail(f"git {' '.join(args)} failed: {done.stderr}")
+
+
+def course_repo(dest: Path) -> Path:
+    """A real git repository (branch main) with taxi_rides_ny under 04-analytics-engineering/, as the course's.
+
+    The only changes (the dbt hub cannot be reached): both packages.yml files name the local copies of
+    dbt_utils 1.1.1 and codegen 0.12.1, which the repository holds under `dbt-hub/`."""
+    import shutil
+
+    project = dest / GIT_DIRECTORY
+    shutil.copytree(DBT_FIXTURES / "taxi_rides_ny", project)
+    hub = dest / "dbt-hub"
+    shutil.copytree(DBT_FIXTURES / "packages", hub)
+    for path in [*project.rglob("*"), *hub.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    (project / "packages.yml").write_text(f"packages:\n  - local: {hub / 'dbt_utils'}\n"
+                                          f"  - local: {hub / 'codegen'}\n")
+    (hub / "codegen" / "packages.yml").write_text(f"packages:\n  - local: {hub / 'dbt_utils'}\n")
+    _git(dest, "init", "-q", "-b", "main")
+    _git(dest, "add", "-A")
+    _git(dest, "commit", "-q", "-m", "taxi_rides_ny at 4793e690, packages from local copies")
+    return dest
+
+
+def zone_boroughs() -> dict[int, tuple[str, str]]:
+    """locationid -> (borough, zone) from the project's seed."""
+    import csv
+
+    with open(DBT_FIXTURES / "taxi_rides_ny" / "seeds" / "taxi_zone_lookup.csv", newline="") as handle:
+        return {int(r["locationid"]): (r["borough"], r["zone"]) for r in csv.DictReader(handle)}
+
+
+def expected_model_rows(months: list[tuple[str, int, int]], n: int) -> dict[str, int]:
+    """Row counts of fact_trips and dm_monthly_zone_revenue for the synthetic rows, from the models' own rules:
+    one row per (vendor, pickup time), both zones known (borough not Unknown), revenue per (zone, month, service)."""
+    import csv
+
+    from taxi_data import columns, rows
+
+    zones = zone_boroughs()
+    seen: set[tuple[str, str, str]] = set()
+    trips: list[tuple[str, str, str]] = []  # (service, pickup zone, month) of each trip fact_trips keeps
+    for taxi, year, month in months:
+        pickup = "tpep_pickup_datetime" if taxi == "yellow" else "lpep_pickup_datetime"
+        for row in csv.DictReader([",".join(columns(taxi)), *rows(taxi, year, month, n)]):
+            key = (taxi, row["VendorID"], row[pickup])
+            assert key not in seen, "the synthetic rows repeat a (vendor, pickup) pair: rn = 1 would pick one"
+            seen.add(key)
+            pu, do = zones[int(row["PULocationID"])], zones[int(row["DOLocationID"])]
+            if pu[0] != "Unknown" and do[0] != "Unknown":
+                trips.append((taxi, pu[1], row[pickup][:7]))
+    return {"fact_trips": len(trips), "dm_monthly_zone_revenue": len(set(trips)), "dim_zones": len(zones)}
