@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench bench-tiny fmt clean
+.PHONY: install run test lint bench bench-tiny fmt clean fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,11 @@ fmt: install
 
 clean:
 	rm -rf $(VENV) .flowrun .pytest_cache .mypy_cache .ruff_cache
+
+## the fuzz suite of tests/fuzz with 10,000 cases per target (make test runs it with a small fixed budget)
+FUZZ_EXAMPLES ?= 10000
+fuzz: install
+	rm -f .fuzz-report.jsonl
+	FLOWRUN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FLOWRUN_FUZZ_REPORT=.fuzz-report.jsonl \
+	  $(PY) -m pytest -q -p no:cacheprovider --timeout=0 --hypothesis-show-statistics tests/fuzz; \
+	  status=$$?; $(PY) tests/fuzz/fuzz_report.py .fuzz-report.jsonl; exit $$status

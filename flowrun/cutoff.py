@@ -6,14 +6,17 @@ import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from flowrun.durations import DurationError, parse_duration
+from flowrun.errors import ExitCode, FlowrunError
 
 ACCEPTED = ("an ISO date (2026-01-31), an ISO date-time (2026-01-31T12:00:00, optionally with Z or +01:00), "
             "or an ISO-8601 duration back from now (P30D, PT12H, P1DT6H)")
 _ZONE_ID = re.compile(r"^(?P<moment>[^\[]+)\[(?P<zone>[^\]]+)\]$")
 
 
-class CutoffError(ValueError):
+class CutoffError(FlowrunError):
     """A text that is no date, date-time or duration (callers add `ACCEPTED` to the hint)."""
+
+    exit_code = ExitCode.USAGE
 
 
 def parse_moment(text: str) -> datetime:

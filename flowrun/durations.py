@@ -8,13 +8,15 @@ from decimal import Decimal
 
 from flowrun.errors import ExitCode, FlowrunError
 
-_NUMBER = r"(\d+(?:[.,]\d+)?)"
-_DURATION = re.compile(
-    rf"([-+]?)P(?:{_NUMBER}W)?(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?",
-    re.IGNORECASE,
-)
+_UNITS = ("W", "D", "H", "M", "S")
+_NUMBER = r"[-+]?\d+(?:[.,]\d*)?"
+_W, _D, _H, _M, _S = (rf"(?:(?P<{unit}>{_NUMBER}){unit})?" for unit in _UNITS)
+_DURATION = re.compile(rf"(?P<sign>[-+]?)P{_W}{_D}(?P<time>T{_H}{_M}{_S})?", re.IGNORECASE)
+_JAVA_FRACTION = re.compile(r"[-+]?\d+(?:[.,]\d{0,9})?")
 _UNIT_SECONDS = (7 * 86400, 86400, 3600, 60, 1)
 _HINT = "write an ISO-8601 duration such as PT15S, PT1H30M, P1D or P1DT2H"
+#: the longest duration: any date plus or minus it stays within the years datetime can hold
+MAX_DURATION = timedelta(days=366_000)
 
 
 class DurationError(FlowrunError, ValueError):
@@ -23,25 +25,41 @@ class DurationError(FlowrunError, ValueError):
     exit_code = ExitCode.INVALID
 
 
-def parse_duration(text: str) -> timedelta:
+def parse_duration(text: str, *, java: bool = False) -> timedelta:
     """Parse `PT15S`, `PT1H30M`, `P1D`, `P2W`, `PT0.5S`, `P1DT2H` (case-insensitive, optional sign).
 
-    Years and months are rejected: they have no fixed length.
+    Years and months are rejected: they have no fixed length. With `java=True` the text follows Java's
+    `Duration.parse` instead (Kestra's DURATION inputs): no weeks, a sign allowed on each part, a fraction
+    only on the seconds (at most 9 digits), ASCII digits only, and no surrounding blanks.
     """
-    raw = str(text).strip()
+    raw = str(text) if java else str(text).strip()
     match = _DURATION.fullmatch(raw)
-    if match is None or not any(match.groups()[1:]) or raw.upper().endswith("T"):
+    parts = tuple(match.group(unit) for unit in _UNITS) if match else ()
+    if match is None or not _well_formed(raw, match.group("time"), parts, java):
         if re.match(r"[-+]?P[^T]*[YM]", raw, re.IGNORECASE):
             raise DurationError(f"duration `{raw}` uses years or months, which have no fixed length",
                                 hint="use days or weeks instead, e.g. P30D")
         raise DurationError(f"`{raw}` is not an ISO-8601 duration", hint=_HINT)
-    sign, *numbers = match.groups()
     seconds = sum(
-        (Decimal(n.replace(",", ".")) * unit for n, unit in zip(numbers, _UNIT_SECONDS, strict=True) if n),
+        (Decimal(n.replace(",", ".")) * unit for n, unit in zip(parts, _UNIT_SECONDS, strict=True) if n),
         Decimal(0),
     )
+    if abs(seconds) > Decimal(MAX_DURATION.total_seconds()):
+        raise DurationError(f"duration `{raw}` is longer than 1000 years", hint=_HINT)
     delta = timedelta(seconds=float(seconds))
-    return -delta if sign == "-" else delta
+    return -delta if match.group("sign") == "-" else delta
+
+
+def _well_formed(raw: str, time_part: str | None, parts: tuple[str | None, ...], java: bool) -> bool:
+    """The rules of each grammar that the shared regular expression leaves open."""
+    numbers = [n for n in parts if n]
+    if not numbers or (time_part or "").upper() == "T":
+        return False
+    if not java:  # flowrun's own: no sign on a part, and a fraction has digits
+        return not any(n[0] in "+-" or n[-1] in ".," for n in numbers)
+    weeks, *others, seconds = parts
+    return (raw.isascii() and weeks is None and not any(n and not n.lstrip("+-").isdigit() for n in others)
+            and (seconds is None or _JAVA_FRACTION.fullmatch(seconds) is not None))
 
 
 def format_duration(delta: timedelta) -> str:

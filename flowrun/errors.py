@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class ExitCode:
@@ -119,11 +119,3 @@ class TaskError(Exception):
 class TaskKilled(Exception):
     """The task attempt was interrupted (Ctrl-C, SIGTERM, kill)."""
 
-
-@dataclass
-class Located:
-    """A value with its YAML position (used by the loader)."""
-
-    line: int
-    column: int
-    extra: dict = field(default_factory=dict)

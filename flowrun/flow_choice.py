@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowrun.engine.model import Execution
 from flowrun.errors import InvalidFlowError, UsageError
+from flowrun.model.execution import Execution
 from flowrun.project import Project
 from flowrun.state.db import Database
 
@@ -52,8 +52,8 @@ def _shown(execution: Execution) -> str:
 
 
 def _latest(db: Database, execution: Execution, mode: str, project: Project, current: int) -> FlowChoice:
+    from flowrun.load import load_flow
     from flowrun.state.revisions import record_revision
-    from flowrun.validate import load_flow
 
     path = flow_file(execution, project)
     if path is None:
@@ -93,8 +93,8 @@ def _stored(db: Database, execution: Execution, mode: str, project: Project, num
 def _drift_note(db: Database, execution: Execution, mode: str, project: Project, stored: Any,
                 chosen: bool) -> str | None:
     """One line when the file on disk is not the revision being run (the file's source is recorded as one)."""
+    from flowrun.load import load_flow
     from flowrun.state.revisions import record_revision, source_hash
-    from flowrun.validate import load_flow
 
     shown, verb, number = _shown(execution), VERBS[mode], stored.number
     path = flow_file(execution, project)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowrun.errors import Problem
-from flowrun.load import Document, Path_
+from flowrun.model.document import Document, Path_
 from flowrun.scalar_spans import ScalarSpans
 from flowrun.templating.check import Analysis, Ref, analyze, did_you_mean
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from flowrun.errors import InputError, Problem, UsageError
+from flowrun.errors import ExitCode, FlowrunError, InputError, Problem, UsageError
 from flowrun.model import inputs as m
 from flowrun.model.inputs import BaseInput, InputSpec, java_text
 
@@ -30,7 +30,7 @@ INTEGER_RE = re.compile(r"[+-]?[0-9]+")
 FLOAT_RE = re.compile(r"[+-]?(?:NaN|Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?)")
 REFERENCE_SCHEMES = ("kestra", "nsfile")
 TEMPORAL: dict[str, Callable[[Any], Any]] = {
-    "DATE": m.parse_date, "TIME": m.parse_time, "DATETIME": m.parse_instant, "DURATION": m.parse_duration,
+    "DATE": m.parse_date, "TIME": m.parse_time, "DATETIME": m.parse_instant, "DURATION": m.duration_value,
 }
 
 ACCEPTED = {
@@ -49,8 +49,10 @@ ACCEPTED = {
 }
 
 
-class BadValue(Exception):
+class BadValue(FlowrunError):
     """A supplied or default value that cannot be read as the input's type."""
+
+    exit_code = ExitCode.INVALID
 
 
 # ---------------------------------------------------------------- CLI values
@@ -74,6 +76,9 @@ def _read_inputs_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"--inputs {path}: cannot read the file ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--inputs {path}: not UTF-8 text (byte {exc.start}: {exc.reason})",
+                         hint="save the file as UTF-8") from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
@@ -434,7 +439,7 @@ def violations(spec: BaseInput, value: Any, options: list[str] | None = None) ->
     elif isinstance(spec, m.IntInput | m.FloatInput):
         return _range(value, (spec.min, spec.max), (">=", "<="))
     elif isinstance(spec, m.DurationInput):
-        return _range(m.parse_duration(value), (spec.min, spec.max), (">=", "<="), m.parse_duration)
+        return _range(m.duration_value(value), (spec.min, spec.max), (">=", "<="), m.duration_value)
     elif isinstance(spec, m.DateInput | m.TimeInput | m.DateTimeInput):
         words = ("on or after", "on or before")
         return _range(TEMPORAL[spec.type](value), (spec.after, spec.before), words, TEMPORAL[spec.type])

@@ -16,6 +16,10 @@ _SYMBOL = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 _KEYWORDS = {"null", "true", "false", "nan"}
 
 
+class Instant(dt.datetime):
+    """An aware datetime written as a plain Ion timestamp, as Kestra's Ion mapper writes a `java.time.Instant`."""
+
+
 def dumps(value: Any) -> str:
     """One Python value as Ion text on a single line (the way Kestra's Ion mapper writes it)."""
     out: list[str] = []
@@ -134,6 +138,10 @@ def _write(value: Any, out: list[str]) -> None:
                 out.append(",")
             _write(item, out)
         out.append("]")
+    elif isinstance(value, Instant):
+        from flowrun.jdbc.cells import iso_datetime
+
+        out.append(iso_datetime(value))
     elif isinstance(value, dt.datetime):
         _write_datetime(value, out)
     elif isinstance(value, dt.date):

@@ -1,51 +1,23 @@
-"""YAML text -> plain Python data, with the line and column of every key and item."""
+"""Loading a flow file: YAML text -> a raw document with the line and column of every part -> `load_flow`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from flowrun.errors import InvalidFlowError, Problem
+from flowrun.model.document import Document, Path_
+from flowrun.yaml_nodes import Loader, check_node_graph
 
-try:  # the C loader is several times faster; fall back to pure Python
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+if TYPE_CHECKING:
+    from flowrun.model.flow import Flow, PluginDefault
 
-Path_ = tuple[str | int, ...]
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _BOOL = "tag:yaml.org,2002:bool"
 _NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
-#: Values of one document once its aliases are expanded (a "billion laughs" file stops here).
-MAX_YAML_VALUES = 200_000
-#: Levels of nesting of one document.
-MAX_YAML_DEPTH = 128
-
-
-@dataclass
-class Document:
-    """A parsed YAML file: its data and where each part of it was written."""
-
-    data: Any
-    file: str
-    text: str
-    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-
-    def locate(self, path: Path_) -> tuple[int | None, int | None]:
-        """Line and column of `path`, or of its nearest located ancestor."""
-        while True:
-            if path in self.positions:
-                return self.positions[path]
-            if not path:
-                return None, None
-            path = path[:-1]
-
-    def problem(self, path: Path_, message: str, where: str | None = None) -> Problem:
-        line, col = self.locate(path)
-        return Problem(message, file=self.file, line=line, column=col, where=where)
 
 
 class _Builder:
@@ -82,54 +54,10 @@ class _Builder:
         return result
 
 
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
-
-
-def _refuse(node: yaml.Node, file: str, message: str, hint: str) -> InvalidFlowError:
-    mark = node.start_mark
-    return InvalidFlowError([Problem(message, file=file, line=mark.line + 1, column=mark.column + 1)], hint=hint)
-
-
-def check_node_graph(root: yaml.Node, file: str) -> int:
-    """Refuse a recursive alias, nesting deeper than MAX_YAML_DEPTH, or aliases that expand the document
-    beyond MAX_YAML_VALUES values; return the number of values. Iterative: a hostile file never reaches
-    Python's recursion limit."""
-    sizes: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
-    while stack:
-        node, depth, done = stack.pop()
-        key = id(node)
-        if done:
-            on_path.discard(key)
-            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
-            if sizes[key] > MAX_YAML_VALUES:
-                raise _refuse(node, file, f"YAML aliases expand this value to more than {MAX_YAML_VALUES:,} values",
-                              "an anchor repeated through nested aliases grows exponentially; write the data out")
-            continue
-        if key in sizes:
-            continue
-        if key in on_path:
-            raise _refuse(node, file, "recursive YAML alias: this value contains itself",
-                          "an alias (*name) cannot point to an anchor (&name) that encloses it")
-        if depth > MAX_YAML_DEPTH:
-            raise _refuse(node, file, f"the YAML is nested more than {MAX_YAML_DEPTH} levels deep",
-                          "flatten the structure")
-        on_path.add(key)
-        stack.append((node, depth, True))
-        stack.extend((child, depth + 1, False) for child in _children(node) if id(child) not in sizes)
-    return sizes[id(root)]
-
-
 def parse_yaml(text: str, file: str) -> Document:
     """Parse one YAML document; raise InvalidFlowError with file:line:column on any syntax problem."""
     doc = Document(data=None, file=file, text=text)
-    loader = _Loader(text)
+    loader = Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -164,3 +92,10 @@ def read_yaml(path: Path) -> Document:
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidFlowError([Problem(f"cannot read the file: {exc}", file=str(path))]) from None
     return parse_yaml(text, str(path))
+
+
+def load_flow(path: Path, global_defaults: Sequence[PluginDefault] = ()) -> Flow:
+    """Read, parse and validate a flow file."""
+    from flowrun.validate import validate_document
+
+    return validate_document(read_yaml(path), global_defaults)

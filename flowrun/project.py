@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from flowrun.errors import InvalidFlowError, Problem, UsageError
+from flowrun.model.base import Strict
 from flowrun.model.flow import PluginDefault
-from flowrun.tasks.base import Strict
 
 CONFIG_FILE = "flowrun.yaml"
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import yaml
 
-from flowrun.load import Path_, _Loader
+from flowrun.model.document import Path_
+from flowrun.yaml_nodes import Loader
 
 
 class ScalarSpans:
@@ -23,7 +24,7 @@ class ScalarSpans:
     def _compose(self) -> yaml.Node | None:
         if not self._composed:
             self._composed = True
-            self._loader = _Loader(self.text)
+            self._loader = Loader(self.text)
             try:
                 self._root = self._loader.get_single_node()
             except yaml.YAMLError:

@@ -1,4 +1,8 @@
-"""Shared fixtures: a throwaway project dir, running the real CLI, and the compat flows' location."""
+"""Shared fixtures: a throwaway project dir, running the real CLI, and the compat flows' location.
+
+The shared assertion helpers live in tests/helpers.py (registered here for pytest's assert rewriting); the test
+flows live in tests/flows/.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytest.register_assert_rewrite("helpers")
+
+from helpers import flow_text  # noqa: E402
 
 pytest_plugins = ["pg_fixture", "gcp_emulators"]
 
@@ -44,6 +52,10 @@ class Project:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
         return path
+
+    def flow_file(self, source: str, name: str = "flow.yaml", **values: Any) -> Path:
+        """Write tests/flows/<source> as the project's flows/<name>, its `$key` placeholders filled from `values`."""
+        return self.flow(flow_text(source, **values), name)
 
     def config(self, text: str) -> Path:
         path = self.root / "flowrun.yaml"

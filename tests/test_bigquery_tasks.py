@@ -8,6 +8,7 @@ from typing import Any
 
 from conftest import Project
 from gcp_emulators import GcpEmulators, cli
+from helpers import outputs
 
 from flowrun import ion
 from flowrun.app.inspect import execution_logs
@@ -18,10 +19,6 @@ PROJECT = "kestra-sandbox"
 def run(project: Project, emulators: GcpEmulators, text: str, inputs: dict[str, Any] | None = None) -> Any:
     project.config(emulators.config_yaml())
     return project.run(project.flow(text), inputs)
-
-
-def outputs(execution: Any, task_id: str) -> dict[str, Any]:
-    return next(tr for tr in execution.task_runs if tr.task_id == task_id).outputs
 
 
 def log_text(project: Project, execution: Any, level: str | None = None) -> str:

@@ -5,16 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import CliResult, Project
+from conftest import Project
+from helpers import assert_clean
 
 LOG = "io.kestra.plugin.core.log.Log"
-
-
-def assert_clean(result: CliResult, code: int) -> None:
-    """The exit code is `code` and nothing leaked a Python traceback."""
-    assert result.code == code, f"exit {result.code}, expected {code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr, result.stderr
-    assert "Traceback" not in result.stdout, result.stdout
 
 
 def one_task_flow(project: Project, body: str, name: str = "flow.yaml", flow_id: str = "f") -> Path:

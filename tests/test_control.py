@@ -1,4 +1,6 @@
-"""Subflows, flow concurrency across processes, pause/resume, restart and replay (issue 3)."""
+"""Subflows, flow concurrency across processes, pause/resume, restart and replay (issue 3).
+
+The flows are in tests/flows/control/."""
 
 from __future__ import annotations
 
@@ -12,55 +14,20 @@ from typing import Any
 
 from conftest import Project
 
-RETURN = "io.kestra.plugin.core.debug.Return"
-SUBFLOW = "io.kestra.plugin.core.flow.Subflow"
-
 
 def child_flow(project: Project, fail: bool = False) -> None:
-    project.flow(f"""
-        id: child
-        namespace: dev
-        inputs:
-          - id: who
-            type: STRING
-        tasks:
-          - id: hello
-            type: {RETURN}
-            format: "hi {{{{ inputs.who }}}}"
-          - id: maybe_fail
-            type: io.kestra.plugin.core.execution.Fail
-            condition: "{'true' if fail else 'false'}"
-        outputs:
-          - id: greeting
-            type: STRING
-            value: "{{{{ outputs.hello.value }}}}"
-        """, "child.yaml")
+    project.flow_file("control/child.yaml", "child.yaml", fail="true" if fail else "false")
 
 
-def parent_flow(project: Project, **props: Any) -> Any:
-    extra = "".join(f"\n            {k}: {json.dumps(v)}" for k, v in props.items())
-    return project.flow(f"""
-        id: parent
-        namespace: dev
-        labels:
-          team: data
-        tasks:
-          - id: call
-            type: {SUBFLOW}
-            namespace: dev
-            flowId: child
-            inputs:
-              who: Ana{extra}
-          - id: after
-            type: {RETURN}
-            format: "{{{{ outputs.call.outputs.greeting ?? 'none' }}}}"
-        """, "parent.yaml")
+def parent_flow(project: Project, option: str = "") -> Any:
+    """The parent flow calling dev/child; `option` is one more property line of its Subflow task."""
+    return project.flow_file("control/parent.yaml", "parent.yaml", option=option)
 
 
 def test_subflow_outputs_and_link(project: Project) -> None:
     # Kestra docs (Subflow task): outputs executionId, state and the child flow's outputs.
     child_flow(project)
-    ex = project.run(parent_flow(project, inheritLabels=True))
+    ex = project.run(parent_flow(project, "inheritLabels: true"))
     assert ex.state == "SUCCESS"
     call = next(tr for tr in ex.task_runs if tr.task_id == "call")
     assert call.outputs["state"] == "SUCCESS"
@@ -81,14 +48,14 @@ def test_subflow_failure_is_transmitted(project: Project) -> None:
 
 def test_subflow_failure_not_transmitted(project: Project) -> None:
     child_flow(project, fail=True)
-    ex = project.run(parent_flow(project, transmitFailed=False))
+    ex = project.run(parent_flow(project, "transmitFailed: false"))
     assert ex.state == "SUCCESS"
     assert next(tr for tr in ex.task_runs if tr.task_id == "call").outputs["state"] == "FAILED"
 
 
 def test_subflow_without_wait(project: Project) -> None:
     child_flow(project)
-    ex = project.run(parent_flow(project, wait=False))
+    ex = project.run(parent_flow(project, "wait: false"))
     assert ex.state == "SUCCESS"
     call = next(tr for tr in ex.task_runs if tr.task_id == "call")
     assert set(call.outputs) == {"executionId"}
@@ -111,17 +78,7 @@ def test_missing_subflow_warns_at_validate_and_fails_clearly_at_run_time(project
 
 
 def concurrency_flow(project: Project, behavior: str) -> Any:
-    return project.flow(f"""
-        id: limited
-        namespace: dev
-        concurrency:
-          limit: 1
-          behavior: {behavior}
-        tasks:
-          - id: nap
-            type: io.kestra.plugin.core.flow.Sleep
-            duration: PT1.5S
-        """, "limited.yaml")
+    return project.flow_file("control/limited.yaml", "limited.yaml", behavior=behavior)
 
 
 def run_two(project: Project) -> list[dict[str, Any]]:
@@ -150,19 +107,7 @@ def test_concurrency_queue_across_processes(project: Project) -> None:
 
 
 def test_pause_and_resume(project: Project) -> None:
-    path = project.flow(f"""
-        id: approval
-        namespace: dev
-        tasks:
-          - id: before
-            type: {RETURN}
-            format: ready
-          - id: wait
-            type: io.kestra.plugin.core.flow.Pause
-          - id: after
-            type: {RETURN}
-            format: "{{{{ outputs.before.value }}}} {{{{ outputs.wait.onResume.ok }}}}"
-        """)
+    path = project.flow_file("control/approval.yaml")
     first = project.cli("run", str(path), "--json")
     assert first.code == 5
     assert "flowrun resume" in first.stderr
@@ -177,17 +122,7 @@ def test_pause_and_resume(project: Project) -> None:
 
 
 def test_pause_with_duration_goes_on(project: Project) -> None:
-    path = project.flow(f"""
-        id: breather
-        namespace: dev
-        tasks:
-          - id: wait
-            type: io.kestra.plugin.core.flow.Pause
-            pauseDuration: PT0.2S
-          - id: after
-            type: {RETURN}
-            format: done
-        """)
+    path = project.flow_file("control/breather.yaml")
     ex = project.run(path)
     assert ex.state == "SUCCESS"
     assert [tr.state for tr in ex.task_runs] == ["SUCCESS", "SUCCESS"]
@@ -196,26 +131,7 @@ def test_pause_with_duration_goes_on(project: Project) -> None:
 def test_restart_reruns_only_what_failed(project: Project) -> None:
     marker = project.root / "marker"
     counter = project.root / "count.txt"
-    path = project.flow(f"""
-        id: flaky
-        namespace: dev
-        tasks:
-          - id: first
-            type: io.kestra.plugin.scripts.shell.Commands
-            taskRunner:
-              type: io.kestra.plugin.core.runner.Process
-            commands:
-              - echo run >> {counter}
-          - id: needs_marker
-            type: io.kestra.plugin.scripts.shell.Commands
-            taskRunner:
-              type: io.kestra.plugin.core.runner.Process
-            commands:
-              - test -f {marker}
-          - id: last
-            type: {RETURN}
-            format: done
-        """)
+    path = project.flow_file("control/flaky.yaml", counter=counter, marker=marker)
     first = project.cli("run", str(path), "--json")
     assert first.code == 1
     execution_id = first.json()["id"]
@@ -231,17 +147,7 @@ def test_restart_reruns_only_what_failed(project: Project) -> None:
 
 
 def test_replay_from_a_task(project: Project) -> None:
-    path = project.flow(f"""
-        id: replayed
-        namespace: dev
-        tasks:
-          - id: a
-            type: {RETURN}
-            format: "{{{{ execution.id }}}}"
-          - id: b
-            type: {RETURN}
-            format: "{{{{ outputs.a.value }}}}-b"
-        """)
+    path = project.flow_file("control/replayed.yaml")
     first = project.cli("run", str(path), "--json").json()
     replay = project.cli("replay", first["id"], "--from", "b", "--json")
     assert replay.code == 0, replay.stderr
@@ -253,20 +159,7 @@ def test_replay_from_a_task(project: Project) -> None:
 
 
 def test_graph_and_gantt_commands(project: Project) -> None:
-    path = project.flow(f"""
-        id: pic
-        namespace: dev
-        tasks:
-          - id: par
-            type: io.kestra.plugin.core.flow.Parallel
-            tasks:
-              - id: x
-                type: {RETURN}
-                format: x
-              - id: y
-                type: {RETURN}
-                format: y
-        """)
+    path = project.flow_file("control/pic.yaml")
     mermaid = project.cli("graph", str(path), "--format", "mermaid")
     assert mermaid.code == 0 and "par" in mermaid.stdout and "x" in mermaid.stdout
     tree = project.cli("graph", str(path))
@@ -277,18 +170,7 @@ def test_graph_and_gantt_commands(project: Project) -> None:
 
 
 def test_logs_of_parallel_branches_stay_attributed(project: Project) -> None:
-    branches = "".join(f"""
-              - id: b{i}
-                type: io.kestra.plugin.core.log.Log
-                message: ["from b{i} one", "from b{i} two"]""" for i in range(6))
-    path = project.flow(f"""
-        id: chatty
-        namespace: dev
-        tasks:
-          - id: par
-            type: io.kestra.plugin.core.flow.Parallel
-            tasks:{branches}
-        """)
+    path = project.flow_file("control/chatty.yaml")
     doc = project.cli("run", str(path), "--json").json()
     for i in range(6):
         lines = project.cli("logs", doc["id"], "--task", f"b{i}").stdout.splitlines()
@@ -296,22 +178,7 @@ def test_logs_of_parallel_branches_stay_attributed(project: Project) -> None:
 
 
 def test_sigterm_stops_parallel_branches_at_once(project: Project) -> None:
-    path = project.flow("""
-        id: stoppable
-        namespace: dev
-        tasks:
-          - id: par
-            type: io.kestra.plugin.core.flow.Parallel
-            tasks:
-              - id: nap
-                type: io.kestra.plugin.core.flow.Sleep
-                duration: PT30S
-              - id: shell_nap
-                type: io.kestra.plugin.scripts.shell.Commands
-                taskRunner:
-                  type: io.kestra.plugin.core.runner.Process
-                commands: ["sleep 31"]
-        """)
+    path = project.flow_file("control/stoppable.yaml")
     env = {**os.environ, "FLOWRUN_HOME": str(project.home)}
     proc = subprocess.Popen([sys.executable, "-m", "flowrun", "run", str(path)], cwd=project.root, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -338,27 +205,8 @@ def test_sigterm_stops_parallel_branches_at_once(project: Project) -> None:
 
 
 def test_sigterm_during_a_subflow_kills_parent_and_child(project: Project) -> None:
-    project.flow("""
-        id: slow_child
-        namespace: dev
-        tasks:
-          - id: nap
-            type: io.kestra.plugin.core.flow.Sleep
-            duration: PT30S
-        """, "slow_child.yaml")
-    path = project.flow(f"""
-        id: slow_parent
-        namespace: dev
-        tasks:
-          - id: call
-            type: {SUBFLOW}
-            namespace: dev
-            flowId: slow_child
-        errors:
-          - id: on_error
-            type: {RETURN}
-            format: handled
-        """, "slow_parent.yaml")
+    project.flow_file("control/slow_child.yaml", "slow_child.yaml")
+    path = project.flow_file("control/slow_parent.yaml", "slow_parent.yaml")
     env = {**os.environ, "FLOWRUN_HOME": str(project.home)}
     proc = subprocess.Popen([sys.executable, "-m", "flowrun", "run", str(path)], cwd=project.root, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -378,18 +226,8 @@ def test_sigterm_during_a_subflow_kills_parent_and_child(project: Project) -> No
 
 def test_a_dead_queued_process_does_not_wedge_the_queue(project: Project) -> None:
     gate = project.root / "gate"
-    project.flow(f"""
-        id: limited
-        namespace: dev
-        concurrency:
-          limit: 1
-          behavior: QUEUE
-        tasks:
-          - id: hold
-            type: io.kestra.plugin.scripts.shell.Commands
-            commands:
-              - while [ ! -f {gate} ]; do sleep 0.05; done
-        """, "limited.yaml")  # the first execution holds the slot until the test opens the gate
+    # the first execution holds the slot until the test opens the gate
+    project.flow_file("control/limited-gate.yaml", "limited.yaml", gate=gate)
     env = {**os.environ, "FLOWRUN_HOME": str(project.home)}
 
     def start() -> subprocess.Popen[str]:

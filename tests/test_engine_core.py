@@ -1,5 +1,6 @@
 """The task lifecycle and the core CLI: states, retries, handlers, outputs, JSON documents, KV, render, purge,
-pluginDefaults, project discovery and help texts. Expected behaviour follows Kestra (kestra-dialect.md §1-§3)."""
+pluginDefaults, project discovery and help texts. Expected behaviour follows Kestra (kestra-dialect.md §1-§3).
+The flows are in tests/flows/engine_core/."""
 
 from __future__ import annotations
 
@@ -13,21 +14,11 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, Project
+from helpers import states
 
 from flowrun.app.inspect import execution_logs
 
-LOG = "io.kestra.plugin.core.log.Log"
-FAIL = "io.kestra.plugin.core.execution.Fail"
-RETURN = "io.kestra.plugin.core.debug.Return"
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-
-
-def flow(body: str, flow_id: str = "f", namespace: str = "t") -> str:
-    return f"id: {flow_id}\nnamespace: {namespace}\n{body}"
-
-
-def states(execution: Any) -> dict[str, str]:
-    return {tr.task_id: tr.state for tr in execution.task_runs}
 
 
 def logs(project: Project, execution_id: str, task: str | None = None) -> list[tuple[str, str | None, str]]:
@@ -37,35 +28,7 @@ def logs(project: Project, execution_id: str, task: str | None = None) -> list[t
 
 # -- lifecycle ----------------------------------------------------------------------------------------------
 def test_disabled_runif_allow_failure_allow_warning(project: Project) -> None:
-    path = project.flow(flow(f"""\
-tasks:
-  - id: off
-    type: {LOG}
-    message: never
-    disabled: true
-  - id: skipped
-    type: {LOG}
-    message: never
-    runIf: "{{{{ 1 == 2 }}}}"
-  - id: skipped_empty
-    type: {LOG}
-    message: never
-    runIf: ""
-  - id: runs
-    type: {LOG}
-    message: "runIf False is truthy"
-    runIf: "False"
-  - id: tolerated
-    type: {FAIL}
-    allowFailure: true
-  - id: ignored
-    type: {FAIL}
-    allowFailure: true
-    allowWarning: true
-  - id: last
-    type: {LOG}
-    message: still runs
-"""))
+    path = project.flow_file("engine_core/skips-and-tolerated-failures.yaml")
     ex = project.run(path)
     assert states(ex) == {"skipped": "SKIPPED", "skipped_empty": "SKIPPED", "runs": "SUCCESS",
                           "tolerated": "WARNING", "ignored": "SUCCESS", "last": "SUCCESS"}
@@ -73,19 +36,13 @@ tasks:
 
 
 def test_runif_render_error_fails(project: Project) -> None:
-    path = project.flow(flow(f"tasks:\n  - id: a\n    type: {LOG}\n    message: x\n    runIf: \"{{{{ nope }}}}\"\n"))
+    path = project.flow_file("engine_core/runif-render-error.yaml")
     ex = project.run(path)
     assert (ex.state, states(ex)) == ("FAILED", {"a": "FAILED"})
 
 
 def test_timeout_fails_the_attempt_quickly(project: Project) -> None:
-    path = project.flow(flow("""\
-tasks:
-  - id: slow
-    type: io.kestra.plugin.core.flow.Sleep
-    duration: PT5S
-    timeout: PT0.3S
-"""))
+    path = project.flow_file("engine_core/timeout.yaml")
     started = time.monotonic()
     ex = project.run(path)
     assert time.monotonic() - started < 3
@@ -95,19 +52,7 @@ tasks:
 
 
 def test_constant_retry_records_every_attempt(project: Project) -> None:
-    path = project.flow(flow(f"""\
-tasks:
-  - id: flaky
-    type: {FAIL}
-    errorMessage: "boom {{{{ taskrun.attemptsCount }}}}"
-    retry:
-      type: constant
-      interval: PT0.05S
-      maxAttempt: 3
-  - id: never
-    type: {LOG}
-    message: x
-"""))
+    path = project.flow_file("engine_core/constant-retry.yaml")
     ex = project.run(path)
     assert (ex.state, states(ex)) == ("FAILED", {"flaky": "FAILED"})
     [taskrun] = ex.task_runs
@@ -119,22 +64,7 @@ tasks:
 
 
 def test_flow_level_retry_and_task_retry_wins(project: Project) -> None:
-    path = project.flow(flow(f"""\
-retry:
-  type: constant
-  interval: PT0.01S
-  maxAttempt: 2
-tasks:
-  - id: tolerated
-    type: {FAIL}
-    allowFailure: true
-  - id: own
-    type: {FAIL}
-    retry:
-      type: constant
-      interval: PT0.01S
-      maxAttempt: 4
-"""))
+    path = project.flow_file("engine_core/flow-level-retry.yaml")
     ex = project.run(path)
     attempts = {tr.task_id: [a.state for a in tr.attempts] for tr in ex.task_runs}
     assert attempts == {"tolerated": ["FAILED"] * 2, "own": ["FAILED"] * 4}
@@ -143,27 +73,7 @@ tasks:
 
 def test_retry_policies(project: Project) -> None:
     """exponential, random, maxDuration, and a timeout per attempt: attempts counted as kestra-dialect.md §3.5."""
-    path = project.flow(flow(f"""\
-tasks:
-  - id: expo
-    type: {FAIL}
-    allowFailure: true
-    retry: {{type: exponential, interval: PT0.01S, maxInterval: PT0.05S, maxAttempt: 3}}
-  - id: rnd
-    type: {FAIL}
-    allowFailure: true
-    retry: {{type: random, minInterval: PT0.01S, maxInterval: PT0.02S, maxAttempt: 2}}
-  - id: capped
-    type: {FAIL}
-    allowFailure: true
-    retry: {{type: constant, interval: PT0.2S, maxDuration: PT0.3S, maxAttempt: 10}}
-  - id: slow
-    type: io.kestra.plugin.core.flow.Sleep
-    duration: PT5S
-    timeout: PT0.2S
-    allowFailure: true
-    retry: {{type: constant, interval: PT0.01S, maxAttempt: 2}}
-"""))
+    path = project.flow_file("engine_core/retry-policies.yaml")
     started = time.monotonic()
     ex = project.run(path)
     assert time.monotonic() - started < 4
@@ -197,17 +107,7 @@ class StateSpy:
 
 
 def test_taskrun_state_sequence(project: Project) -> None:
-    path = project.flow(flow(f"""\
-tasks:
-  - id: flaky
-    type: {FAIL}
-    allowFailure: true
-    retry: {{type: constant, interval: PT0.01S, maxAttempt: 2}}
-  - id: skipped
-    type: {LOG}
-    message: x
-    runIf: "false"
-"""))
+    path = project.flow_file("engine_core/retry-then-skip.yaml")
     spy = StateSpy()
     project.run(path, listeners=[spy])
     assert spy.taskruns == {"flaky": ["CREATED", "RUNNING", "RETRYING", "RUNNING", "WARNING"],
@@ -215,13 +115,7 @@ tasks:
 
 
 def test_execution_state_sequence_with_retry(project: Project) -> None:
-    path = project.flow(flow(f"""\
-tasks:
-  - id: flaky
-    type: {FAIL}
-    allowFailure: true
-    retry: {{type: constant, interval: PT0.01S, maxAttempt: 2}}
-"""))
+    path = project.flow_file("engine_core/retry-once.yaml")
     spy = StateSpy()
     ex = project.run(path, listeners=[spy])
     assert spy.execution == ["CREATED", "RUNNING", "RETRYING", "RUNNING", "WARNING"]
@@ -229,26 +123,7 @@ tasks:
 
 
 def test_errors_handler_never_rescues_and_finally_always_runs(project: Project) -> None:
-    path = project.flow(flow(f"""\
-tasks:
-  - id: ok
-    type: {LOG}
-    message: first
-  - id: broken
-    type: {FAIL}
-    errorMessage: broken on purpose
-  - id: skipped_by_failure
-    type: {LOG}
-    message: never
-errors:
-  - id: handler
-    type: {LOG}
-    message: "handling {{{{ execution.id }}}}"
-finally:
-  - id: cleanup
-    type: {LOG}
-    message: cleanup
-"""))
+    path = project.flow_file("engine_core/errors-and-finally.yaml")
     ex = project.run(path)
     assert ex.state == "FAILED"
     assert [tr.task_id for tr in ex.task_runs] == ["ok", "broken", "handler", "cleanup"]
@@ -257,64 +132,14 @@ finally:
 
 
 def test_errors_skipped_on_success_finally_runs(project: Project) -> None:
-    path = project.flow(flow(f"""\
-tasks:
-  - id: ok
-    type: {LOG}
-    message: fine
-errors:
-  - id: handler
-    type: {LOG}
-    message: never
-finally:
-  - id: cleanup
-    type: {FAIL}
-    errorMessage: finally fails
-    allowFailure: true
-"""))
+    path = project.flow_file("engine_core/finally-on-success.yaml")
     ex = project.run(path)
     assert [tr.task_id for tr in ex.task_runs] == ["ok", "cleanup"]
     assert ex.state == "SUCCESS"
 
 
 def test_labels_outputvalues_and_flow_outputs(project: Project) -> None:
-    path = project.flow(flow(f"""\
-labels:
-  team: data
-inputs:
-  - id: n
-    type: INT
-    defaults: 40
-tasks:
-  - id: tag
-    type: io.kestra.plugin.core.execution.Labels
-    labels:
-      stage: "{{{{ 'pro' ~ 'd' }}}}"
-      team: platform
-  - id: two
-    type: {RETURN}
-    format: "{{{{ inputs.n + 2 }}}}"
-  - id: values
-    type: io.kestra.plugin.core.output.OutputValues
-    values:
-      count: 3
-      ratio: 0.5
-      flag: true
-      none: null
-      text: "{{{{ outputs.two.value }}}}"
-      nested:
-        list: [1, "two", {{k: v}}]
-outputs:
-  - id: answer
-    type: INT
-    value: "{{{{ outputs.two.value }}}}"
-  - id: stage
-    type: STRING
-    value: "{{{{ labels.stage }}}}"
-  - id: data
-    type: JSON
-    value: "{{{{ outputs['values']['values']['nested'] }}}}"
-"""))
+    path = project.flow_file("engine_core/labels-and-outputs.yaml")
     ex = project.run(path)
     assert ex.state == "SUCCESS", [(tr.task_id, tr.error) for tr in ex.task_runs]
     labels = dict(ex.labels)
@@ -327,27 +152,12 @@ outputs:
 
 
 def test_bad_flow_output_fails_the_execution(project: Project) -> None:
-    path = project.flow(flow(f"""\
-tasks:
-  - id: a
-    type: {RETURN}
-    format: not a number
-outputs:
-  - id: n
-    type: INT
-    value: "{{{{ outputs.a.value }}}}"
-"""))
+    path = project.flow_file("engine_core/bad-flow-output.yaml")
     assert project.run(path).state == "FAILED"
 
 
 def test_labels_task_rejects_system_keys(project: Project) -> None:
-    path = project.flow(flow("""\
-tasks:
-  - id: tag
-    type: io.kestra.plugin.core.execution.Labels
-    labels:
-      system.correlationId: mine
-"""))
+    path = project.flow_file("engine_core/labels-system-key.yaml")
     ex = project.run(path)
     assert ex.state == "FAILED"
 
@@ -359,26 +169,7 @@ TASKRUN_KEYS = {"id", "taskId", "parentTaskRunId", "value", "state", "startDate"
 
 
 def test_run_json_document(project: Project) -> None:
-    project.flow(flow(f"""\
-inputs:
-  - id: who
-    type: STRING
-tasks:
-  - id: hello
-    type: {LOG}
-    message: "hi {{{{ inputs.who }}}}"
-  - id: loop
-    type: io.kestra.plugin.core.flow.ForEach
-    values: ["a", "b"]
-    tasks:
-      - id: inner
-        type: {RETURN}
-        format: "{{{{ taskrun.value }}}}"
-outputs:
-  - id: out
-    type: STRING
-    value: "{{{{ inputs.who }}}}"
-"""))
+    project.flow_file("engine_core/run-document.yaml")
     result = project.cli("run", "flows/flow.yaml", "--input", "who=Ana", "--label", "k=v", "--json")
     assert result.code == 0, result.stderr
     doc = result.json()  # stdout is only the document: progress and logs go to stderr
@@ -421,8 +212,8 @@ outputs:
 
 
 def test_executions_list_filters(project: Project) -> None:
-    project.flow(flow(f"tasks:\n  - id: a\n    type: {LOG}\n    message: x\n", "ok"), "ok.yaml")
-    project.flow(flow(f"tasks:\n  - id: a\n    type: {FAIL}\n", "bad"), "bad.yaml")
+    project.flow_file("engine_core/list-ok.yaml", "ok.yaml")
+    project.flow_file("engine_core/list-bad.yaml", "bad.yaml")
     for name in ("ok", "bad", "ok"):
         project.run(project.root / "flows" / f"{name}.yaml")
     rows = project.cli("executions", "list", "--json").json()
@@ -450,8 +241,7 @@ def test_kv_cli(project: Project) -> None:
     bad = project.cli("kv", "set", "t", "n", "abc", "--type", "NUMBER")
     assert bad.code == 3 and "Traceback" not in bad.stderr
 
-    path = project.flow(flow(f"tasks:\n  - id: g\n    type: io.kestra.plugin.core.kv.Get\n    key: count\n"
-                             f"  - id: r\n    type: {RETURN}\n    format: \"{{{{ kv('count') + 1 }}}}\"\n"))
+    path = project.flow_file("engine_core/kv-read.yaml")
     ex = project.run(path)
     assert ex.task_runs[0].outputs == {"value": 41} and ex.task_runs[1].outputs == {"value": "42"}
 
@@ -463,18 +253,7 @@ def test_render_cli(project: Project) -> None:
     (project.root / "ctx.json").write_text('{"items": [1, 2, 3]}')
     assert project.cli("render", "{{ items | length }}", "--context", "@ctx.json").stdout == "3\n"
 
-    project.flow(flow(f"""\
-inputs:
-  - id: name
-    type: STRING
-    defaults: World
-variables:
-  greeting: "Hello, {{{{ inputs.name }}}}!"
-tasks:
-  - id: r
-    type: {RETURN}
-    format: "{{{{ render(vars.greeting) }}}}"
-"""))
+    project.flow_file("engine_core/render-greeting.yaml")
     by_flow = project.cli("render", "{{ render(vars.greeting) }} {{ flow.namespace }}", "--flow", "flows/flow.yaml",
                           "--input", "name=Ana")
     assert (by_flow.code, by_flow.stdout) == (0, "Hello, Ana! t\n")
@@ -489,12 +268,7 @@ tasks:
 
 
 def test_purge_before(project: Project) -> None:
-    path = project.flow(flow(f"""\
-tasks:
-  - id: file
-    type: {RETURN}
-    format: x
-"""))
+    path = project.flow_file("engine_core/purge-one.yaml")
     ex = project.run(path)
     storage = project.home / "storage"
     (storage / "t" / "f" / "executions" / ex.id).mkdir(parents=True, exist_ok=True)
@@ -511,32 +285,7 @@ tasks:
 
 # -- pluginDefaults (kestra-dialect.md §1.4) -----------------------------------------------------------------
 def test_plugin_defaults_semantics(project: Project) -> None:
-    path = project.flow(flow(f"""\
-pluginDefaults:
-  - type: io.kestra.plugin.core.log
-    values:
-      level: WARN
-      message: ["from default"]
-      notAProperty: ignored
-  - type: io.kestra.plugin.core.debug.Return
-    forced: true
-    values:
-      format: forced
-tasks:
-  - id: by_prefix
-    type: {LOG}
-    message: ["from task"]
-  - id: task_wins
-    type: {LOG}
-    level: ERROR
-    message: ["own"]
-  - id: forced
-    type: {RETURN}
-    format: mine
-  - id: legacy_alias
-    type: io.kestra.core.tasks.log.Log
-    message: ["old name"]
-"""))
+    path = project.flow_file("engine_core/plugin-defaults.yaml")
     ex = project.run(path)
     assert ex.state == "SUCCESS", [tr.error for tr in ex.task_runs]
     assert logs(project, ex.id) == [
@@ -548,17 +297,7 @@ tasks:
 
 
 def test_unknown_property_in_task_is_an_error_even_with_defaults(project: Project) -> None:
-    project.flow(flow(f"""\
-pluginDefaults:
-  - type: io.kestra.plugin.core.log.Log
-    values:
-      notAProperty: ignored
-tasks:
-  - id: a
-    type: {LOG}
-    message: x
-    notAProperty: written here
-"""))
+    project.flow_file("engine_core/unknown-property-with-defaults.yaml")
     result = project.cli("validate", "flows/flow.yaml")
     assert result.code == 3
     assert "task `a`: unknown property 'notAProperty'" in result.stderr
@@ -578,19 +317,7 @@ pluginDefaults:
 globals:
   team: data
 """)
-    path = project.flow(flow(f"""\
-pluginDefaults:
-  - type: io.kestra.plugin.core.log.Log
-    values:
-      level: WARN
-tasks:
-  - id: a
-    type: {LOG}
-    message: "{{{{ globals.team }}}}"
-  - id: r
-    type: {RETURN}
-    format: own
-"""))
+    path = project.flow_file("engine_core/global-plugin-defaults.yaml")
     ex = project.run(path)
     assert logs(project, ex.id) == [("WARN", "a", "data")]  # the flow's entry comes before the global one
     assert ex.task_runs[1].outputs == {"value": "global forced"}
@@ -605,7 +332,7 @@ def _cli_in(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subproc
 
 
 def test_root_discovery_and_home_precedence(project: Project, tmp_path: Path) -> None:
-    project.flow(flow(f"tasks:\n  - id: a\n    type: {LOG}\n    message: x\n", "deep", "a.b"), "team/deep.yaml")
+    project.flow_file("engine_core/deep.yaml", "team/deep.yaml")
     nested = project.root / "src" / "pkg"
     nested.mkdir(parents=True)
 

@@ -10,6 +10,7 @@ from urllib.parse import unquote
 import pytest
 from conftest import Project
 from gcp_emulators import GcpEmulators, cli
+from helpers import outputs
 
 from flowrun.app.inspect import execution_logs
 
@@ -22,10 +23,6 @@ def setup_project(project: Project, emulators: GcpEmulators) -> None:
 
 def run(project: Project, text: str, inputs: dict[str, Any] | None = None) -> Any:
     return project.run(project.flow(text), inputs)
-
-
-def outputs(execution: Any, task_id: str) -> dict[str, Any]:
-    return next(tr for tr in execution.task_runs if tr.task_id == task_id).outputs
 
 
 def stored(project: Project, uri: str) -> Path:

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from flowrun.load import load_flow
 from flowrun.report.gantt import gantt_text
 from flowrun.report.graph import graph_dot, graph_mermaid, graph_tree, tree_text
-from flowrun.validate import load_flow
 
 FLOW = "io.kestra.plugin.core.flow"
 NESTED = f"""

@@ -6,16 +6,11 @@ import base64
 import hashlib
 import time
 
-from conftest import CliResult, Project
+from conftest import Project
+from helpers import assert_clean
 
 SECRET = "s3cr3t-token-8f2e1c"
 PASSWORD = "hunter2-pass-4410"
-
-
-def assert_clean(result: CliResult, code: int) -> None:
-    assert result.code == code, f"exit {result.code}, expected {code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr + result.stdout
-    assert "internal error" not in result.stderr
 
 
 def state_bytes(project: Project) -> bytes:

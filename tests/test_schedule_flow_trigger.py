@@ -7,7 +7,7 @@ from test_schedule_support import covers, executions, in_project
 
 from flowrun.app.run import RunOptions, run_flow
 from flowrun.app.services import open_state
-from flowrun.engine.model import Execution
+from flowrun.model.execution import Execution
 from flowrun.project import open_project
 from flowrun.schedule.flow_trigger import matching_runs
 

@@ -16,7 +16,7 @@ from httpserver import LocalHTTPServer
 
 from flowrun.app.inspect import execution_logs
 from flowrun.app.run import run_flow
-from flowrun.engine.model import Execution
+from flowrun.model.execution import Execution
 
 COMPAT = Path(__file__).resolve().parents[2] / "shared" / "compat"
 

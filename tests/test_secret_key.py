@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CliResult, Project
+from conftest import Project
 from cryptography.fernet import Fernet, InvalidToken
+from helpers import assert_clean_error
 
 from flowrun.crypto import MARKER, Cipher, fingerprint, rotate_key
 from flowrun.state.db import Database
@@ -45,13 +46,6 @@ tasks:
     type: io.kestra.plugin.core.flow.Sleep
     duration: PT20S
 """
-
-
-def assert_clean_error(result: CliResult, code: int, *fragments: str) -> None:
-    assert result.code == code, result
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
 
 
 def tokens(project: Project) -> list[str]:

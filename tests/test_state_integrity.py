@@ -8,7 +8,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from conftest import CliResult, Project
+from conftest import Project
+from helpers import assert_clean_error
 
 from flowrun.state.db import MIGRATIONS, Database
 from flowrun.state.integrity import backup_path, recover_hint
@@ -47,13 +48,6 @@ def overwrite_page(db: Path, page: int) -> None:
     with db.open("r+b") as handle:
         handle.seek((page - 1) * size)
         handle.write(random.Random(page).randbytes(size))
-
-
-def assert_clean_error(result: CliResult, code: int, *fragments: str) -> None:
-    assert result.code == code, result
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
 
 
 def rows(db: Path, sql: str) -> list[tuple]:

@@ -8,17 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 import yaml
-from conftest import COMPAT, ZOOMCAMP, CliResult, Project
+from conftest import COMPAT, ZOOMCAMP, Project
+from helpers import assert_clean
 
 from flowrun.app.flows import validate_paths
 from flowrun.tasks.registry import available_types
 
 LOG = "io.kestra.plugin.core.log.Log"
-
-
-def assert_clean(result: CliResult, code: int) -> None:
-    assert result.code == code, f"exit {result.code}, expected {code}\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stdout + result.stderr
 
 
 def flow_with(project: Project, task_body: str, head: str = "") -> None:

@@ -13,9 +13,9 @@ __all__ = ["BackfillRequest", "backfill", "list_backfills"]
 def backfill(request: BackfillRequest, progress: Progress | None = None) -> BackfillResult:
     """Plan the window of `request`; unless it is a dry run, run its dates and record the backfill."""
     from flowrun.app.worker import COMMAND
+    from flowrun.load import load_flow
     from flowrun.project import resolve_flow_ref
     from flowrun.schedule.backfill import backfill_specs, check_request, run_backfill
-    from flowrun.validate import load_flow
 
     check_request(request)
     path, project = resolve_flow_ref(request.flow, request.home)

@@ -10,8 +10,8 @@ from flowrun.app.execute import execute
 from flowrun.app.run import finish, subflow_starter
 from flowrun.app.services import open_services
 from flowrun.engine.launch import RunOptions
-from flowrun.engine.model import Execution, new_id
 from flowrun.errors import UsageError
+from flowrun.model.execution import Execution, new_id
 from flowrun.project import open_project
 from flowrun.state.db import Database
 
@@ -28,9 +28,9 @@ def continue_execution(execution_id: str, mode: str, home: str | None = None, fr
     The flow is the execution's revision, or `revision`, or with `latest` the file now; `notify` gets the note
     that says the file on disk differs from the revision being run.
     """
-    from flowrun.engine.model import utcnow
     from flowrun.engine.resume import load_execution, reuse_map, split_for_replay
     from flowrun.flow_choice import choose_flow
+    from flowrun.model.execution import utcnow
 
     project = open_project(home)
     services = open_services(project)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowrun.engine.launch import RunOptions
-from flowrun.engine.model import Execution
 from flowrun.engine.services import Services
+from flowrun.model.execution import Execution
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def execute(flow: Any, execution: Execution, services: Services, options: RunOpt
 
         execution.flow_revision = record_revision(services.db, execution.namespace, execution.flow_id,
                                                   execution.flow_source)
-    recorder = Recorder(services.db, _seal_for(services), services.masker, on_failure=lambda _: executor.kill())
+    recorder = Recorder(services.db, _seal_for(services), on_failure=lambda _: executor.kill())
     bus = Bus([recorder, *options.listeners])
     executor = Executor(flow, execution, services, bus, max_parallel=_max_parallel(services, options),
                         reuse=reuse, resume_outputs=resume_outputs)
@@ -99,7 +99,7 @@ def _max_parallel(services: Services, options: RunOptions) -> int:
 
 def _admitted(flow: Any, execution: Execution, services: Services, bus: Any, stop: threading.Event) -> bool:
     """Apply the flow's concurrency limit; False when the execution ended without running."""
-    from flowrun.engine.model import utcnow
+    from flowrun.model.execution import utcnow
     from flowrun.state.concurrency import admit, wait_for_slot
 
     limit = flow.doc.concurrency

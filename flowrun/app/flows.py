@@ -15,7 +15,8 @@ def validate_paths(paths: list[str], home: str | None = None) -> list[tuple[str,
     """Validate flow files and directories; returns (file, problems) for every file checked.
 
     A file is valid when none of its problems is an error (warnings only)."""
-    from flowrun.validate import check_subflows, load_flow
+    from flowrun.load import load_flow
+    from flowrun.subflow_refs import check_subflows
 
     results: list[tuple[str, list[Problem]]] = []
     for raw in paths:
@@ -36,7 +37,7 @@ def validate_paths(paths: list[str], home: str | None = None) -> list[tuple[str,
 
 def load_flow_ref(ref: str, home: str | None = None) -> Any:
     """A validated flow named by path or NAMESPACE/FLOW_ID (for graph and render)."""
-    from flowrun.validate import load_flow
+    from flowrun.load import load_flow
 
     path, project = resolve_flow_ref(ref, home)
     return load_flow(path, project.config.plugin_defaults)

@@ -10,10 +10,10 @@ from typing import Any
 
 from flowrun.app.execute import Outcome, execute
 from flowrun.app.services import open_services
-from flowrun.engine.launch import RunOptions, StartExecution
-from flowrun.engine.model import TERMINAL, Execution, new_id
-from flowrun.engine.services import Services
+from flowrun.engine.launch import RunOptions
+from flowrun.engine.services import Services, StartExecution
 from flowrun.errors import FlowrunError, InvalidFlowError, Problem, UsageError
+from flowrun.model.execution import TERMINAL, Execution, new_id
 from flowrun.project import resolve_flow_ref
 
 __all__ = ["Run", "RunOptions", "finish", "run_flow", "start_execution", "subflow_starter"]
@@ -51,7 +51,7 @@ def start_execution(ref: str, options: RunOptions, trigger_id: str | None = None
     With `trigger_id`, run as that trigger would (its inputs and labels; with `date`, that schedule date);
     `notify` gets the warning when the date is not one of the trigger's.
     """
-    from flowrun.validate import load_flow
+    from flowrun.load import load_flow
 
     path, project = resolve_flow_ref(ref, options.home)
     flow = load_flow(path, project.config.plugin_defaults)

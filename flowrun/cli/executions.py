@@ -16,7 +16,7 @@ group = typer.Typer(no_args_is_help=True, help="List and inspect executions.")
 def executions_list(
     flow: Annotated[str | None, typer.Option("--flow", help="FLOW_ID or NAMESPACE/FLOW_ID.")] = None,
     state: Annotated[str | None, typer.Option("--state", help="Only this state, e.g. FAILED.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", help="How many, newest first.", min=1, max=1_000_000)] = 20,
     json_output: JsonFlag = False,
     home: Home = None,
 ) -> None:

@@ -99,7 +99,7 @@ def _flow(flow: str | None, namespace: str | None) -> tuple[str | None, str | No
 
 
 def _states(values: list[str]) -> tuple[str, ...]:
-    from flowrun.engine.model import STATES
+    from flowrun.model.execution import STATES
     from flowrun.state.purge import FINISHED
 
     wanted = tuple(dict.fromkeys(value.strip().upper() for value in values))

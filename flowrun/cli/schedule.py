@@ -110,7 +110,7 @@ def tick(
 
 @group.command("list")
 def schedule_list(
-    count: Annotated[int, typer.Option("--count", "-n", help="How many next dates to show.")] = 5,
+    count: Annotated[int, typer.Option("--count", "-n", help="How many next dates to show.", min=1, max=1000)] = 5,
     now: Annotated[str | None, typer.Option("--now", help="The clock, as ISO-8601 (default: now).")] = None,
     json_output: JsonFlag = False,
     home: Home = None,

@@ -6,42 +6,18 @@ import json
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowrun.engine.events import LogLine
-from flowrun.engine.model import TERMINAL, Attempt, TaskRun, utcnow
+from flowrun.model.execution import TERMINAL, Attempt, State, TaskRun, utcnow
 from flowrun.tasks.base import LevelMethods
 from flowrun.templating import TemplateError
 from flowrun.templating.errors import EvalError
 
 if TYPE_CHECKING:
-    from flowrun.engine.executor import Executor
-
-
-
-@dataclass
-class Scope:
-    """Where a task run sits: its loop values, parents and (inside WorkingDirectory) a shared dir."""
-
-    value_path: tuple[str, ...] = ()
-    parents: list[dict[str, Any]] = field(default_factory=list)
-    shared_dir: Path | None = None
-    parent_run: TaskRun | None = None
-    retry: Any = None
-
-    def child(self, parent_run: TaskRun) -> Scope:
-        """The scope of a flowable's children: the flowable becomes their parent."""
-        parents = self.parents
-        if parent_run.value is not None or parent_run.outputs:
-            parents = [{"taskrun": {"value": parent_run.value}, "outputs": parent_run.outputs}, *self.parents]
-        return Scope(self.value_path, parents, self.shared_dir, parent_run, self.retry)
-
-    def iterate(self, value: str) -> Scope:
-        """The scope of one loop iteration: outputs are keyed by `value` below this point."""
-        return Scope((*self.value_path, value), self.parents, self.shared_dir, self.parent_run, self.retry)
+    from flowrun.tasks.runner import Runner, Scope
 
 
 class TaskLogger(LevelMethods):
@@ -79,7 +55,7 @@ class TaskStorage:
 class TaskContext:
     """The RunContext handed to `Task.run` for one attempt."""
 
-    def __init__(self, executor: Executor, taskrun: TaskRun, task: Any, scope: Scope, attempt: int) -> None:
+    def __init__(self, executor: Runner, taskrun: TaskRun, task: Any, scope: Scope, attempt: int) -> None:
         self.executor = executor
         self.taskrun = taskrun
         self.task = task
@@ -105,6 +81,14 @@ class TaskContext:
         self._children: dict[str, TaskRun] = {}
 
     @property
+    def taskrun_value(self) -> str | None:
+        """Kestra's task-run value: this run's own loop value, else the innermost loop value around it."""
+        run = self.taskrun
+        if run.value is not None:
+            return str(run.value)
+        return run.value_path[-1] if run.value_path else None
+
+    @property
     def storage(self) -> TaskStorage:
         if self._storage is None:
             self._storage = TaskStorage(self)
@@ -122,6 +106,9 @@ class TaskContext:
 
     def render_typed(self, value: Any, **extra_vars: Any) -> Any:
         return self.executor.render(value, self._vars(extra_vars), typed=True)
+
+    def render_with(self, value: Any, variables: dict[str, Any]) -> Any:
+        return self.executor.render(value, self._vars(variables))
 
     def working_dir(self) -> Path:
         if self.scope.shared_dir is not None:
@@ -143,16 +130,16 @@ class TaskContext:
         return self.executor.services
 
     def metric(self, name: str, type: str, value: float, tags: dict[str, str] | None = None) -> None:
-        self.executor.bus.metric(self.executor.execution, self.taskrun, name, type, value, tags or {})
+        self.executor.emit_metric(self.taskrun, name, type, value, tags or {})
 
     def add_labels(self, labels: dict[str, str]) -> None:
         self.executor.add_labels(labels)
 
     def process_started(self, pgid: int) -> None:
-        self.executor.bus.process_started(self.executor.execution, self.taskrun, self.attempt, pgid)
+        self.executor.emit_process_started(self.taskrun, self.attempt, pgid)
 
     def process_ended(self, pgid: int) -> None:
-        self.executor.bus.process_ended(self.executor.execution, self.taskrun, self.attempt, pgid)
+        self.executor.emit_process_ended(self.taskrun, self.attempt, pgid)
 
     def register_secret(self, value: Any) -> None:
         self.executor.services.masker.add_value(value)
@@ -165,17 +152,17 @@ class TaskContext:
         child = self._children.get(name)
         if child is None:
             child = self._children[name] = self.executor.child_taskrun(self.taskrun, name)
-        child.state = state
+        child.state = State(state)
         child.start_date = start or child.start_date
-        child.end_date = end if state in TERMINAL else None
+        child.end_date = end if child.state in TERMINAL else None
         if outputs is not None:
             child.outputs = outputs
         if error is not None:
             child.error = self.executor.services.masker.mask(error)
         moment = child.start_date
         if not child.attempts:
-            child.attempts.append(Attempt(state, moment))
-        child.attempts[0].state, child.attempts[0].start_date = state, moment
+            child.attempts.append(Attempt(child.state, moment))
+        child.attempts[0].state, child.attempts[0].start_date = child.state, moment
         child.attempts[0].end_date = child.end_date
         self.executor.update_child(child)
 

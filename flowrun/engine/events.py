@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from flowrun.engine.model import Execution, TaskRun
+from flowrun.model.execution import Execution, TaskRun
 
 
 @dataclass

@@ -5,30 +5,34 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from flowrun.engine.context import Scope, TaskContext, TemplateRuntime, make_log_line
+from flowrun.engine.context import TaskContext, TemplateRuntime, make_log_line
 from flowrun.engine.events import Bus
-from flowrun.engine.model import FAILED_LIKE, TERMINAL, Execution, TaskRun, final_state, new_id, utcnow
+from flowrun.engine.outcomes import AttemptResult, Failure, attempt_result, capture
 from flowrun.engine.parallel import run_bounded
 from flowrun.engine.retry import next_delay
 from flowrun.engine.services import Services
 from flowrun.engine.template_errors import render_located
-from flowrun.errors import FlowrunError, TaskError, TaskKilled
+from flowrun.model.execution import (
+    FAILED_LIKE,
+    TERMINAL,
+    Attempt,
+    Execution,
+    State,
+    TaskRun,
+    final_state,
+    new_id,
+    utcnow,
+)
 from flowrun.model.flow import Flow
 from flowrun.storage.internal import execution_prefix
 from flowrun.tasks.base import Task
+from flowrun.tasks.runner import Scope
 from flowrun.templating.limits import bounded
-
-TRUTHY_FALSE = {"", "false", "0", "-0"}
-
-
-def is_true(rendered: Any) -> bool:
-    """Kestra's TruthUtils: false only for "", "false", "0", "-0" (and null)."""
-    if rendered is None or rendered is False:
-        return False
-    return str(rendered).strip() not in TRUTHY_FALSE
+from flowrun.templating.truth import is_true
 
 
 class Executor:
@@ -66,7 +70,7 @@ class Executor:
             "flow": {"id": self.flow.id, "namespace": self.flow.namespace, "revision": ex.flow_revision or 1,
                      "tenantId": None},
             "execution": {"id": ex.id, "startDate": _iso(ex.start_date), "originalId": ex.original_id or ex.id,
-                          "state": ex.state},
+                          "state": str(ex.state)},
             "inputs": ex.inputs,
             "vars": self.flow.variables,
             "labels": ex.labels_map(),
@@ -85,7 +89,7 @@ class Executor:
             variables["outputs"] = dict(self.outputs)
             variables["tasks"] = dict(self.task_states)
         variables["labels"] = self.execution.labels_map()
-        variables["execution"] = {**self.base_vars["execution"], "state": self.execution.state}
+        variables["execution"] = {**self.base_vars["execution"], "state": str(self.execution.state)}
         if task is not None and taskrun is not None:
             variables["task"] = {"id": task.id, "type": task.type}
             variables["taskrun"] = {
@@ -106,6 +110,15 @@ class Executor:
         text = self.services.masker.mask(str(message))
         self.bus.log(make_log_line(self.execution.id, taskrun, attempt, level, text))
 
+    def emit_metric(self, taskrun: TaskRun, name: str, type: str, value: float, tags: dict[str, str]) -> None:
+        self.bus.metric(self.execution, taskrun, name, type, value, tags)
+
+    def emit_process_started(self, taskrun: TaskRun, attempt: int, pgid: int) -> None:
+        self.bus.process_started(self.execution, taskrun, attempt, pgid)
+
+    def emit_process_ended(self, taskrun: TaskRun, attempt: int, pgid: int) -> None:
+        self.bus.process_ended(self.execution, taskrun, attempt, pgid)
+
     def _update(self, taskrun: TaskRun) -> None:
         self.bus.taskrun_updated(self.execution, taskrun)
 
@@ -118,29 +131,31 @@ class Executor:
     # -- running ---------------------------------------------------------------------------------------
     def run(self) -> Execution:
         ex = self.execution
-        ex.set_state("RUNNING")
+        ex.set_state(State.RUNNING)
         self.bus.execution_updated(ex)
-        try:
-            runs = self.run_list(self.flow.tasks, Scope(retry=self.flow.doc.retry))
-            state = final_state([tr.state for tr in runs])
-            if state in FAILED_LIKE and self.flow.errors and not self.killed.is_set():
-                self.run_list(self.flow.errors, Scope())
-            if self.flow.finally_:
-                self.run_list(self.flow.finally_, Scope())
-        except KeyboardInterrupt:
+        if isinstance(capture(self._run_groups, errors=False), Failure):  # Ctrl-C or SIGTERM between tasks
             self.interrupted = True
             self.kill()
         top = [tr for tr in ex.task_runs if tr.parent_id is None and tr.task_id in self._top_ids()]
-        state = "KILLED" if self.killed.is_set() else final_state([tr.state for tr in top])
+        state = State.KILLED if self.killed.is_set() else final_state([tr.state for tr in top])
         if state not in FAILED_LIKE and self.flow.doc.outputs:
             state = self._render_flow_outputs(state)
         ex.end_date = utcnow()
         ex.set_state(state)
         self.bus.execution_updated(ex)
         if self.flow.after_execution:
-            self.base_vars["execution"]["state"] = state
+            self.base_vars["execution"]["state"] = str(state)
             self.run_list(self.flow.after_execution, Scope())
         return ex
+
+    def _run_groups(self) -> None:
+        """`tasks`, then `errors` if they failed, then `finally`."""
+        runs = self.run_list(self.flow.tasks, Scope(retry=self.flow.doc.retry))
+        state = final_state([tr.state for tr in runs])
+        if state in FAILED_LIKE and self.flow.errors and not self.killed.is_set():
+            self.run_list(self.flow.errors, Scope())
+        if self.flow.finally_:
+            self.run_list(self.flow.finally_, Scope())
 
     def run_in_background(self, target: Any) -> None:
         """Start work the execution does not wait for (Subflow with wait: false); joined before exit."""
@@ -152,7 +167,7 @@ class Executor:
         for thread in self.background:
             thread.join()
 
-    def _execution_state(self, state: str) -> None:
+    def _execution_state(self, state: State) -> None:
         with self.lock:
             if self.execution.state == state:
                 return
@@ -169,11 +184,11 @@ class Executor:
             ctx.cancel.set()
         for tr in self.execution.task_runs:
             if tr.state not in TERMINAL:
-                tr.state = "KILLED"
+                tr.state = State.KILLED
                 tr.end_date = utcnow()
                 for attempt in tr.attempts:
                     if attempt.end_date is None:
-                        attempt.state, attempt.end_date = "KILLED", utcnow()
+                        attempt.state, attempt.end_date = State.KILLED, utcnow()
                 self._update(tr)
 
     def run_list(self, tasks: list[Task], scope: Scope, value: str | None = None,
@@ -187,11 +202,11 @@ class Executor:
                 break
             taskrun = self.run_task(task, scope, value, iteration)
             runs.append(taskrun)
-            if taskrun.state in FAILED_LIKE or taskrun.state == "PAUSED":
+            if taskrun.state in FAILED_LIKE or taskrun.state == State.PAUSED:
                 break
         return runs
 
-    def run_group(self, tasks: list[Task], scope: Scope, errors: list[Task] | None, concurrent: int = 1) -> str:
+    def run_group(self, tasks: list[Task], scope: Scope, errors: list[Task] | None, concurrent: int = 1) -> State:
         """A flowable's children: sequential (concurrent=1) or parallel; `errors` run when they fail."""
         if concurrent == 1:
             runs = self.run_list(tasks, scope)
@@ -200,14 +215,14 @@ class Executor:
             runs = run_bounded(jobs, concurrent, lambda tr: tr.state in FAILED_LIKE, self.killed, self.kill)
         return self._after_children([tr.state for tr in runs], scope, errors)
 
-    def _after_children(self, states: list[str], scope: Scope, errors: list[Task] | None) -> str:
+    def _after_children(self, states: list[State], scope: Scope, errors: list[Task] | None) -> State:
         state = final_state(states)
         if state in FAILED_LIKE and errors and not self.killed.is_set():
             self.run_list(errors, scope)
         return state
 
     def run_each(self, tasks: list[Task], values: list[str], scope: Scope, errors: list[Task] | None,
-                 limit: int) -> str:
+                 limit: int) -> State:
         """ForEach: the task group once per value; `limit` groups at a time (0 = unlimited)."""
         jobs = [partial(self.run_list, tasks, scope.iterate(value), value, index)
                 for index, value in enumerate(values)]
@@ -216,11 +231,13 @@ class Executor:
         return self._after_children([tr.state for runs in results for tr in runs], scope, errors)
 
     def run_dag(self, tasks: list[Task], deps: dict[str, list[str]], scope: Scope, errors: list[Task] | None,
-                limit: int) -> str:
-        """Dag: start each task once all of its dependencies are terminal."""
-        from flowrun.engine.dag import run_dag
-
-        runs = run_dag(self, tasks, deps, scope, limit)
+                limit: int) -> State:
+        """Dag: start each task once all of its dependencies have ended; after a failure none new starts."""
+        enabled = [task for task in tasks if not task.disabled]
+        index = {task.id: i for i, task in enumerate(enabled)}
+        after = [[index[dep] for dep in deps.get(task.id, []) if dep in index] for task in enabled]
+        jobs = [partial(self.run_task, task, scope) for task in enabled]
+        runs = run_bounded(jobs, limit, lambda tr: tr.state in FAILED_LIKE, self.killed, self.kill, after)
         return self._after_children([tr.state for tr in runs], scope, errors)
 
     def _reuse(self, task: Task, previous: TaskRun, scope: Scope) -> TaskRun | None:
@@ -228,14 +245,14 @@ class Executor:
         if previous not in self.execution.task_runs:
             with self.lock:
                 self.execution.task_runs.append(previous)
-        if previous.state in ("SUCCESS", "WARNING", "SKIPPED") and not task.flowable:
+        if previous.state in (State.SUCCESS, State.WARNING, State.SKIPPED) and not task.flowable:
             self.set_outputs(previous, previous.outputs)
             self.set_task_state(previous, previous.state)
             return previous
-        if previous.state == "PAUSED" and self.resume_outputs is not None and getattr(task, "pausable", False):
+        if previous.state == State.PAUSED and self.resume_outputs is not None and getattr(task, "pausable", False):
             self.resume_outputs, outputs = None, self.resume_outputs
             self.set_outputs(previous, {"onResume": outputs} if outputs else {})
-            return self._finish(previous, "SUCCESS")
+            return self._finish(previous, State.SUCCESS)
         previous.end_date, previous.error = None, None
         return None
 
@@ -269,98 +286,98 @@ class Executor:
             taskrun = previous
         else:
             taskrun = self.new_taskrun(task, scope, value, iteration)
-        self.set_task_state(taskrun, "CREATED")
+        self.set_task_state(taskrun, State.CREATED)
         if task.run_if is not None:
-            try:
-                condition = self.render(task.run_if, self.task_variables(task, taskrun, scope))
-            except TaskError as exc:
-                self.emit_log(taskrun, None, "ERROR", f"runIf: {exc.message}")
-                return self._finish(taskrun, "FAILED", error=f"runIf: {exc.message}")
+            condition = capture(lambda: self.render(task.run_if, self.task_variables(task, taskrun, scope)),
+                                interrupts=False)
+            if isinstance(condition, Failure):
+                self.emit_log(taskrun, None, "ERROR", f"runIf: {condition.message}")
+                return self._finish(taskrun, State.FAILED, error=f"runIf: {condition.message}")
             if not is_true(condition):
-                return self._finish(taskrun, "SKIPPED")
+                return self._finish(taskrun, State.SKIPPED)
         if task.flowable:
             return self._run_flowable(task, taskrun, scope)
         return self._run_attempts(task, taskrun, scope)
 
     def _run_flowable(self, task: Any, taskrun: TaskRun, scope: Scope) -> TaskRun:
-        self.set_task_state(taskrun, "RUNNING")
-        try:
-            state = task.execute(self, taskrun, scope)
-        except TaskError as exc:
-            self.emit_log(taskrun, None, "ERROR", exc.message)
-            taskrun.error = exc.message
-            state = "FAILED"
-        except (FlowrunError, ValueError, TypeError, OSError) as exc:  # a flowable's own failure fails it
-            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            self.emit_log(taskrun, None, "ERROR", message)
-            taskrun.error = message
-            state = "FAILED"
+        self.set_task_state(taskrun, State.RUNNING)
+        outcome = capture(partial(task.execute, self, taskrun, scope), interrupts=False)
+        state = outcome if not isinstance(outcome, Failure) else self._flowable_failed(taskrun, outcome)
         if self.killed.is_set():
-            state = "KILLED"
+            state = State.KILLED
         return self._finish(taskrun, _allowances(task, state))
+
+    def _flowable_failed(self, taskrun: TaskRun, failure: Failure) -> State:
+        """A flowable's own failure (a bad property, a missing subflow...) fails it, with its message logged."""
+        if failure.kind == "killed":
+            return State.KILLED
+        message = failure.own_message or failure.message
+        self.emit_log(taskrun, None, "ERROR", message)
+        taskrun.error = message
+        return State.FAILED
 
     def _run_attempts(self, task: Task, taskrun: TaskRun, scope: Scope) -> TaskRun:
         policy = task.retry or scope.retry
         while True:
-            state = self._attempt(task, taskrun, scope)
-            if state != "FAILED" or self.killed.is_set():
+            ctx = self._start_attempt(task, taskrun, scope)
+            result = self._attempt(task, ctx)
+            self._end_attempt(taskrun, result)
+            state = result.state
+            if state != State.FAILED or self.killed.is_set():
                 break
             delay = next_delay(policy, taskrun) if policy else None
             if delay is None:
                 break
-            self.set_task_state(taskrun, "RETRYING")
-            self._execution_state("RETRYING")
+            self.set_task_state(taskrun, State.RETRYING)
+            self._execution_state(State.RETRYING)
             self.emit_log(taskrun, len(taskrun.attempts), "WARN",
                           f"attempt {len(taskrun.attempts)} failed; retrying in {delay:.3g}s")
             if self.killed.wait(delay):
-                state = "KILLED"
+                state = State.KILLED
                 break
-            self._execution_state("RUNNING")
-        if state == "SUCCESS" and policy and policy.warning_on_retry and len(taskrun.attempts) > 1:
-            state = "WARNING"
+            self._execution_state(State.RUNNING)
+        if state == State.SUCCESS and policy and policy.warning_on_retry and len(taskrun.attempts) > 1:
+            state = State.WARNING
         return self._finish(taskrun, _allowances(task, state))
 
-    def _attempt(self, task: Task, taskrun: TaskRun, scope: Scope) -> str:
-        from flowrun.engine.model import Attempt
+    def _start_attempt(self, task: Task, taskrun: TaskRun, scope: Scope) -> TaskContext:
+        taskrun.attempts.append(Attempt(state=State.RUNNING, start_date=utcnow()))
+        ctx = TaskContext(self, taskrun, task, scope, len(taskrun.attempts))
+        self.set_task_state(taskrun, State.RUNNING)
+        return ctx
 
-        attempt = Attempt(state="RUNNING", start_date=utcnow())
-        taskrun.attempts.append(attempt)
-        number = len(taskrun.attempts)
-        ctx = TaskContext(self, taskrun, task, scope, number)
-        self.set_task_state(taskrun, "RUNNING")
-        self.active[taskrun.id] = ctx
+    def _attempt(self, task: Task, ctx: TaskContext) -> AttemptResult:
+        """Run one attempt under the task's timeout and a parallelism slot; how it ended comes back as a value."""
+        self.active[ctx.taskrun_id] = ctx
         timer = self._start_timer(task, ctx)
         try:
-            with self.slots, bounded(ctx.cancel, ctx.deadline):  # templates stop with the task
-                outputs = task.run(ctx) or {}
-            state = "WARNING" if ctx.warned else "SUCCESS"
-        except TaskError as exc:
-            outputs, state = exc.outputs or {}, "FAILED"
-            self._record_error(taskrun, number, exc.message, exc.evidence)
-        except (TaskKilled, KeyboardInterrupt) as exc:
-            outputs = {}
-            state = "FAILED" if ctx.timed_out else "KILLED"
-            if state == "KILLED":
-                self.killed.set()
-                if isinstance(exc, KeyboardInterrupt):
-                    self.interrupted = True
-                    self.kill()
-            else:
-                self._record_error(taskrun, number, f"timed out after {task.timeout}", {})
-        except Exception as exc:  # a task bug must fail the task, never flowrun itself
-            outputs, state = {}, "FAILED"
-            self._record_error(taskrun, number, f"{type(exc).__name__}: {exc}", {})
+            outcome = capture(partial(self._run_in_slot, task, ctx))
         finally:
             if timer is not None:
                 timer.cancel()
-            self.active.pop(taskrun.id, None)
+            self.active.pop(ctx.taskrun_id, None)
             ctx.cleanup()
-        if ctx.timed_out and state == "SUCCESS":
-            state = "FAILED"
-            self._record_error(taskrun, number, f"timed out after {task.timeout}", {})
-        attempt.state, attempt.end_date = state, utcnow()
-        self.set_outputs(taskrun, outputs)
-        return state
+        result = attempt_result(outcome, ctx.timed_out, task.timeout)
+        if ctx.warned and result.state == State.SUCCESS:  # the task asked to end WARNING (Kestra's finalState)
+            result = replace(result, state=State.WARNING)
+        return result
+
+    def _run_in_slot(self, task: Task, ctx: TaskContext) -> dict[str, Any]:
+        with self.slots, bounded(ctx.cancel, ctx.deadline):  # templates stop with the task
+            return task.run(ctx) or {}
+
+    def _end_attempt(self, taskrun: TaskRun, result: AttemptResult) -> None:
+        """Record an attempt's result on its task run; a KILLED attempt stops the execution."""
+        if result.error is not None:
+            self._record_error(taskrun, len(taskrun.attempts), result.error, result.evidence)
+        if result.state == State.KILLED:
+            self.killed.set()
+            if result.interrupted:
+                self.interrupted = True
+                self.kill()
+        attempt = taskrun.attempts[-1]
+        attempt.state, attempt.end_date = result.state, utcnow()
+        self.set_outputs(taskrun, result.outputs)
 
     def _start_timer(self, task: Task, ctx: TaskContext) -> threading.Timer | None:
         if not task.timeout:
@@ -399,46 +416,46 @@ class Executor:
             node[taskrun.value_path[-1]] = outputs
 
     def set_task_state(self, taskrun: TaskRun, state: str) -> None:
-        taskrun.state = state
+        taskrun.state = state = State(state)
         with self.lock:
             if taskrun.value_path:
                 node = self.task_states.setdefault(taskrun.task_id, {})
                 for value in taskrun.value_path[:-1]:
                     node = node.setdefault(value, {})
-                node[taskrun.value_path[-1]] = {"state": state}
+                node[taskrun.value_path[-1]] = {"state": str(state)}
             else:
-                self.task_states[taskrun.task_id] = {"state": state}
+                self.task_states[taskrun.task_id] = {"state": str(state)}
         self._update(taskrun)
 
-    def _finish(self, taskrun: TaskRun, state: str, error: str | None = None) -> TaskRun:
+    def _finish(self, taskrun: TaskRun, state: State, error: str | None = None) -> TaskRun:
         taskrun.end_date = utcnow()
         if error:
             taskrun.error = error
         self.set_task_state(taskrun, state)
         return taskrun
 
-    def _render_flow_outputs(self, state: str) -> str:
+    def _render_flow_outputs(self, state: State) -> State:
         from flowrun.engine.outputs import render_flow_outputs
 
         variables = self.task_variables(None, None, Scope())
-        try:
-            self.execution.outputs = render_flow_outputs(self.flow.doc.outputs or [], self, variables)
-        except TaskError as exc:
-            self.emit_log(None, None, "ERROR", f"flow outputs: {exc.message}")
-            self.execution.error = exc.message
-            return "FAILED"
+        outputs = capture(lambda: render_flow_outputs(self.flow.doc.outputs or [], self, variables), interrupts=False)
+        if isinstance(outputs, Failure):
+            self.emit_log(None, None, "ERROR", f"flow outputs: {outputs.message}")
+            self.execution.error = outputs.message
+            return State.FAILED
+        self.execution.outputs = outputs
         return state
 
 
-def _allowances(task: Task, state: str) -> str:
-    if state == "FAILED" and task.allow_failure:
-        state = "WARNING"
-    if state == "WARNING" and task.allow_warning:
-        state = "SUCCESS"
+def _allowances(task: Task, state: State) -> State:
+    if state == State.FAILED and task.allow_failure:
+        state = State.WARNING
+    if state == State.WARNING and task.allow_warning:
+        state = State.SUCCESS
     return state
 
 
 def _iso(moment: Any) -> str | None:
-    from flowrun.engine.model import iso
+    from flowrun.model.execution import iso
 
     return iso(moment)

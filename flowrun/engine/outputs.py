@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.errors import TaskError
+
+if TYPE_CHECKING:
+    from flowrun.tasks.runner import Runner
 
 
 def coerce(kind: str, value: Any, output_id: str) -> Any:
@@ -26,7 +29,7 @@ def coerce(kind: str, value: Any, output_id: str) -> Any:
     return value
 
 
-def render_flow_outputs(outputs: list[Any], executor: Any, variables: dict[str, Any]) -> dict[str, Any]:
+def render_flow_outputs(outputs: list[Any], executor: Runner, variables: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for output in outputs:
         try:

@@ -6,8 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flowrun.engine.model import Attempt, Execution, TaskRun
 from flowrun.errors import UsageError
+from flowrun.model.execution import Attempt, Execution, State, TaskRun
 from flowrun.state.db import Database
 from flowrun.state.store import find_execution_row
 
@@ -66,4 +66,4 @@ def split_for_replay(runs: list[TaskRun], from_task: str) -> list[TaskRun]:
     if start is None:
         raise UsageError(f"task `{from_task}` has no task run in this execution",
                          hint="pick a task id from `flowrun executions show ID`")
-    return [run for run in runs if run.seq < start and run.state in ("SUCCESS", "WARNING", "SKIPPED")]
+    return [run for run in runs if run.seq < start and run.state in (State.SUCCESS, State.WARNING, State.SKIPPED)]

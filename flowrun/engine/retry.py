@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from flowrun.engine.model import TaskRun, utcnow
+from flowrun.model.execution import TaskRun, utcnow
 
 
 def _seconds(text: str | None) -> float:

@@ -1,16 +1,34 @@
-"""The services an execution uses (state DB, storage, KV, secrets, masking), built once per command."""
+"""The services an execution uses (state DB, storage, KV, secrets, masking, starting an execution), built once."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from flowrun.engine.launch import RunOptions
 from flowrun.project import Project
 from flowrun.state.db import Database
 
 if TYPE_CHECKING:
-    from flowrun.engine.launch import StartExecution
+    from flowrun.model.execution import Execution
+
+
+class PreparedRun(Protocol):
+    """An execution that exists (validated flow, resolved inputs) and has not run yet."""
+
+    execution: Execution
+    services: Services
+
+    def run(self) -> Execution:
+        """Run the execution to its end (or its pause) and return it."""
+        ...
+
+
+#: `start_execution(flow_ref, options)`: validate the flow and resolve its inputs, raising `FlowrunError` when
+#: that fails (nothing ran); handed down by `flowrun.app` to subflows, Flow triggers and schedule runners.
+StartExecution = Callable[[str, RunOptions], PreparedRun]
 
 
 @dataclass
@@ -25,7 +43,7 @@ class Services:
     cipher: Any
     envs: dict[str, str] = field(default_factory=dict)
     globals: dict[str, Any] = field(default_factory=dict)
-    #: `flowrun.engine.launch.StartExecution` for subflows, set by the layer that runs the execution
+    #: `StartExecution` for subflows, set by the layer that runs the execution
     start_execution: StartExecution | None = None
 
 

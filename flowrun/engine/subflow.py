@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from flowrun.errors import FlowrunError, TaskError
+from flowrun.model.execution import State
 
 if TYPE_CHECKING:
-    from flowrun.engine.context import Scope
-    from flowrun.engine.executor import Executor
-    from flowrun.engine.model import TaskRun
+    from flowrun.model.execution import TaskRun
+    from flowrun.tasks.runner import Runner, Scope
 
 
-def child_labels(ex: Executor, task: Any, variables: dict[str, Any]) -> dict[str, str]:
+def child_labels(ex: Runner, task: Any, variables: dict[str, Any]) -> dict[str, str]:
     """System labels always pass to the child; all parent labels with inheritLabels; then the task's own."""
     labels = {k: v for k, v in ex.execution.labels if k.startswith("system.") and k != "system.correlationId"
               or task.inherit_labels and not k.startswith("system.")}
@@ -32,7 +32,7 @@ def _not_found(project: Any, namespace: str, flow_id: str) -> str:
             f"under {where}; put the flow's file there")
 
 
-def run_subflow(ex: Executor, task: Any, taskrun: TaskRun, scope: Scope) -> str:
+def run_subflow(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope) -> State:
     from flowrun.engine.launch import RunOptions
 
     start = ex.services.start_execution
@@ -61,12 +61,12 @@ def run_subflow(ex: Executor, task: Any, taskrun: TaskRun, scope: Scope) -> str:
     ex.emit_log(taskrun, None, "INFO", f"started subflow {namespace}/{flow_id} as execution {child.id}")
     if not task.wait:
         ex.run_in_background(prepared.run)
-        return "SUCCESS"
+        return State.SUCCESS
     prepared.run()
-    ex.set_outputs(taskrun, {"executionId": child.id, "state": child.state, "outputs": child.outputs})
-    if child.state in ("FAILED", "KILLED", "CANCELLED") and task.transmit_failed:
+    ex.set_outputs(taskrun, {"executionId": child.id, "state": str(child.state), "outputs": child.outputs})
+    if child.state in (State.FAILED, State.KILLED, State.CANCELLED) and task.transmit_failed:
         taskrun.error = f"subflow execution {child.id} ended {child.state}"
-        return "FAILED"
-    if child.state == "WARNING" and task.transmit_failed:
-        return "WARNING"
-    return "SUCCESS"
+        return State.FAILED
+    if child.state == State.WARNING and task.transmit_failed:
+        return State.WARNING
+    return State.SUCCESS

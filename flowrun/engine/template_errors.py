@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flowrun.errors import FlowrunError, TaskError
-from flowrun.load import Path_
+from flowrun.model.document import Path_
 from flowrun.templating import TemplateError, render, render_typed
 from flowrun.templating.check import analyze, syntax_message
 from flowrun.templating.errors import EvalError, MissingError

@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING, Any
 from flowrun.errors import TaskError
 
 if TYPE_CHECKING:
-    from flowrun.engine.context import Scope
-    from flowrun.engine.executor import Executor
-    from flowrun.engine.model import TaskRun
+    from flowrun.model.execution import TaskRun
+    from flowrun.tasks.runner import Runner, Scope
 
 
-def write_input_files(ex: Executor, raw: dict[str, Any] | str | None, variables: dict[str, Any],
+def write_input_files(ex: Runner, raw: dict[str, Any] | str | None, variables: dict[str, Any],
                       directory: Path) -> None:
     """`inputFiles`: kestra:// URIs are copied in, any other value is written as inline content."""
     if raw is None:
@@ -42,7 +41,7 @@ def write_input_files(ex: Executor, raw: dict[str, Any] | str | None, variables:
             target.write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
 
 
-def collect_output_files(ex: Executor, patterns: list[str], directory: Path, taskrun: TaskRun) -> dict[str, str]:
+def collect_output_files(ex: Runner, patterns: list[str], directory: Path, taskrun: TaskRun) -> dict[str, str]:
     """Upload files matching the globs (relative to `directory`, symlinks not followed) into the run's storage."""
     from flowrun.scripts.files import match_output_files
     from flowrun.storage.internal import task_prefix
@@ -53,7 +52,7 @@ def collect_output_files(ex: Executor, patterns: list[str], directory: Path, tas
 
 
 @contextmanager
-def shared_working_dir(ex: Executor, task: Any, taskrun: TaskRun, scope: Scope) -> Iterator[Scope]:
+def shared_working_dir(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope) -> Iterator[Scope]:
     base = ex.services.project.home / "tmp"
     base.mkdir(parents=True, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix=f"{task.id}-", dir=base))

@@ -7,13 +7,15 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowrun.errors import TaskError
+
 DEFAULT_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 #: the project used against an emulator when neither the task nor the key names one
 EMULATOR_PROJECT = "flowrun-local"
 _REQUIRED = ("type", "project_id", "private_key", "client_email")
 
 
-class CredentialsError(ValueError):
+class CredentialsError(TaskError):
     """Unusable credentials; the message is one line and never contains key material."""
 
 
@@ -114,9 +116,7 @@ def _real_credentials(info: dict[str, Any] | None, scopes: list[str], secrets: l
         else:
             raise CredentialsError(f"serviceAccount JSON has type {kind!r}: use a service-account key "
                                    "('service_account') or an authorized-user file ('authorized_user')")
-    except (exceptions.GoogleAuthError, ValueError, TypeError) as exc:
-        if isinstance(exc, CredentialsError):
-            raise
+    except (exceptions.GoogleAuthError, ValueError, TypeError) as exc:  # a CredentialsError is none of these
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if any(s and s in message for s in secrets) or "-----BEGIN" in message:
             message = type(exc).__name__

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flowrun.errors import TaskError
+
 FORMATS = {"CSV": "CSV", "JSON": "NEWLINE_DELIMITED_JSON", "AVRO": "AVRO", "PARQUET": "PARQUET", "ORC": "ORC"}
 
 
-class BqPropertyError(ValueError):
+class BqPropertyError(TaskError):
     """A property value that cannot be turned into a BigQuery setting; one line for the user."""
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flowrun.errors import TaskError
+
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]\Z")
 
 
-class GcsUriError(ValueError):
+class GcsUriError(TaskError):
     """A malformed gs:// URI; the message is one line, ready for the user."""
 
 

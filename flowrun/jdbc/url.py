@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote
 
+from flowrun.errors import TaskError
+
 #: pgjdbc URL parameter -> libpq keyword (values passed through)
 _PG_PARAMS = {
     "user": "user",
@@ -28,7 +30,7 @@ _TARGET_SERVER = {"any": "any", "primary": "primary", "master": "primary", "seco
 _SECRET_KEYS = {"password", "sslpassword"}
 
 
-class JdbcUrlError(ValueError):
+class JdbcUrlError(TaskError):
     """The URL is not a JDBC URL flowrun understands."""
 
 

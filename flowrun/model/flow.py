@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from flowrun.tasks.base import RetrySpec, Strict, Task
+from flowrun.model.base import RetrySpec, Strict
+from flowrun.tasks.base import Task
 
 FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from flowrun.tasks.base import Strict
+from flowrun.durations import DurationError, parse_duration
+from flowrun.model.base import Strict
 
 INPUT_ID = re.compile(r"[a-zA-Z0-9][.a-zA-Z0-9_-]*")
 
@@ -41,11 +42,6 @@ TIME_RE = re.compile(r"([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?"
 INSTANT_RE = re.compile(
     r"([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
     r"(Z|[+-][0-9]{2}:[0-9]{2}(?::[0-9]{2})?)"
-)
-DURATION_RE = re.compile(
-    r"([-+]?)P(?:([-+]?[0-9]+)D)?"
-    r"(T(?:([-+]?[0-9]+)H)?(?:([-+]?[0-9]+)M)?(?:([-+]?[0-9]+)(?:[.,]([0-9]{0,9}))?S)?)?",
-    re.IGNORECASE,
 )
 
 
@@ -92,16 +88,14 @@ def parse_instant(raw: Any) -> tuple[datetime, int]:
     return base.astimezone(UTC), _nanos(fraction)
 
 
-def parse_duration(raw: Any) -> int:
-    """`Duration.parse` (days at most, e.g. `P1DT2H30M`, `PT0.5S`); returns nanoseconds."""
-    match = DURATION_RE.fullmatch(raw) if isinstance(raw, str) else None
-    if not match or (match.group(3) or "").upper() == "T" or not (match.group(2) or match.group(3)):
+def duration_value(raw: Any) -> timedelta:
+    """`Duration.parse` (days at most, e.g. `P1DT2H30M`, `PT0.5S`), read by flowrun's one duration parser."""
+    if not isinstance(raw, str):
         raise ValueError("")
-    sign, days, _, hours, minutes, seconds, fraction = match.groups()
-    whole = int(days or 0) * 86400 + int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds or 0)
-    nanos = -_nanos(fraction) if (seconds or "").startswith("-") else _nanos(fraction)
-    total = whole * 1_000_000_000 + nanos
-    return -total if sign == "-" else total
+    try:
+        return parse_duration(raw, java=True)
+    except DurationError:
+        raise ValueError("") from None
 
 
 def _check_bound(value: Any, parse: Any, kind: str) -> Any:
@@ -245,7 +239,7 @@ class DurationInput(BaseInput):
     @field_validator("min", "max", mode="before")
     @classmethod
     def _check_bounds(cls, value: Any) -> Any:
-        return _check_bound(value, parse_duration, "DURATION")
+        return _check_bound(value, duration_value, "DURATION")
 
 
 class SelectInput(BaseInput):

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import field_validator, model_validator
 
-from flowrun.tasks.base import Strict
+from flowrun.model.base import Strict
 
 CORE = "io.kestra.plugin.core"
 

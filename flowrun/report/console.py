@@ -6,7 +6,7 @@ import threading
 from typing import IO, Any
 
 from flowrun.engine.events import BaseListener, LogLine
-from flowrun.engine.model import TERMINAL, Execution, TaskRun, utcnow
+from flowrun.model.execution import TERMINAL, Execution, TaskRun, utcnow
 
 LEVEL_ORDER = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "ERROR": 4}
 

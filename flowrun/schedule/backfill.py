@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -13,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from flowrun.engine.model import new_id
 from flowrun.errors import UsageError
+from flowrun.model.execution import new_id
 from flowrun.schedule import claims
 from flowrun.schedule.claims import DateStatus
 from flowrun.schedule.plan import ScheduleSpec, parse_moment, schedule_specs, utc_text
@@ -25,6 +26,9 @@ REPROCESS = ("missing", "failed", "all")
 ACTIVE = frozenset({"CREATED", "QUEUED", "RUNNING", "PAUSED", "RETRYING", "KILLING"})
 FAILED_LIKE = frozenset({"FAILED", "KILLED", "CANCELLED"})
 DONE = frozenset({"SUCCESS", "WARNING"})
+#: bounds of one backfill: dates run at once (each is a process), and dates in its window
+MAX_PARALLEL = 64
+MAX_DATES = 50_000
 
 
 @dataclass
@@ -114,7 +118,11 @@ def window_dates(spec: ScheduleSpec, start: str, end: str) -> list[datetime]:
     low, high = parse_moment(start, spec.zone), parse_moment(end, spec.zone, end_of_day=True)
     if high < low:
         raise UsageError(f"--to {end} is before --from {start}")
-    return list(spec.occurrences(low - timedelta(microseconds=1), high))
+    dates = list(itertools.islice(spec.occurrences(low - timedelta(microseconds=1), high), MAX_DATES + 1))
+    if len(dates) > MAX_DATES:
+        raise UsageError(f"the window {start} .. {end} holds more than {MAX_DATES:,} dates of trigger "
+                         f"`{spec.trigger.id}`", hint="backfill a shorter window at a time")
+    return dates
 
 
 def plan_backfill(db: Database, specs: list[ScheduleSpec], request: BackfillRequest,
@@ -136,8 +144,8 @@ def check_request(request: BackfillRequest) -> None:
     """UsageError for --reprocess and --parallel values that make no backfill."""
     if request.reprocess not in REPROCESS:
         raise UsageError(f"--reprocess must be one of {', '.join(REPROCESS)}")
-    if request.parallel < 1:
-        raise UsageError("--parallel must be at least 1")
+    if not 1 <= request.parallel <= MAX_PARALLEL:
+        raise UsageError(f"--parallel must be from 1 to {MAX_PARALLEL}", hint="each parallel date is a process")
 
 
 def backfill_specs(flow: Any, request: BackfillRequest) -> list[ScheduleSpec]:
@@ -145,6 +153,7 @@ def backfill_specs(flow: Any, request: BackfillRequest) -> list[ScheduleSpec]:
     from flowrun.inputs import check_declared
 
     check_declared(flow.inputs, request.inputs)
+
     specs = schedule_specs(flow, request.triggers)
     if not specs:
         raise UsageError(f"flow {flow.namespace}/{flow.id} has no Schedule trigger to backfill",
@@ -204,8 +213,10 @@ class _Dispatcher:
     def __init__(self, db: Database, result: BackfillResult, request: BackfillRequest, home: str,
                  progress: Progress | None, worker: list[str]) -> None:
         self.db, self.result, self.request, self.home, self.progress = db, result, request, home, progress
-        self.pool = WorkerPool(request.parallel, _log_path(home, result.id), worker)
-        self.threads = ThreadPoolExecutor(request.parallel, thread_name_prefix="backfill")
+        size = min(request.parallel, max(1, sum(plan.action == "run" for plan in result.plans)))
+        self.pool = WorkerPool(size, _log_path(home, result.id), worker)
+        self.threads = ThreadPoolExecutor(size, thread_name_prefix="backfill")
+
         self.running: dict[Future[JobResult], tuple[DatePlan, claims.Claim]] = {}
         self.stopping = False
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from flowrun.tasks.base import Strict
+from flowrun.errors import ExitCode, FlowrunError
+from flowrun.model.base import Strict
 
 PREFIXES = ("io.kestra.plugin.core.condition.", "io.kestra.core.models.conditions.types.")
 DAYS = tuple(calendar.day_name[i].upper() for i in range(7))  # MONDAY .. SUNDAY
@@ -18,8 +19,10 @@ ORDINALS = {"FIRST": 0, "SECOND": 1, "THIRD": 2, "FOURTH": 3}
 TRIGGER_DATE = "{{ trigger.date }}"
 
 
-class ConditionError(ValueError):
+class ConditionError(FlowrunError):
     """A condition that is malformed, or that cannot be evaluated."""
+
+    exit_code = ExitCode.INVALID
 
 
 @dataclass

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
+from flowrun.errors import ExitCode, FlowrunError
+
 NICKNAMES = {
     "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
     "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
@@ -19,8 +21,10 @@ _DST_MARGIN = timedelta(hours=3)
 _MAX_YEARS = 30
 
 
-class CronError(ValueError):
+class CronError(FlowrunError):
     """A cron expression or time zone that flowrun cannot schedule."""
+
+    exit_code = ExitCode.INVALID
 
 
 def parse_zone(name: str) -> ZoneInfo:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flowrun.engine.model import iso, utcnow
 from flowrun.errors import FlowrunError
+from flowrun.model.execution import iso, utcnow
 from flowrun.model.triggers import FlowTrigger
 from flowrun.schedule import trigger_state
 from flowrun.schedule.conditions import (
@@ -27,14 +27,14 @@ _MARKERS = ("core.trigger.Flow", "triggers.types.Flow")
 
 
 def _facts(execution: Any) -> ExecutionFacts:
-    return ExecutionFacts(execution.namespace, execution.flow_id, execution.state, list(execution.labels),
+    return ExecutionFacts(execution.namespace, execution.flow_id, str(execution.state), list(execution.labels),
                           dict(execution.outputs or {}))
 
 
 def trigger_variables(execution: Any) -> dict[str, Any]:
     """`trigger.*` of an execution started by a Flow trigger."""
     variables: dict[str, Any] = {"executionId": execution.id, "namespace": execution.namespace,
-                                 "flowId": execution.flow_id, "flowRevision": 1, "state": execution.state}
+                                 "flowId": execution.flow_id, "flowRevision": 1, "state": str(execution.state)}
     if execution.outputs:
         variables["outputs"] = execution.outputs
     return variables
@@ -42,7 +42,7 @@ def trigger_variables(execution: Any) -> dict[str, Any]:
 
 def _candidates(project: Any) -> list[tuple[Path, Any]]:
     """(path, flow) of every valid, enabled flow of the project that declares a Flow trigger."""
-    from flowrun.validate import load_flow
+    from flowrun.load import load_flow
 
     found = []
     for path in project.flow_files():
@@ -113,7 +113,7 @@ def matches(db: Any, flow: Any, trigger: FlowTrigger, execution: Any) -> bool:
                                                                             trigger.preconditions):
         return False  # an unconditional trigger never reacts to its own flow
     variables = {"trigger": trigger_variables(execution), "flow": {"id": flow.id, "namespace": flow.namespace},
-                 "execution": {"id": execution.id, "state": execution.state, "outputs": facts.outputs}}
+                 "execution": {"id": execution.id, "state": facts.state, "outputs": facts.outputs}}
     conditions = [c for c in trigger.conditions or [] if _short(c.get("type", "")) in EXECUTION_CONDITIONS]
     return all_true(conditions, ConditionContext(variables, facts)) and \
         _preconditions_met(db, key, trigger.preconditions, facts)
@@ -166,7 +166,7 @@ def matching_runs(project: Any, db: Any, execution: Any) -> Iterator[TriggeredRu
             try:
                 found = _triggered(db, path, flow, trigger, execution) if matches(db, flow, trigger, execution) \
                     else None
-            except (FlowrunError, ConditionError, ValueError):
+            except FlowrunError:
                 continue
             if found is not None:
                 yield found

@@ -23,8 +23,8 @@ from flowrun.schedule.plan import (
 def _load(flow: Any, home: str | None) -> Any:
     if not isinstance(flow, str | Path):
         return flow
+    from flowrun.load import load_flow
     from flowrun.project import resolve_flow_ref
-    from flowrun.validate import load_flow
 
     path, project = resolve_flow_ref(str(flow), home)
     return load_flow(path, project.config.plugin_defaults)

@@ -17,6 +17,8 @@ RECOVERY = ("ALL", "LAST", "NONE")
 _SEARCH_YEARS = 10
 #: and at most this many candidate dates (a minutely cron would otherwise test millions)
 _SEARCH_LIMIT = 2000
+#: the years a schedule date may fall in: the searches above must stay within Python's year 1..9999
+YEARS = (1900, 8999)
 
 
 def utc_text(moment: datetime) -> str:
@@ -179,13 +181,16 @@ def parse_moment(text: str, zone: Any, end_of_day: bool = False) -> datetime:
     """An ISO date or date-time; naive values are in `zone`. A bare date is its day's start (or end)."""
     text = text.strip()
     try:
-        if len(text) == 10:
-            day = datetime.fromisoformat(text).replace(tzinfo=zone)
-            return (day + timedelta(days=1) - timedelta(microseconds=1)) if end_of_day else day
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(f"`{text}` is not an ISO-8601 date or date-time",
                          hint="write 2019-03-01 or 2019-03-01T09:00:00 (optionally with Z or +01:00)") from None
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise UsageError(f"`{text}` is outside the years that flowrun schedules ({YEARS[0]} to {YEARS[1]})",
+                         hint="write a date such as 2019-03-01")
+    if len(text) == 10:
+        day = moment.replace(tzinfo=zone)
+        return (day + timedelta(days=1) - timedelta(microseconds=1)) if end_of_day else day
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 

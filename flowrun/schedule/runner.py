@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from flowrun.engine.launch import RunOptions, StartExecution
+from flowrun.engine.launch import RunOptions
+from flowrun.engine.services import StartExecution
 from flowrun.schedule import claims, trigger_state
 from flowrun.schedule.claims import Claim
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flowrun.engine.launch import StartExecution
+from flowrun.engine.services import StartExecution
 from flowrun.errors import FlowrunError, InvalidFlowError
 from flowrun.schedule import claims, trigger_state
 from flowrun.schedule.plan import ScheduleSpec, parse_moment, schedule_specs, utc_text
@@ -38,7 +38,7 @@ def parse_now(text: str | None) -> datetime:
 
 def discover(project: Any, problems: list[str], include_disabled: bool = False) -> list[ScheduleSpec]:
     """Every enabled schedule trigger of every enabled, valid flow of the project (or every one at all)."""
-    from flowrun.validate import load_flow
+    from flowrun.load import load_flow
 
     specs: list[ScheduleSpec] = []
     for path in project.flow_files():

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flowrun.errors import TaskError
 from flowrun.scripts.interpreters import Interpreter
 
 META = ".flowrun-venv.json"
@@ -23,13 +24,11 @@ LAST_USED = ".flowrun-last-used"
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 
 
-class VenvError(Exception):
+class VenvError(TaskError):
     """Building a cached virtualenv failed; `evidence` says which command and why."""
 
     def __init__(self, message: str, evidence: dict) -> None:
-        super().__init__(message)
-        self.message = message
-        self.evidence = evidence
+        super().__init__(message, evidence)
 
 
 @dataclass(frozen=True)

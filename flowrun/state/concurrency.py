@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 
-from flowrun.engine.model import Execution, iso, utcnow
+from flowrun.model.execution import Execution, iso, utcnow
 from flowrun.state.db import Database
 from flowrun.state.store import reap_dead
 

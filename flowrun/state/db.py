@@ -184,6 +184,22 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX task_processes_execution ON task_processes(execution_id)
         """,
     ),
+    (
+        "0006_task_states",  # the state store of Kestra's state.Get/Set/Delete tasks (flowrun/state/task_state.py)
+        """
+        CREATE TABLE task_states (
+            namespace TEXT NOT NULL,
+            flow_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            has_value INTEGER NOT NULL,
+            taskrun_value TEXT NOT NULL,
+            data TEXT NOT NULL,
+            secret INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (namespace, flow_id, name, has_value, taskrun_value)
+        )
+        """,
+    ),
 ]
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowrun.engine.model import TERMINAL
+from flowrun.model.execution import TERMINAL
 from flowrun.state.db import Database
 
 #: the only states an execution may be purged in; every other one (RUNNING, PAUSED, QUEUED...) is kept

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrun.engine.events import BaseListener, LogLine
-from flowrun.engine.model import Execution, TaskRun, iso
 from flowrun.errors import FlowrunError, StateError
+from flowrun.model.execution import Execution, TaskRun, iso
 from flowrun.state import processes
 from flowrun.state.db import Database
 from flowrun.state.store import abandon_execution
@@ -30,11 +30,9 @@ class Recorder(BaseListener):
     ends the command with a StateError after marking the execution's row FAILED, so that no row is left RUNNING.
     """
 
-    def __init__(self, db: Database, seal: Any, masker: Any,
-                 on_failure: Callable[[FlowrunError], None] | None = None) -> None:
+    def __init__(self, db: Database, seal: Any, on_failure: Callable[[FlowrunError], None] | None = None) -> None:
         self.db = db
         self.seal = seal  # callable(execution, value, secret_paths) -> value safe to store
-        self.masker = masker
         self.on_failure = on_failure
         self.failure: FlowrunError | None = None
         self._created: set[str] = set()

@@ -10,8 +10,8 @@ import threading
 import time
 from typing import Any
 
-from flowrun.engine.model import iso, utcnow
 from flowrun.errors import StateError, UsageError
+from flowrun.model.execution import iso, utcnow
 from flowrun.state.db import Database
 from flowrun.state.processes import stop_orphans
 

@@ -132,6 +132,25 @@ class NamespaceFiles:
         target.write_bytes(data)
         return target
 
+    def copy_from(self, namespace: str, rel: str, source: Path) -> Path:
+        """Create or overwrite namespace file `rel` with a copy of the local file `source`."""
+        target = self.path(namespace, rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        return target
+
+    def prune_empty_dirs(self, namespace: str, rels: list[str]) -> list[str]:
+        """Remove the parent folders of `rels` that are empty, deepest first; return the folders removed."""
+        base = self.namespace_dir(namespace).resolve()
+        folders = {parent for rel in rels for parent in self.path(namespace, rel).parents
+                   if parent != base and parent.is_relative_to(base)}
+        removed = []
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+                removed.append(folder.relative_to(base).as_posix())
+        return removed
+
     def delete(self, namespace: str, rel: str) -> bool:
         """Delete one file; False if it did not exist."""
         target = self.path(namespace, rel)

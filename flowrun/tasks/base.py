@@ -8,37 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
-
-try:  # flowrun uses no pydantic plugin: skip scanning every installed package's entry points at start-up
-    from pydantic.plugin import _loader
-
-    if _loader._plugins is None:
-        _loader._plugins = {}
-except (ImportError, AttributeError):  # pragma: no cover - a pydantic without the plugin loader
-    pass
-
-
-class Strict(BaseModel):
-    """A config model: camelCase in YAML, snake_case in Python, unknown keys rejected."""
-
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, arbitrary_types_allowed=True,
-        defer_build=True,
-    )
-
-
-class RetrySpec(Strict):
-    type: str
-    max_attempt: int | None = None
-    max_duration: str | None = None
-    behavior: str = "RETRY_FAILED_TASK"
-    warning_on_retry: bool = False
-    interval: str | None = None
-    max_interval: str | None = None
-    min_interval: str | None = None
-    delay_factor: float | None = None
+from flowrun.model.base import RetrySpec, Strict
 
 
 class Task(Strict):
@@ -48,8 +18,6 @@ class Task(Strict):
     a task renders what it needs through `ctx.render(...)` at run time.
     """
 
-    #: Kestra type names served by this class (first is canonical); filled in by the registry.
-    kestra_types: ClassVar[tuple[str, ...]] = ()
     #: Flowable tasks hold child tasks and are driven by the executor, not by `run`.
     flowable: ClassVar[bool] = False
 
@@ -151,6 +119,11 @@ class RunContext(Protocol):
     state_dir: Path
 
     @property
+    def taskrun_value(self) -> str | None:
+        """The `taskrun.value` of this run (inside a loop: the innermost loop value), None outside loops."""
+        ...
+
+    @property
     def logger(self) -> TaskLogger: ...
 
     @property
@@ -162,6 +135,10 @@ class RunContext(Protocol):
 
     def render_typed(self, value: Any, **extra_vars: Any) -> Any:
         """Render keeping native types when a string is a single expression (`{{ [1,2] }}` -> list)."""
+        ...
+
+    def render_with(self, value: Any, variables: dict[str, Any]) -> Any:
+        """`render` with `variables` added to the task's own (any names, e.g. the fields of a file's item)."""
         ...
 
     def working_dir(self) -> Path:

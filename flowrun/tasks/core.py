@@ -66,7 +66,7 @@ class Fail(Task):
     error_message: str = "Task failure"
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
-        from flowrun.engine.executor import is_true
+        from flowrun.templating.truth import is_true
 
         message = str(ctx.render(self.error_message))
         if self.condition is None:

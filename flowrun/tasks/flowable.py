@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import Field, field_validator, model_validator
 
 from flowrun.errors import TaskError
-from flowrun.tasks.base import Strict, Task
+from flowrun.model.base import Strict
+from flowrun.model.execution import State
+from flowrun.tasks.base import Task
 
 if TYPE_CHECKING:
-    from flowrun.engine.context import Scope
-    from flowrun.engine.executor import Executor
-    from flowrun.engine.model import TaskRun
+    from flowrun.model.execution import TaskRun
+    from flowrun.tasks.runner import Runner, Scope
 
 
 class Flowable(Task):
@@ -22,10 +23,10 @@ class Flowable(Task):
     flowable: ClassVar[bool] = True
     errors: list[Task] | None = None
 
-    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:  # pragma: no cover - abstract
+    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:  # pragma: no cover - abstract
         raise TypeError(f"{self.type} does not implement execute")
 
-    def group(self, ex: Executor, tasks: list[Task] | None, scope: Scope, concurrent: int = 1) -> str:
+    def group(self, ex: Runner, tasks: list[Task] | None, scope: Scope, concurrent: int = 1) -> State:
         """Run `tasks` (sequentially, or `concurrent` at a time; 0 = unlimited), then `errors` on failure."""
         return ex.run_group(tasks or [], scope, self.errors, concurrent)
 
@@ -36,16 +37,16 @@ class Sequential(Flowable):
     child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors")
     tasks: list[Task]
 
-    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         return self.group(ex, self.tasks, scope.child(taskrun))
 
 
 class AllowFailure(Sequential):
     """Deprecated: run `tasks`; a failure among them makes this task WARNING."""
 
-    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         state = super().execute(ex, taskrun, scope)
-        return "WARNING" if state == "FAILED" else state
+        return State.WARNING if state == State.FAILED else state
 
 
 class Parallel(Flowable):
@@ -55,7 +56,7 @@ class Parallel(Flowable):
     tasks: list[Task] = Field(min_length=1)
     concurrent: int = 0
 
-    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         return self.group(ex, self.tasks, scope.child(taskrun), concurrent=self.concurrent)
 
 
@@ -67,8 +68,8 @@ class If(Flowable):
     then: list[Task] = Field(min_length=1)
     else_: list[Task] | None = Field(default=None, alias="else")
 
-    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
-        from flowrun.engine.executor import is_true
+    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
+        from flowrun.templating.truth import is_true
 
         result = is_true(ex.render(self.condition, ex.task_variables(self, taskrun, scope)))
         ex.set_outputs(taskrun, {"evaluationResult": result})
@@ -92,7 +93,7 @@ class Switch(Flowable):
             return {(str(k).lower() if isinstance(k, bool) else str(k)): v for k, v in value.items()}
         return value
 
-    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         rendered = ex.render(self.value, ex.task_variables(self, taskrun, scope))
         key = rendered if isinstance(rendered, str) else json.dumps(rendered)
         cases = self.cases or {}
@@ -104,7 +105,7 @@ class Switch(Flowable):
         return self.group(ex, branch, scope.child(taskrun))
 
 
-def resolve_values(ex: Executor, raw: Any, variables: dict[str, Any]) -> list[str]:
+def resolve_values(ex: Runner, raw: Any, variables: dict[str, Any]) -> list[str]:
     """ForEach values: a JSON-array string (rendered) or a list; each becomes a string, duplicates dropped."""
     if isinstance(raw, str):
         rendered = ex.render(raw, variables, typed=True)
@@ -141,7 +142,7 @@ class ForEach(Flowable):
     tasks: list[Task] = Field(min_length=1)
     concurrency_limit: int = 1
 
-    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         values = resolve_values(ex, self.values, ex.task_variables(self, taskrun, scope))
         return ex.run_each(self.tasks, values, scope.child(taskrun), self.errors, self.concurrency_limit)
 
@@ -153,7 +154,7 @@ class EachSequential(Flowable):
     value: Any
     tasks: list[Task] = Field(min_length=1)
 
-    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         values = resolve_values(ex, self.value, ex.task_variables(self, taskrun, scope))
         return ex.run_each(self.tasks, values, scope.child(taskrun), self.errors, 1)
 
@@ -166,7 +167,7 @@ class EachParallel(Flowable):
     tasks: list[Task] = Field(min_length=1)
     concurrent: int = 0
 
-    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         values = resolve_values(ex, self.value, ex.task_variables(self, taskrun, scope))
         return ex.run_each(self.tasks, values, scope.child(taskrun), self.errors, self.concurrent)
 
@@ -213,7 +214,7 @@ class Dag(Flowable):
     def children(self) -> list[Task]:
         return [node.task for node in self.tasks]
 
-    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         deps = {node.task.id: list(node.depends_on) for node in self.tasks}
         return ex.run_dag(self.children(), deps, scope.child(taskrun), self.errors, self.concurrent)
 
@@ -228,7 +229,7 @@ class WorkingDirectory(Flowable):
     namespace_files: dict[str, Any] | None = None
     cache: dict[str, Any] | None = None
 
-    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         from flowrun.engine.workdir import shared_working_dir
 
         with shared_working_dir(ex, self, taskrun, scope) as inner:
@@ -247,17 +248,17 @@ class Pause(Flowable):
     on_resume: list[dict[str, Any]] | None = None
     tasks: list[Any] | None = None
 
-    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         from flowrun.durations import parse_duration
 
         duration = self.pause_duration or self.delay
         if duration is None:
-            return "PAUSED"
+            return State.PAUSED
         seconds = parse_duration(str(ex.render(duration, ex.task_variables(self, taskrun, scope)))).total_seconds()
-        ex.set_task_state(taskrun, "PAUSED")
+        ex.set_task_state(taskrun, State.PAUSED)
         if ex.killed.wait(seconds):
-            return "KILLED"
-        return "SUCCESS"
+            return State.KILLED
+        return State.SUCCESS
 
 
 class Subflow(Flowable):
@@ -275,7 +276,7 @@ class Subflow(Flowable):
     outputs: dict[str, Any] | None = None
     restart_behavior: str | None = None
 
-    def execute(self, ex: Executor, taskrun: TaskRun, scope: Scope) -> str:
+    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         from flowrun.engine.subflow import run_subflow
 
         return run_subflow(ex, self, taskrun, scope)

@@ -15,7 +15,8 @@ from pydantic import Field
 
 from flowrun.durations import DurationError, parse_duration
 from flowrun.errors import TaskError, TaskKilled
-from flowrun.tasks.base import RunContext, Strict, Task
+from flowrun.model.base import Strict
+from flowrun.tasks.base import RunContext, Task
 
 if TYPE_CHECKING:
     import requests

@@ -114,7 +114,7 @@ class PurgeExecutions(Task):
 
     def _states(self, ctx: RunContext) -> tuple[str, ...] | None:
         """The finished states asked for; () for any; None when only unfinished states were named."""
-        from flowrun.engine.model import STATES
+        from flowrun.model.execution import STATES
         from flowrun.state.purge import FINISHED
 
         wanted = [s.upper() for s in _strings(ctx, self.states)] if self.states is not None else []

@@ -8,6 +8,8 @@ import importlib.util
 from functools import cache
 from typing import TYPE_CHECKING
 
+from flowrun.errors import ExitCode, FlowrunError
+
 if TYPE_CHECKING:
     from flowrun.tasks.base import Task
 
@@ -36,6 +38,21 @@ TASKS: dict[str, str] = {
     f"{CORE}.execution.PurgeExecutions": "flowrun.tasks.purge:PurgeExecutions",
     f"{CORE}.log.PurgeLogs": "flowrun.tasks.purge:PurgeLogs",
     f"{CORE}.kv.PurgeKV": "flowrun.tasks.purge:PurgeKV",
+    f"{CORE}.state.Get": "flowrun.tasks.task_state:Get",
+    f"{CORE}.state.Set": "flowrun.tasks.task_state:Set",
+    f"{CORE}.state.Delete": "flowrun.tasks.task_state:Delete",
+    f"{CORE}.log.Fetch": "flowrun.tasks.log_fetch:Fetch",
+    f"{CORE}.storage.Concat": "flowrun.tasks.storage_files:Concat",
+    f"{CORE}.storage.Split": "flowrun.tasks.storage_files:Split",
+    f"{CORE}.storage.Size": "flowrun.tasks.storage_files:Size",
+    f"{CORE}.storage.Delete": "flowrun.tasks.storage_files:Delete",
+    f"{CORE}.storage.Reverse": "flowrun.tasks.storage_files:Reverse",
+    f"{CORE}.storage.LocalFiles": "flowrun.tasks.storage_files:LocalFiles",
+    f"{CORE}.storage.DeduplicateItems": "flowrun.tasks.storage_items:DeduplicateItems",
+    f"{CORE}.storage.FilterItems": "flowrun.tasks.storage_items:FilterItems",
+    f"{CORE}.namespace.UploadFiles": "flowrun.tasks.namespace:UploadFiles",
+    f"{CORE}.namespace.DownloadFiles": "flowrun.tasks.namespace:DownloadFiles",
+    f"{CORE}.namespace.DeleteFiles": "flowrun.tasks.namespace:DeleteFiles",
     # flowable tasks
     f"{CORE}.flow.If": "flowrun.tasks.flowable:If",
     f"{CORE}.flow.Switch": "flowrun.tasks.flowable:Switch",
@@ -99,6 +116,12 @@ ALIASES: dict[str, str] = {
     "io.kestra.core.tasks.storages.PurgeCurrentExecutionFiles": f"{CORE}.storage.PurgeCurrentExecutionFiles",
     "io.kestra.core.tasks.storages.Purge": f"{CORE}.execution.PurgeExecutions",
     "io.kestra.plugin.core.storage.Purge": f"{CORE}.execution.PurgeExecutions",
+    "io.kestra.core.tasks.states.Get": f"{CORE}.state.Get",
+    "io.kestra.core.tasks.states.Set": f"{CORE}.state.Set",
+    "io.kestra.core.tasks.states.Delete": f"{CORE}.state.Delete",
+    "io.kestra.core.tasks.log.Fetch": f"{CORE}.log.Fetch",
+    **{f"io.kestra.core.tasks.storages.{name}": f"{CORE}.storage.{name}" for name in (
+        "Concat", "Split", "Size", "Delete", "Reverse", "LocalFiles", "DeduplicateItems", "FilterItems")},
     "io.kestra.plugin.fs.http.Download": f"{CORE}.http.Download",
     "io.kestra.plugin.fs.http.Request": f"{CORE}.http.Request",
     "io.kestra.core.tasks.flows.If": f"{CORE}.flow.If",
@@ -131,13 +154,14 @@ TASK_RUNNERS = {
 }
 
 
-class UnknownType(LookupError):
+class UnknownType(FlowrunError):
     """A `type` that no task class serves; `message` says what to do."""
+
+    exit_code = ExitCode.INVALID
 
     def __init__(self, type_name: str, message: str) -> None:
         super().__init__(message)
         self.type_name = type_name
-        self.message = message
 
 
 def canonical(type_name: str) -> str:

@@ -14,11 +14,12 @@ from pydantic import Field, field_validator
 
 from flowrun.durations import DurationError, parse_duration
 from flowrun.errors import TaskError, TaskKilled
+from flowrun.model.base import Strict
 from flowrun.scripts import files as script_files
 from flowrun.scripts.environment import Environment, prepare_environment
 from flowrun.scripts.process import ProcessResult, run_program
 from flowrun.scripts.protocol import merge_outputs, parse_line
-from flowrun.tasks.base import RunContext, Strict, Task
+from flowrun.tasks.base import RunContext, Task
 from flowrun.tasks.registry import TASK_RUNNERS
 
 PROCESS_RUNNER = "io.kestra.plugin.core.runner.Process"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from flowrun.errors import ExitCode, FlowrunError
 
-class TemplateError(Exception):
+
+class TemplateError(FlowrunError):
     """A template could not be parsed or rendered. `message` is user-facing; `template` is the source.
 
     `line` is the template's own line of the failure (0 when unknown)."""
+
+    exit_code = ExitCode.INVALID
 
     def __init__(self, message: str, template: str = "", line: int = 0) -> None:
         super().__init__(message)

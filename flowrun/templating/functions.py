@@ -122,7 +122,7 @@ def from_yaml(env: Any, yaml_text: Any = None, *_: Any, **__: Any) -> Any:
     if yaml_text is None:
         return None
     from flowrun.errors import InvalidFlowError
-    from flowrun.load import check_node_graph
+    from flowrun.yaml_nodes import check_node_graph
 
     loader = yaml.CSafeLoader(str(yaml_text)) if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader(str(yaml_text))
     try:

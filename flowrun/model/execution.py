@@ -1,17 +1,39 @@
-"""Execution, TaskRun and Attempt records, the Kestra states and how a final state is derived."""
+"""The run records: Execution, TaskRun and Attempt, the Kestra states and how a final state is derived."""
 
 from __future__ import annotations
 
 import os
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-STATES = ("CREATED", "QUEUED", "RUNNING", "PAUSED", "RETRYING", "SUCCESS", "WARNING", "FAILED",
-          "KILLING", "KILLED", "CANCELLED", "SKIPPED", "RESTARTED", "RETRIED")
-TERMINAL = frozenset({"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"})
-FAILED_LIKE = frozenset({"FAILED", "KILLED", "CANCELLED"})
+
+class State(StrEnum):
+    """Kestra's state names; each value is the text the state DB and the JSON documents hold."""
+
+    CREATED = "CREATED"
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    RETRYING = "RETRYING"
+    SUCCESS = "SUCCESS"
+    WARNING = "WARNING"
+    FAILED = "FAILED"
+    KILLING = "KILLING"
+    KILLED = "KILLED"
+    CANCELLED = "CANCELLED"
+    SKIPPED = "SKIPPED"
+    RESTARTED = "RESTARTED"
+    RETRIED = "RETRIED"
+
+
+STATES = tuple(state.value for state in State)
+TERMINAL = frozenset({State.SUCCESS, State.WARNING, State.FAILED, State.KILLED, State.CANCELLED, State.SKIPPED,
+                      State.RETRIED})
+FAILED_LIKE = frozenset({State.FAILED, State.KILLED, State.CANCELLED})
 
 _ALPHABET = string.digits + string.ascii_letters
 
@@ -36,22 +58,25 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def final_state(states: list[str]) -> str:
+def final_state(states: Iterable[str]) -> State:
     """Kestra's guessFinalState over sibling task runs: KILLED > FAILED > WARNING > PAUSED > SUCCESS."""
     present = set(states)
-    for state in ("KILLED", "FAILED", "WARNING", "PAUSED"):
+    for state in (State.KILLED, State.FAILED, State.WARNING, State.PAUSED):
         if state in present:
             return state
-    if "CANCELLED" in present:
-        return "KILLED"
-    return "SUCCESS"
+    if State.CANCELLED in present:
+        return State.KILLED
+    return State.SUCCESS
 
 
 @dataclass
 class Attempt:
-    state: str
+    state: State
     start_date: datetime
     end_date: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.state = State(self.state)  # a record read back from the state DB holds the plain text
 
     def to_json(self) -> dict[str, Any]:
         return {"state": self.state, "startDate": iso(self.start_date), "endDate": iso(self.end_date)}
@@ -67,7 +92,7 @@ class TaskRun:
     parent_id: str | None = None
     value: str | None = None
     iteration: int | None = None
-    state: str = "CREATED"
+    state: State = State.CREATED
     start_date: datetime = field(default_factory=utcnow)
     end_date: datetime | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -75,6 +100,9 @@ class TaskRun:
     error: str | None = None
     #: values of the looping ancestors, outermost first (for outputs[task][v1][v2])
     value_path: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.state = State(self.state)  # a record read back from the state DB holds the plain text
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,7 +117,7 @@ class Execution:
     id: str
     namespace: str
     flow_id: str
-    state: str = "CREATED"
+    state: State = State.CREATED
     start_date: datetime = field(default_factory=utcnow)
     end_date: datetime | None = None
     inputs: dict[str, Any] = field(default_factory=dict)
@@ -106,9 +134,12 @@ class Execution:
     flow_source: str | None = None
     flow_revision: int | None = None
 
+    def __post_init__(self) -> None:
+        self.state = State(self.state)  # a record read back from the state DB holds the plain text
+
     def set_state(self, state: str) -> None:
-        self.state = state
-        self.histories.append({"state": state, "date": iso(utcnow())})
+        self.state = State(state)
+        self.histories.append({"state": self.state.value, "date": iso(utcnow())})
 
     def labels_map(self) -> dict[str, str]:
         result: dict[str, str] = {}

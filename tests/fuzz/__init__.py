@@ -1,0 +1,1 @@
+"""The fuzz suite: hypothesis-generated flows, templates and CLI argument lists, judged by the CLI contract."""
