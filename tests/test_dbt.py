@@ -96,6 +96,31 @@ def test_unsupported_engine_is_rejected_when_the_flow_loads(project: Project) ->
     assert "engine FUSION is not supported" in done.stdout + done.stderr and "Traceback" not in done.stderr
 
 
+def test_dependencies_from_flowrun_yaml_keep_the_flow_kestra_valid(project: Project) -> None:
+    project.config(f"""
+        pluginDefaults:
+          - type: {DBT}
+            values:
+              dependencies: ["dbt-core==1.10.15", "dbt-duckdb==1.10.0"]
+        """)
+    flow = project.flow(f"""
+        id: f
+        namespace: t
+        tasks:
+          - id: d
+            type: {DBT}.DbtCLI
+            commands: [dbt build]
+          - id: b
+            type: {DBT}.Build
+        """)
+    done = project.cli("validate", str(flow))
+    assert done.code == 0 and f"ok  {flow}" in done.stdout, done.stderr
+    from flowrun.app.flows import load_flow_ref
+
+    tasks = load_flow_ref(str(flow), str(project.home)).tasks
+    assert [t.dependencies for t in tasks] == [["dbt-core==1.10.15", "dbt-duckdb==1.10.0"]] * 2
+
+
 # -- a real dbt ------------------------------------------------------------------------------------
 def _dbt_flow(project: Project, db: PgDatabase, schema: str, commands: list[str]) -> Path:
     task = {"id": "build", "type": f"{DBT}.DbtCLI", "namespaceFiles": {"enabled": True},
