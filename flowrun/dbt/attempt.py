@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ class DbtAttempt:
         for key, value in _ENV_DEFAULTS.items():
             env.setdefault(key, value)
         text = attempt._write_profiles()
+        inherited = env.get("DBT_PROFILES_DIR") == os.environ.get("DBT_PROFILES_DIR")  # not from the task's `env`
+        if text is not None and task.profiles_file == "profiles.yml" and inherited:
+            env["DBT_PROFILES_DIR"] = str(wd)  # the profile written here wins over a DBT_PROFILES_DIR of the shell
         attempt._load_manifest()
         attempt._install(env, text)
         return attempt
