@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import ValidationError, field_validator
 
 from flowrun.errors import InvalidFlowError, Problem, UsageError
 from flowrun.model.base import Strict
@@ -25,6 +25,20 @@ class ProjectConfig(Strict):
     secrets_file: str | None = None
     max_parallel: int | None = None
     emulators: dict[str, str] = {}
+    #: where `kestra://` files and namespace files live: `gs://bucket/prefix` or a shared dir (FLOWRUN_STORAGE wins)
+    storage: str | None = None
+
+    @field_validator("storage")
+    @classmethod
+    def _check_storage(cls, value: str | None) -> str | None:
+        from flowrun.storage.spec import parse_storage
+
+        if value is not None:
+            try:
+                parse_storage(value, Path("."), "storage")
+            except UsageError as exc:
+                raise ValueError(exc.message) from None
+        return value
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """Session fixtures: the GCS emulator (disk mode) and bqemulator on loopback ports, from a cached side venv.
 
+`gcs_emulator` starts the GCS emulator alone (about a second); `gcp_emulators` adds bqemulator beside it.
+
 bqemulator pins a DuckDB that conflicts with flowrun's, and tries to download the `spatial` extension at start,
 so both emulators run from their own venv (built once with uv under ~/.cache/flowrun-test, reused afterwards),
 with the spatial extension installed from its PyPI wheel into a DuckDB home of their own (emulators.md).
@@ -169,35 +171,86 @@ class GcpEmulators:
         return rows[0][0] if rows else None
 
 
+@dataclass
+class GcsEmulator:
+    """The storage emulator alone (what the internal-storage tests need): its process, data dir and a client."""
+
+    storage: Emulator
+    data_dir: Path
+    project: str = PROJECT
+
+    @property
+    def url(self) -> str:
+        return self.storage.url
+
+    def storage_client(self) -> Any:
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage  # type: ignore[attr-defined]
+
+        return storage.Client(project=self.project, credentials=AnonymousCredentials(),
+                              client_options={"api_endpoint": self.storage.url})
+
+    def bucket(self, name: str) -> Any:
+        """The bucket `name`, created when missing."""
+        client = self.storage_client()
+        return client.lookup_bucket(name) or client.create_bucket(name)
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST")}
+
+
 @contextmanager
-def running_emulators(base: Path) -> Iterator[GcpEmulators]:
-    """Start both emulators with their data under `base`; stop them on exit (also used by bench/bench_gcp.py)."""
+def running_gcs(base: Path) -> Iterator[GcsEmulator]:
+    """Start the GCS emulator in disk mode with its data under `base/gcs`; stop it on exit."""
     venv = ensure_venv()
     data = base / "gcs"
     (data / ".cloudstorage").mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST")}
     port = free_port()
     gcs = Emulator("storage", f"http://127.0.0.1:{port}", _spawn(
         "storage", [str(venv / "bin" / "gcp-storage-emulator"), "-d", str(data), "start", "--host", "127.0.0.1",
-                    "--port", str(port)], base / "gcs.log", env), base / "gcs.log")
-    gcs.wait_ready("/storage/v1/b?project=probe", 20)
+                    "--port", str(port)], base / "gcs.log", _clean_env()), base / "gcs.log")
+    try:
+        gcs.wait_ready("/storage/v1/b?project=probe", 20)
+        yield GcsEmulator(gcs, data)
+    finally:
+        gcs.stop()
+
+
+@contextmanager
+def running_bigquery(base: Path, gcs: GcsEmulator) -> Iterator[GcpEmulators]:
+    """Start bqemulator (reading `gcs`'s objects) beside a running GCS emulator; stop it on exit."""
+    venv = ensure_venv()
     rest, grpc = free_port(), free_port()
-    bq_env = {**env, "HOME": str(DUCKDB_HOME), "BQEMU_GCS_LOCAL_ROOT": str(data / ".cloudstorage")}
+    bq_env = {**_clean_env(), "HOME": str(DUCKDB_HOME), "BQEMU_GCS_LOCAL_ROOT": str(gcs.data_dir / ".cloudstorage")}
     bq = Emulator("bigquery", f"http://127.0.0.1:{rest}", _spawn(
         "bigquery", [str(venv / "bin" / "bqemulator"), "start", "--rest-host", "127.0.0.1", "--rest-port",
                      str(rest), "--grpc-port", str(grpc), "--project", PROJECT, "--log-level", "warning"],
         base / "bq.log", bq_env), base / "bq.log")
     try:
         bq.wait_ready(f"/bigquery/v2/projects/{PROJECT}/datasets", 60)
-        yield GcpEmulators(gcs, bq, data)
+        yield GcpEmulators(gcs.storage, bq, gcs.data_dir)
     finally:
         bq.stop()
-        gcs.stop()
+
+
+@contextmanager
+def running_emulators(base: Path) -> Iterator[GcpEmulators]:
+    """Start both emulators with their data under `base`; stop them on exit (also used by bench/bench_gcp.py)."""
+    with running_gcs(base) as gcs, running_bigquery(base, gcs) as emulators:
+        yield emulators
 
 
 @pytest.fixture(scope="session")
-def gcp_emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcpEmulators]:
-    with running_emulators(tmp_path_factory.mktemp("gcp-emulators")) as emulators:
+def gcs_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsEmulator]:
+    with running_gcs(tmp_path_factory.mktemp("gcs-emulator")) as gcs:
+        yield gcs
+
+
+@pytest.fixture(scope="session")
+def gcp_emulators(gcs_emulator: GcsEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcpEmulators]:
+    """Both emulators; the GCS one is the session's `gcs_emulator`."""
+    with running_bigquery(tmp_path_factory.mktemp("bq-emulator"), gcs_emulator) as emulators:
         yield emulators
 
 GCS = "io.kestra.plugin.gcp.gcs"

@@ -17,8 +17,8 @@ def purge_selection(home: str | None, spec: Any) -> Any:
 
 def purge(home: str | None, executions: list[dict[str, Any]]) -> dict[str, int]:
     """Delete these executions (rows, task runs, logs, metrics and files); any no longer finished is kept."""
-    from flowrun.storage.internal import InternalStorage
+    from flowrun.storage.location import open_storage
     from flowrun.storage.purge import purge_executions
 
     project, db = project_state(home)
-    return purge_executions(db, InternalStorage(project.storage_dir), executions).counts()
+    return purge_executions(db, open_storage(project)[0], executions).counts()

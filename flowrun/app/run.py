@@ -15,6 +15,7 @@ from flowrun.engine.services import Services, StartExecution
 from flowrun.errors import FlowrunError, InvalidFlowError, Problem, UsageError
 from flowrun.model.execution import TERMINAL, Execution, new_id
 from flowrun.project import resolve_flow_ref
+from flowrun.storage.location import publish_namespace_files
 
 __all__ = ["Run", "RunOptions", "finish", "run_flow", "start_execution", "subflow_starter"]
 
@@ -64,6 +65,7 @@ def start_execution(ref: str, options: RunOptions, trigger_id: str | None = None
                                hint="set `disabled: false` to run it")
     services = open_services(project)
     services.start_execution = subflow_starter(options.trigger_depth)
+    publish_namespace_files(project, services.namespace_files)
     execution = Execution(id=new_id(), namespace=flow.namespace, flow_id=flow.id, trigger=options.trigger,
                           parent_id=options.parent_id, flow_path=str(path), flow_source=flow.source)
     execution.set_state("CREATED")

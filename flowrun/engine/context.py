@@ -41,15 +41,23 @@ class TaskStorage:
         self.internal = ex.services.storage
         self.prefix = task_prefix(ex.flow.namespace, ex.flow.id, ex.execution.id, ctx.task_id, ctx.taskrun_id)
         self.execution_prefix = ex.storage_prefix
+        self.reserved: list[str] = []
 
     def put_file(self, local_path: Path, name: str | None = None) -> str:
         return self.internal.put_file(local_path, self.prefix, name or local_path.name)
 
     def new_file(self, name: str) -> tuple[Path, str]:
-        return self.internal.new_file(self.prefix, name)
+        path, uri = self.internal.new_file(self.prefix, name)
+        self.reserved.append(uri)
+        return path, uri
 
     def local_path(self, uri: str) -> Path:
         return self.internal.local_path(uri, allowed_prefix=None)
+
+    def commit(self) -> None:
+        """Store the files written through `new_file` (an upload on a remote storage, else nothing to do)."""
+        reserved, self.reserved = self.reserved, []
+        self.internal.commit(reserved)
 
 
 class TaskContext:
@@ -118,6 +126,11 @@ class TaskContext:
             base.mkdir(parents=True, exist_ok=True)
             self._workdir = Path(tempfile.mkdtemp(prefix=f"{self.task_id}-", dir=base))
         return self._workdir
+
+    def commit_files(self) -> None:
+        """After the task ran: store the files it wrote into internal storage (raises StorageError)."""
+        if self._storage is not None:
+            self._storage.commit()
 
     def cleanup(self) -> None:
         if self._workdir is not None:

@@ -364,7 +364,9 @@ class Executor:
 
     def _run_in_slot(self, task: Task, ctx: TaskContext) -> dict[str, Any]:
         with self.slots, bounded(ctx.cancel, ctx.deadline):  # templates stop with the task
-            return task.run(ctx) or {}
+            outputs = task.run(ctx) or {}
+            ctx.commit_files()  # the files it wrote are stored before the attempt counts as done
+            return outputs
 
     def _end_attempt(self, taskrun: TaskRun, result: AttemptResult) -> None:
         """Record an attempt's result on its task run; a KILLED attempt stops the execution."""

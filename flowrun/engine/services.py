@@ -57,16 +57,15 @@ def open_services(project: Project, db: Database | None = None) -> Services:
     from flowrun.crypto import Cipher
     from flowrun.secrets import Masker, Secrets
     from flowrun.state.keys import KeyLedger
-    from flowrun.storage.internal import InternalStorage
     from flowrun.storage.kv import KVStore
-    from flowrun.storage.namespace_files import NamespaceFiles
+    from flowrun.storage.location import open_storage
 
     db = db or Database(project.db_path)
     masker = Masker()
     cipher = Cipher(project.home, guard=KeyLedger(db))
+    storage, namespace_files = open_storage(project)
     return Services(
-        project=project, db=db, storage=InternalStorage(project.storage_dir),
-        namespace_files=NamespaceFiles(project.namespace_files_dir), kv=KVStore(db, cipher),
+        project=project, db=db, storage=storage, namespace_files=namespace_files, kv=KVStore(db, cipher),
         secrets=Secrets(os.environ, project.secrets_file, masker=masker), masker=masker,
         cipher=cipher,
         envs=env_variables(), globals=project.config.globals,

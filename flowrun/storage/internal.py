@@ -1,27 +1,32 @@
-"""Internal storage: `kestra:///<path>` URIs backed by files under one local root directory."""
+"""Internal storage: `kestra:///<path>` URIs, their Kestra layout, and the files behind them in a storage backend."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
+import tempfile
+import threading
 import unicodedata
-import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from flowrun.errors import FlowrunError
+from flowrun.storage.backend import (
+    LocalBackend,
+    MissingFile,
+    StorageBackend,
+    StorageError,
+    below,
+    clean_key,
+    write_atomically,
+)
+from flowrun.storage.cache import process_cache_dir
 
 SCHEME = "kestra://"
 _URI_SAFE = "/!$&'()*+,;=:@-._~"  # RFC 3986 path characters kept as is; everything else is %-encoded
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-class StorageError(FlowrunError):
-    """A `kestra://` URI or a stored file could not be used."""
 
 
 def slugify(text: str) -> str:
@@ -78,54 +83,68 @@ def is_uri(value: object) -> bool:
 
 
 class InternalStorage:
-    """Files addressed by `kestra:///a/b/c`, stored at `<root>/a/b/c`."""
+    """Files addressed by `kestra:///a/b/c`: the key `a/b/c` of a storage backend (by default `<root>/a/b/c`).
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    On a remote backend (GCS), a file a task needs as a local path is downloaded once into this process's cache
+    dir, and a file reserved with `new_file` is uploaded by `commit`. No key ever climbs out of the backend's root.
+    """
 
-    # -- paths -------------------------------------------------------------------------------------
+    def __init__(self, root: Path | StorageBackend, cache_dir: Path | Callable[[], Path] | None = None) -> None:
+        self.backend: StorageBackend = LocalBackend(root) if isinstance(root, str | Path) else root
+        self._cache_dir = cache_dir
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
 
-    def _base(self) -> Path:
-        return self.root.resolve()
+    @property
+    def location(self) -> str:
+        return self.backend.location
 
-    def _resolve(self, path: str, what: str) -> Path:
-        """`root/path`, refusing anything that would land outside the root."""
-        base = self._base()
-        target = (base / path.lstrip("/")).resolve()
-        if not target.is_relative_to(base):
-            raise StorageError(f"{what} escapes the internal storage root {base}",
-                               hint="use paths below the execution's prefix, without `..`")
-        return target
+    # -- keys --------------------------------------------------------------------------------------
 
-    def _path_of_uri(self, uri: str) -> Path:
+    def _key_of_uri(self, uri: str) -> str:
         if not isinstance(uri, str) or not uri.startswith(SCHEME + "/"):
             raise StorageError(f"`{uri}` is not an internal storage URI",
                                hint="internal storage URIs look like kestra:///namespace/flow/executions/...")
-        return self._resolve(unquote(uri[len(SCHEME):]), f"URI `{uri}`")
+        return clean_key(unquote(uri[len(SCHEME):]), f"URI `{uri}`")
+
+    def _cached(self, key: str) -> Path:
+        """Where this process keeps its copy of a remote file (`key` is clean: it stays inside the cache dir)."""
+        if self._cache_dir is None:
+            self._cache_dir = process_cache_dir(Path(tempfile.gettempdir()) / "flowrun")
+        base = self._cache_dir() if callable(self._cache_dir) else self._cache_dir
+        return Path(base) / "files" / key
 
     def uri_of(self, path: Path) -> str:
-        """The URI of a file below the root."""
+        """The URI of a file below the root of a local backend."""
         target = Path(path).resolve()
-        base = self._base()
-        if not target.is_relative_to(base):
+        base = Path(self.location).resolve()
+        if self.backend.local_file("") is None or not target.is_relative_to(base):
             raise StorageError(f"{path} is not inside the internal storage root {base}")
         return to_uri(target.relative_to(base).as_posix())
 
     def local_path(self, uri: str, allowed_prefix: str | Sequence[str] | None = None,
                    *, must_exist: bool = True) -> Path:
-        """The file behind `uri`, checked: `kestra://` scheme, no escape from the root, inside
+        """The local file behind `uri`, checked: `kestra://` scheme, no escape from the root, inside
         `allowed_prefix` (one prefix or several) when given, and existing unless `must_exist=False`."""
-        target = self._path_of_uri(uri)
+        key = self._key_of_uri(uri)
         if allowed_prefix is not None:
-            self._check_allowed(uri, target, allowed_prefix)
-        if must_exist and not target.is_file():
-            raise StorageError(f"file `{uri}` does not exist in internal storage ({target})",
-                               hint="it may have been purged, or the URI comes from another project")
-        return target
+            self._check_allowed(uri, key, allowed_prefix)
+        direct = self.backend.local_file(key)
+        if direct is not None:
+            if must_exist and not direct.is_file():
+                raise _missing(uri, str(direct))
+            return direct
+        cached = self._cached(key)
+        if not cached.is_file() and must_exist:
+            try:
+                self.backend.get(key, cached)
+            except MissingFile:
+                raise _missing(uri, self.location) from None
+        return cached
 
-    def _check_allowed(self, uri: str, target: Path, allowed: str | Sequence[str]) -> None:
+    def _check_allowed(self, uri: str, key: str, allowed: str | Sequence[str]) -> None:
         prefixes = [allowed] if isinstance(allowed, str) else list(allowed)
-        if any(target.is_relative_to(self._resolve(p, f"prefix `{p}`")) for p in prefixes):
+        if any(below(key, clean_key(p, f"prefix `{p}`")) for p in prefixes):
             return
         raise StorageError(f"`{uri}` is outside this execution's storage ({', '.join(prefixes)})",
                            hint="a task may only read files of its own execution (or its parent's)")
@@ -133,11 +152,27 @@ class InternalStorage:
     # -- writing -----------------------------------------------------------------------------------
 
     def new_file(self, prefix: str, name: str) -> tuple[Path, str]:
-        """A fresh location `<prefix>/<name>` (parent dirs created): write to the path, publish the URI."""
-        clean = _clean_name(name)
-        target = self._resolve(f"{prefix.strip('/')}/{clean}", f"file `{prefix}/{name}`")
+        """A fresh location `<prefix>/<name>` (parent dirs created): write to the path, publish the URI.
+
+        On a remote backend the path is in the local cache: `commit` uploads it once written."""
+        key = clean_key(f"{prefix}/{_clean_name(name)}", f"file `{prefix}/{name}`")
+        target = self.backend.local_file(key)
+        if target is None:
+            target = self._cached(key)
+            with self._lock:
+                self._pending.add(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        return target, self.uri_of(target)
+        return target, to_uri(key)
+
+    def commit(self, uris: Iterable[str] | None = None) -> None:
+        """Upload the files reserved with `new_file` (those of `uris`, or all) that were written."""
+        with self._lock:
+            keys = set(self._pending) if uris is None else {self._key_of_uri(u) for u in uris} & self._pending
+            self._pending -= keys
+        for key in sorted(keys):
+            cached = self._cached(key)
+            if cached.is_file():
+                self.backend.put(key, cached)
 
     def put_file(self, local: Path, prefix: str, name: str | None = None, *, hashed: bool = False) -> str:
         """Copy `local` to `<prefix>/<name>` (default name: the file's own) and return its URI.
@@ -152,51 +187,65 @@ class InternalStorage:
         name = _clean_name(name or local.name)
         if hashed:
             name = f"{short_hash(str(local.resolve()))}-{name}"
-        target, uri = self.new_file(prefix, name)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            shutil.copyfile(local, tmp)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return uri
+        key = clean_key(f"{prefix}/{name}", f"file `{prefix}/{name}`")
+        self.backend.put(key, local)
+        if self.backend.local_file(key) is None:  # keep a copy: a later task in this process reads it locally
+            write_atomically(self._cached(key), lambda tmp: shutil.copyfile(local, tmp))
+        return to_uri(key)
 
     # -- reading and deleting ----------------------------------------------------------------------
 
     def exists(self, uri: str) -> bool:
-        return self._path_of_uri(uri).is_file()
+        key = self._key_of_uri(uri)
+        return key in self._pending and self._cached(key).is_file() or self.backend.exists(key)
 
     def size(self, uri: str, allowed_prefix: str | Sequence[str] | None = None) -> int:
-        return self.local_path(uri, allowed_prefix).stat().st_size
+        key = self._key_of_uri(uri)
+        if allowed_prefix is not None:
+            self._check_allowed(uri, key, allowed_prefix)
+        if self.backend.local_file(key) is None and not self._cached(key).is_file():
+            size = self.backend.size(key)
+            if size is None:
+                raise _missing(uri, self.location)
+            return size
+        return self.local_path(uri).stat().st_size
 
     def read_bytes(self, uri: str, allowed_prefix: str | Sequence[str] | None = None) -> bytes:
         return self.local_path(uri, allowed_prefix).read_bytes()
 
     def delete(self, uri: str) -> bool:
         """Delete one file; False if it did not exist."""
-        target = self._path_of_uri(uri)
-        if not target.is_file():
-            return False
-        target.unlink()
-        return True
+        key = self._key_of_uri(uri)
+        self._forget(key)
+        return self.backend.delete(key)
+
+    def _top(self, prefix: str) -> str:
+        key = clean_key(prefix, f"prefix `{prefix}`")
+        if not key:
+            raise StorageError("refusing to list or delete the whole internal storage",
+                               hint="pass an execution or task prefix")
+        return key
 
     def list_prefix(self, prefix: str) -> list[str]:
         """URIs of every file below `prefix`, sorted."""
-        top = self._resolve(prefix, f"prefix `{prefix}`")
-        if top == self._base():
-            raise StorageError("refusing to list or delete the whole internal storage",
-                               hint="pass an execution or task prefix")
-        if not top.is_dir():
-            return []
-        return sorted(self.uri_of(p) for p in top.rglob("*") if p.is_file())
+        return sorted(to_uri(key) for key in self.backend.list(self._top(prefix)))
 
     def delete_prefix(self, prefix: str) -> list[str]:
         """Delete everything below `prefix`; return the URIs of the files deleted."""
-        uris = self.list_prefix(prefix)
-        top = self._resolve(prefix, f"prefix `{prefix}`")
-        if top.is_dir():
-            shutil.rmtree(top)
-        return uris
+        top = self._top(prefix)
+        self._forget(top)
+        return sorted(to_uri(key) for key in self.backend.delete_prefix(top))
+
+    def _forget(self, key: str) -> None:
+        """Drop this process's copies of `key` and below (a remote backend's cache)."""
+        if self.backend.local_file(key) is not None:
+            return
+        with self._lock:
+            self._pending = {k for k in self._pending if not below(k, key)}
+        cached = self._cached(key)
+        if cached.is_dir():
+            shutil.rmtree(cached, ignore_errors=True)
+        cached.unlink(missing_ok=True)
 
     def purge_executions(self, prefixes: Iterable[str]) -> list[str]:
         """Delete the storage of several executions (their `execution_prefix`es)."""
@@ -226,6 +275,14 @@ class ScopedStorage:
 
     def local_path(self, uri: str) -> Path:
         return self.storage.local_path(uri, [self.prefix, *self.readable])
+
+    def commit(self) -> None:
+        self.storage.commit()
+
+
+def _missing(uri: str, where: str) -> StorageError:
+    return StorageError(f"file `{uri}` does not exist in internal storage ({where})",
+                        hint="it may have been purged, or the URI comes from another project")
 
 
 def _clean_name(name: str) -> str:

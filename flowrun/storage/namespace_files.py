@@ -1,13 +1,15 @@
-"""Namespace files: the project's `namespace_files/<namespace>/` tree, selected with Kestra's globs."""
+"""Namespace files: `<namespace>/<path>` files of a local dir or a shared storage, selected with Kestra's globs."""
 
 from __future__ import annotations
 
+import builtins
 import re
-import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from flowrun.storage.internal import StorageError
+from flowrun.storage.backend import LocalBackend, MissingFile, StorageBackend, StorageError, below, clean_key
+from flowrun.storage.cache import process_cache_dir
 
 Matcher = Callable[[str], bool]
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
@@ -90,92 +92,152 @@ def build_filter(include: list[str] | None, exclude: list[str] | None) -> Matche
 
 
 class NamespaceFiles:
-    """Files of namespace `a.b` live in `<root>/a.b/`, addressed by relative paths like `scripts/etl.py`."""
+    """Files of namespace `a.b`, addressed by relative paths like `scripts/etl.py`: keys `a.b/<path>` of a backend.
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    The backend is the project's `namespace_files/` dir, or, with a shared storage, its `namespace_files/`
+    prefix. There a file a template reads is fetched afresh (namespace files change; task outputs do not).
+    """
 
-    def namespace_dir(self, namespace: str) -> Path:
-        if not _NAMESPACE.fullmatch(namespace or ""):
-            raise StorageError(f"`{namespace}` is not a valid namespace",
-                               hint="namespaces are dot-separated words, e.g. company.team")
-        return self.root / namespace
+    def __init__(self, root: Path | StorageBackend, cache_dir: Path | Callable[[], Path] | None = None) -> None:
+        self.backend: StorageBackend = LocalBackend(root) if isinstance(root, str | Path) else root
+        self._cache_dir = cache_dir
 
-    def path(self, namespace: str, rel: str) -> Path:
-        """The local path of namespace file `rel` (need not exist); refuses paths leaving the namespace."""
-        base = self.namespace_dir(namespace).resolve()
-        target = (base / str(rel).replace("\\", "/").lstrip("/")).resolve()
-        if target == base or not target.is_relative_to(base):
+    def namespace_dir(self, namespace: str) -> str:
+        """Where the namespace's files live (a directory or a `gs://` prefix), for messages."""
+        return f"{self.backend.location}/{_checked_namespace(namespace)}"
+
+    def _key(self, namespace: str, rel: str) -> str:
+        """`<namespace>/<rel>`, refusing a path that leaves the namespace."""
+        inside = _checked_namespace(namespace)
+        try:
+            key = clean_key(f"{inside}/{rel}", "path")
+        except StorageError:
+            key = ""
+        if not below(key, inside) or key == inside:
             raise StorageError(f"namespace file path `{rel}` escapes namespace `{namespace}`",
                                hint="use a path relative to the namespace, without `..`")
-        return target
+        return key
+
+    def path(self, namespace: str, rel: str) -> Path:
+        """A local path of namespace file `rel` (need not exist): the file itself in a local dir, else a fresh copy."""
+        key = self._key(namespace, rel)
+        direct = self.backend.local_file(key)
+        if direct is not None:
+            base = self.backend.local_file(_checked_namespace(namespace))
+            if base is None or not direct.is_relative_to(base) or direct == base:  # a symlink out of the namespace
+                raise StorageError(f"namespace file path `{rel}` escapes namespace `{namespace}`",
+                                   hint="use a path relative to the namespace, without `..`")
+            return direct
+        copy = self._copy_path(key)
+        copy.unlink(missing_ok=True)
+        try:
+            self.backend.get(key, copy)
+        except MissingFile:
+            pass
+        return copy
+
+    def _copy_path(self, key: str) -> Path:
+        if self._cache_dir is None:
+            self._cache_dir = process_cache_dir(Path(tempfile.gettempdir()) / "flowrun")
+        base = self._cache_dir() if callable(self._cache_dir) else self._cache_dir
+        return Path(base) / "namespace_files" / key
 
     def exists(self, namespace: str, rel: str) -> bool:
-        return self.path(namespace, rel).is_file()
+        return self.backend.exists(self._key(namespace, rel))
 
     def read_bytes(self, namespace: str, rel: str) -> bytes:
-        target = self.path(namespace, rel)
-        if not target.is_file():
+        key = self._key(namespace, rel)
+        try:
+            with self.backend.open(key) as handle:
+                return handle.read()
+        except MissingFile:
             raise StorageError(
-                f"namespace file `{rel}` does not exist in namespace `{namespace}` (looked for {target})",
+                f"namespace file `{rel}` does not exist in namespace `{namespace}` (looked in "
+                f"{self.namespace_dir(namespace)})",
                 hint=f"add it under {self.namespace_dir(namespace)}/ or fix the path",
-            )
-        return target.read_bytes()
+            ) from None
 
     def read(self, namespace: str, rel: str) -> str:
         return self.read_bytes(namespace, rel).decode("utf-8")
 
-    def write(self, namespace: str, rel: str, data: bytes) -> Path:
-        """Create or overwrite a namespace file."""
-        target = self.path(namespace, rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        return target
+    def write(self, namespace: str, rel: str, data: bytes) -> str:
+        """Create or overwrite a namespace file; returns its key."""
+        key = self._key(namespace, rel)
+        self.backend.put(key, data)
+        return key
 
-    def copy_from(self, namespace: str, rel: str, source: Path) -> Path:
-        """Create or overwrite namespace file `rel` with a copy of the local file `source`."""
-        target = self.path(namespace, rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-        return target
+    def copy_from(self, namespace: str, rel: str, source: Path) -> str:
+        """Create or overwrite namespace file `rel` with a copy of the local file `source`; returns its key."""
+        key = self._key(namespace, rel)
+        self.backend.put(key, Path(source))
+        return key
 
-    def prune_empty_dirs(self, namespace: str, rels: list[str]) -> list[str]:
-        """Remove the parent folders of `rels` that are empty, deepest first; return the folders removed."""
-        base = self.namespace_dir(namespace).resolve()
-        folders = {parent for rel in rels for parent in self.path(namespace, rel).parents
-                   if parent != base and parent.is_relative_to(base)}
+    def prune_empty_dirs(self, namespace: str, rels: builtins.list[str]) -> builtins.list[str]:
+        """Remove the parent folders of `rels` left empty, deepest first; return those folders.
+
+        In an object store a folder is only a name prefix: one with no file left is gone already."""
+        inside = _checked_namespace(namespace)
+        folders = {parent for rel in rels for parent in _parents(self._key(namespace, rel), inside)}
         removed = []
-        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-                removed.append(folder.relative_to(base).as_posix())
+        for folder in sorted(folders, key=lambda key: key.count("/"), reverse=True):
+            local = self.backend.local_file(folder)
+            if local is None:
+                empty = not self.backend.list(folder)
+            elif empty := local.is_dir() and not any(local.iterdir()):
+                local.rmdir()
+            if empty:
+                removed.append(folder[len(inside) + 1:])
         return removed
 
     def delete(self, namespace: str, rel: str) -> bool:
         """Delete one file; False if it did not exist."""
-        target = self.path(namespace, rel)
-        if not target.is_file():
-            return False
-        target.unlink()
-        return True
+        return self.backend.delete(self._key(namespace, rel))
 
     def copy_into(self, namespace: str, dest_dir: Path, include: list[str] | None = None,
                   exclude: list[str] | None = None) -> list[str]:
         """Copy the selected files into `dest_dir`, keeping their relative paths; return those paths."""
         copied = self.list(namespace, include, exclude)
-        base = self.namespace_dir(namespace)
         for rel in copied:
-            target = Path(dest_dir) / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(base / rel, target)
+            self.backend.get(f"{namespace}/{rel}", Path(dest_dir) / rel)
         return copied
 
     def list(self, namespace: str, include: list[str] | None = None,
              exclude: list[str] | None = None) -> list[str]:
         """Relative paths (sorted, `/`-separated) of the files selected by `include`/`exclude`."""
-        base = self.namespace_dir(namespace)
-        if not base.is_dir():
-            return []
+        inside = _checked_namespace(namespace)
         selected = build_filter(include, exclude)
-        files = (p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
+        files = (key[len(inside) + 1:] for key in self.backend.list(inside))
         return sorted(rel for rel in files if selected("/" + rel))
+
+    def publish(self, local_root: Path) -> builtins.list[str]:
+        """Upload the files of a local `namespace_files/` dir that this storage lacks or holds another version of.
+
+        Files only in the storage stay (a task may have written them). Returns the keys uploaded.
+        """
+        local = LocalBackend(local_root)
+        if not Path(local_root).is_dir():
+            return []
+        uploaded = []
+        for entry in sorted(Path(local_root).iterdir()):
+            if not entry.is_dir() or not _NAMESPACE.fullmatch(entry.name):
+                continue
+            theirs = self.backend.md5s(entry.name)
+            for key, digest in local.md5s(entry.name).items():
+                if theirs.get(key) != digest:
+                    self.backend.put(key, Path(local_root) / key)
+                    uploaded.append(key)
+        return sorted(uploaded)
+
+
+def _parents(key: str, inside: str) -> builtins.list[str]:
+    """The folder keys between `key` and its namespace folder `inside` (both excluded)."""
+    parts = key.split("/")
+    folders = ["/".join(parts[:n]) for n in range(len(parts) - 1, 0, -1)]
+    return [folder for folder in folders if below(folder, inside) and folder != inside]
+
+
+def _checked_namespace(namespace: str) -> str:
+    if not _NAMESPACE.fullmatch(namespace or ""):
+        raise StorageError(f"`{namespace}` is not a valid namespace",
+                           hint="namespaces are dot-separated words, e.g. company.team")
+    return namespace

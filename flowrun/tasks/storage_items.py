@@ -104,7 +104,7 @@ class FilterItems(Task):
 
     def _keeps(self, ctx: RunContext, number: int, line: str, item: dict[str, Any], action: str,
                on_error: str) -> bool:
-        from flowrun.engine.executor import is_true
+        from flowrun.templating.truth import is_true
 
         try:
             match = is_true(str(ctx.render_with(self.filter_condition, item)).strip())

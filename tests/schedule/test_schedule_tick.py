@@ -8,7 +8,7 @@ import textwrap
 from collections import Counter
 
 from conftest import Project
-from test_schedule_support import (
+from schedule_harness import (
     cli,
     cli_command,
     covers,

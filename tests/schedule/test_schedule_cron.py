@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import Project
-from test_schedule_support import covers, schedule_flow
+from schedule_harness import covers, schedule_flow
 
 from flowrun.schedule.cron import Cron, CronError, format_date
 

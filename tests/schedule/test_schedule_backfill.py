@@ -12,7 +12,7 @@ import time
 
 import pytest
 from conftest import Project
-from test_schedule_support import (
+from schedule_harness import (
     cli,
     cli_command,
     covers,

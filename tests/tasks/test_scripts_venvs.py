@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 from httpserver import LocalHTTPServer
 from script_harness import run_task
 
@@ -18,7 +19,7 @@ from flowrun.scripts.interpreters import image_python_version
 from flowrun.scripts.venv_cache import list_venvs, prune_venvs
 from flowrun.scripts.venvs import normalize_requirements
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "compat" / "seed"
+SEED = SHARED / "compat" / "seed"
 
 
 @pytest.fixture(scope="module")

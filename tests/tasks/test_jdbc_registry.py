@@ -14,7 +14,7 @@ from pg_fixture import PgDatabase
 from flowrun.tasks.base import Task
 from flowrun.tasks.registry import task_class
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1]  # tests/
 
 #: type -> the tests that cover it in depth (file::function)
 COVERAGE = {
@@ -44,7 +44,7 @@ def test_type_is_registered_and_has_tests(type_name: str) -> None:
     assert cls.__doc__ and cls.__doc__.strip(), f"{type_name} needs a docstring (its user documentation)"
     for ref in COVERAGE[type_name]:
         file, _, func = ref.partition("::")
-        assert func in _functions(HERE / file), f"{ref} is missing"
+        assert func in _functions(next(HERE.rglob(file))), f"{ref} is missing"
 
 
 def _minimal(type_name: str, db: PgDatabase, home: Path) -> dict[str, Any]:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import ast
 import importlib
-from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from pydantic import ValidationError
 
 from flowrun.errors import ExitCode, FlowrunError, TaskError, TaskKilled
 from flowrun.model.triggers import Schedule
 
-PACKAGE = Path(__file__).resolve().parent.parent / "flowrun"
+PACKAGE = ROOT / "flowrun"
 #: not errors: the signal that an attempt was interrupted, and the two roots themselves
 NOT_ERRORS = {TaskKilled, FlowrunError, TaskError}
 

@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 import taxi_data
 import yaml
+from conftest import ROOT, SHARED
 from gcp_emulators import GCP_TASKS, GcpEmulators, cli
 from httpserver import LocalHTTPServer
 
-COMPAT = Path(__file__).resolve().parents[2] / "shared" / "compat" / "zoomcamp"
+COMPAT = SHARED / "compat" / "zoomcamp"
 N_ROWS = 40
 BUCKET, DATASET = "your-name-kestra", "zoomcamp"
 
@@ -255,7 +256,7 @@ def test_every_task_type_of_the_issue_is_registered_and_tested() -> None:
     """Each GCS/BigQuery type named by the issue is in the registry (or the entries to add) and used by a test."""
     from flowrun.tasks import registry
 
-    tests = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    tests = "".join(p.read_text() for p in (ROOT / "tests").rglob("test_*.py"))
     for type_name, target in GCP_TASKS.items():
         assert registry.TASKS.get(type_name, target) == target
         module, cls = target.split(":")

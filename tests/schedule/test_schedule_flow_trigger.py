@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import Project
-from test_schedule_support import covers, executions, in_project
+from schedule_harness import covers, executions, in_project
 
 from flowrun.app.run import RunOptions, run_flow
 from flowrun.app.services import open_state

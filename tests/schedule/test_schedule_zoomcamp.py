@@ -20,8 +20,8 @@ import taxi_data
 from httpserver import LocalHTTPServer
 from pg_fixture import *  # noqa: F403 - the pg fixtures
 from pg_fixture import PgDatabase
+from schedule_harness import CLI_SHIM
 from test_postgres_zoomcamp import COMPAT, SECRET_PASSWORD, project_with_forced_pg, rewrite
-from test_schedule_support import CLI_SHIM
 
 N_ROWS = 40
 MONTHS = range(1, 13)

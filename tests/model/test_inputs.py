@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import SHARED
 
 from flowrun.errors import ExitCode, InputError, UsageError
 from flowrun.inputs import ResolvedInputs, parse_cli_inputs, resolve_inputs
 from flowrun.model.inputs import INPUT_TYPES, BooleanInput, SelectInput, parse_input_spec
 
-ZOOMCAMP = Path(__file__).resolve().parents[2] / "shared" / "compat" / "zoomcamp" / "current"
+ZOOMCAMP = SHARED / "compat" / "zoomcamp" / "current"
 
 
 def same(value: Any, _inputs: Mapping[str, Any]) -> Any:

@@ -17,13 +17,14 @@ from typing import Any
 
 import pytest
 import taxi_data
+from conftest import SHARED
 from httpserver import LocalHTTPServer
 from pg_fixture import *  # noqa: F403 - the pg fixtures, until conftest lists the pg_fixture plugin
 from pg_fixture import PgDatabase
 
 from flowrun import ion
 
-COMPAT = Path(__file__).resolve().parents[2] / "shared" / "compat" / "zoomcamp"
+COMPAT = SHARED / "compat" / "zoomcamp"
 N_ROWS = 300
 SECRET_PASSWORD = "zoomcamp-pw-DO-NOT-LEAK"
 
