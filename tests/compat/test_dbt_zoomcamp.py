@@ -28,13 +28,14 @@ from typing import Any
 import pytest
 import taxi_data
 import yaml
+from conftest import SHARED
 from dbt_harness import COURSE_URL, course_repo, expected_model_rows, link_dbt_venv
 from gcp_emulators import GcpEmulators
 from httpserver import LocalHTTPServer
 from pg_fixture import PgDatabase
 from test_gcp_zoomcamp import SA_JSON, Zoomcamp, ok
 
-ZOOMCAMP = Path(__file__).resolve().parents[2] / "shared" / "compat" / "zoomcamp" / "cohort-2025"
+ZOOMCAMP = SHARED / "compat" / "zoomcamp" / "cohort-2025"
 N_ROWS = 300
 MONTHS = [(taxi, 2019, month) for taxi in ("yellow", "green") for month in (1, 2)]
 PASSWORD = "dbt-zoomcamp-pw-DO-NOT-LEAK"
