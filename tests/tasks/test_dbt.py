@@ -81,6 +81,23 @@ def test_kestra_flags_are_added_to_dbt_lines_only() -> None:
     assert _dbt_flags("dbtx", "x", "JSON") == "dbtx"
 
 
+def test_legacy_task_properties_become_dbt_flags(tmp_path: Path) -> None:
+    from script_harness import HarnessContext
+
+    task = task_class(f"{DBT}.Build").model_validate({
+        "id": "b", "type": f"{DBT}.Build", "projectDir": "dbt", "select": ["tag:nightly", "my_model+"],
+        "exclude": "legacy", "target": "prod", "thread": 4, "fullRefresh": True, "failFast": True,
+        "selector": "daily"})
+    command = task.main_commands(HarnessContext(tmp_path), {"workingDir": str(tmp_path)}, [])
+    assert command == [f"dbt --log-format json --fail-fast build --profiles-dir {tmp_path}/.profile --threads 4 "
+                       "--full-refresh --target prod --selector daily --select tag:nightly my_model+ "
+                       f"--exclude legacy --project-dir {tmp_path}/dbt"]
+    freshness = task_class(f"{DBT}.Freshness").model_validate({"id": "f", "type": f"{DBT}.Freshness",
+                                                                "dbtPath": "/usr/local/bin/dbt"})
+    assert freshness.main_commands(HarnessContext(tmp_path), {"workingDir": "/w"}, []) == [
+        "dbt --log-format json source freshness --profiles-dir /w/.profile --project-dir /w"]
+
+
 def test_unsupported_engine_is_rejected_when_the_flow_loads(project: Project) -> None:
     flow = project.flow(f"""
         id: f
