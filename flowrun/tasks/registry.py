@@ -18,6 +18,7 @@ SCRIPTS = "io.kestra.plugin.scripts"
 JDBC = "io.kestra.plugin.jdbc"
 GCP = "io.kestra.plugin.gcp"
 DBT = "io.kestra.plugin.dbt.cli"
+GIT = "io.kestra.plugin.git"
 
 #: canonical Kestra type -> "module:Class"
 TASKS: dict[str, str] = {
@@ -101,6 +102,14 @@ TASKS: dict[str, str] = {
     f"{DBT}.DbtCLI": "flowrun.tasks.dbt:DbtCLI",
     **{f"{DBT}.{name}": f"flowrun.tasks.dbt:{name}" for name in (
         "Build", "Run", "Test", "Seed", "Snapshot", "Compile", "Deps", "Freshness", "List")},
+    # git
+    f"{GIT}.Clone": "flowrun.tasks.git:Clone",
+    f"{GIT}.SyncNamespaceFiles": "flowrun.tasks.git:SyncNamespaceFiles",
+    f"{GIT}.SyncFlows": "flowrun.tasks.git:SyncFlows",
+    f"{GIT}.PushFlows": "flowrun.tasks.git_push:PushFlows",
+    f"{GIT}.PushNamespaceFiles": "flowrun.tasks.git_push:PushNamespaceFiles",
+    f"{GIT}.Push": "flowrun.tasks.git_legacy:Push",
+    f"{GIT}.Sync": "flowrun.tasks.git_legacy:Sync",
 }
 
 #: legacy or alternative name -> canonical name
