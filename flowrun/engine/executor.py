@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from dataclasses import replace
 from functools import partial
 from typing import Any, cast
 
@@ -290,6 +291,18 @@ class Executor:
             self.execution.task_runs.append(taskrun)
         return taskrun
 
+    def child_taskrun(self, parent: TaskRun, name: str) -> TaskRun:
+        """A task run under `parent` that a task reports itself (one per dbt node), recorded like any other."""
+        child = TaskRun(id=new_id(), execution_id=self.execution.id, task_id=name, task_type=parent.task_type,
+                        seq=next(self._seq), parent_id=parent.id, value_path=parent.value_path)
+        with self.lock:
+            self.execution.task_runs.append(child)
+        return child
+
+    def update_child(self, child: TaskRun) -> None:
+        """Publish a reported task run's new state, dates or outputs (the task sets them, not the engine)."""
+        self._update(child)
+
     def run_task(self, task: Task, scope: Scope, value: str | None = None, iteration: int | None = None) -> TaskRun:
         previous = self.reuse.pop((task.id, scope.value_path), None) if self.reuse else None
         if previous is not None:
@@ -375,7 +388,10 @@ class Executor:
                 timer.cancel()
             self.active.pop(ctx.taskrun_id, None)
             ctx.cleanup()
-        return attempt_result(outcome, ctx.timed_out, task.timeout)
+        result = attempt_result(outcome, ctx.timed_out, task.timeout)
+        if ctx.warned and result.state == State.SUCCESS:  # the task asked to end WARNING (Kestra's finalState)
+            result = replace(result, state=State.WARNING)
+        return result
 
     def _run_bounded(self, task: Task, ctx: TaskContext) -> dict[str, Any]:
         with bounded(ctx.cancel, ctx.deadline):  # templates stop with the task

@@ -75,6 +75,14 @@ class Runner(Protocol):
 
     def add_labels(self, labels: dict[str, str]) -> None: ...
 
+    def child_taskrun(self, parent: TaskRun, name: str) -> TaskRun:
+        """A task run under `parent` that its task reports itself (one per dbt node)."""
+        ...
+
+    def update_child(self, child: TaskRun) -> None:
+        """Publish a reported task run's new state, dates or outputs."""
+        ...
+
     def run_group(self, tasks: list[Task], scope: Scope, errors: list[Task] | None, concurrent: int = 1) -> State:
         """Run child tasks (in order, or `concurrent` at a time; 0 = all), then `errors` if they failed."""
         ...
