@@ -18,7 +18,7 @@ class ExitCode:
 EXIT_CODE_MEANINGS = {
     ExitCode.OK: "the execution ended SUCCESS or WARNING (or the command succeeded)",
     ExitCode.FLOW_FAILED: "the execution ended FAILED, KILLED or CANCELLED, or the KV key asked for does not exist "
-                          "(or has expired)",
+                          "(or has expired), or git failed in `flowrun git` (remote, credentials, branch, push)",
     ExitCode.USAGE: "usage error: a bad option or argument (`--input` without `=`, a bad `--context`), an unknown "
                     "execution id, a KV namespace or key that breaks Kestra's naming rule",
     ExitCode.INVALID: "the flow or its inputs are invalid, so nothing ran; also an undeclared input, a template "

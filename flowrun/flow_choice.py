@@ -9,7 +9,7 @@ from typing import Any
 from flowrun.errors import InvalidFlowError, UsageError
 from flowrun.model.execution import Execution
 from flowrun.project import Project
-from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
 
 VERBS = {"restart": "restarting", "replay": "replaying", "resume": "resuming"}
 
@@ -30,16 +30,14 @@ def flow_file(execution: Execution, project: Project) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
-def choose_flow(db: Database, execution: Execution, mode: str, project: Project, revision: int | None = None,
+def choose_flow(db: StateStore, execution: Execution, mode: str, project: Project, revision: int | None = None,
                 latest: bool = False) -> FlowChoice:
     """The validated flow to continue `execution` with, its revision number, and a note when the file differs."""
-    from flowrun.state.revisions import execution_revision
-
     if revision is not None and latest:
         raise UsageError("--revision and --latest exclude each other", hint="pass one of them")
     if mode == "resume" and (revision is not None or latest):
         raise UsageError("resume continues the revision the execution runs; it takes no --revision or --latest")
-    current = execution.flow_revision or execution_revision(db, execution.id)
+    current = execution.flow_revision or db.execution_revision(execution.id)
     if current is None:
         raise UsageError(f"execution `{execution.id}` has no recorded flow source; it cannot be continued")
     if latest:
@@ -51,9 +49,8 @@ def _shown(execution: Execution) -> str:
     return execution.flow_path or "the flow file"
 
 
-def _latest(db: Database, execution: Execution, mode: str, project: Project, current: int) -> FlowChoice:
+def _latest(db: StateStore, execution: Execution, mode: str, project: Project, current: int) -> FlowChoice:
     from flowrun.load import load_flow
-    from flowrun.state.revisions import record_revision
 
     path = flow_file(execution, project)
     if path is None:
@@ -61,7 +58,7 @@ def _latest(db: Database, execution: Execution, mode: str, project: Project, cur
                          hint=f"{mode} without --latest to use the execution's revision {current}")
     flow = load_flow(path, project.config.plugin_defaults)
     _check_same_flow(flow, execution, path)
-    number = record_revision(db, execution.namespace, execution.flow_id, flow.source)
+    number = db.record_revision(execution.namespace, execution.flow_id, flow.source)
     note = None if number == current else (f"note: {VERBS[mode]} with {_shown(execution)} as revision {number} "
                                            f"(the execution ran revision {current})")
     return FlowChoice(flow, number, note)
@@ -74,15 +71,14 @@ def _check_same_flow(flow: Any, execution: Execution, path: Path) -> None:
                          hint="run the file as a new flow with `flowrun run`, or drop --latest")
 
 
-def _stored(db: Database, execution: Execution, mode: str, project: Project, number: int,
+def _stored(db: StateStore, execution: Execution, mode: str, project: Project, number: int,
             chosen: bool) -> FlowChoice:
     from flowrun.load import parse_yaml
-    from flowrun.state.revisions import get_revision, list_revisions
     from flowrun.validate import validate_document
 
-    stored = get_revision(db, execution.namespace, execution.flow_id, number)
+    stored = db.get_revision(execution.namespace, execution.flow_id, number)
     if stored is None:
-        known = [r.number for r in list_revisions(db, execution.namespace, execution.flow_id)]
+        known = [r.number for r in db.list_revisions(execution.namespace, execution.flow_id)]
         raise UsageError(f"flow {execution.namespace}/{execution.flow_id} has no revision {number}",
                          hint=f"its revisions are {', '.join(map(str, known)) or 'none'}; list them with "
                               f"`flowrun flows revisions {execution.namespace}/{execution.flow_id}`")
@@ -90,11 +86,11 @@ def _stored(db: Database, execution: Execution, mode: str, project: Project, num
     return FlowChoice(flow, number, _drift_note(db, execution, mode, project, stored, chosen))
 
 
-def _drift_note(db: Database, execution: Execution, mode: str, project: Project, stored: Any,
+def _drift_note(db: StateStore, execution: Execution, mode: str, project: Project, stored: Any,
                 chosen: bool) -> str | None:
     """One line when the file on disk is not the revision being run (the file's source is recorded as one)."""
     from flowrun.load import load_flow
-    from flowrun.state.revisions import record_revision, source_hash
+    from flowrun.state.revisions import source_hash
 
     shown, verb, number = _shown(execution), VERBS[mode], stored.number
     path = flow_file(execution, project)
@@ -110,7 +106,7 @@ def _drift_note(db: Database, execution: Execution, mode: str, project: Project,
     if (disk.namespace, disk.id) != (execution.namespace, execution.flow_id):
         return (f"note: {shown} now defines flow {disk.namespace}/{disk.id}; {verb} "
                 f"{execution.namespace}/{execution.flow_id} with revision {number}")
-    on_disk = record_revision(db, execution.namespace, execution.flow_id, disk.source)
+    on_disk = db.record_revision(execution.namespace, execution.flow_id, disk.source)
     switch = "" if mode == "resume" else "; use --latest to run the file"
     if chosen:
         return f"note: {shown} is revision {on_disk}; {verb} with revision {number} as asked{switch}"

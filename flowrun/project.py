@@ -16,6 +16,26 @@ from flowrun.model.flow import PluginDefault
 CONFIG_FILE = "flowrun.yaml"
 
 
+class GitSettings(Strict):
+    """`git:` in flowrun.yaml: the remote of `flowrun git pull/push` (command-line options win).
+
+    The repository mirrors the project under `gitDirectory` (default its root): `flows/` and
+    `namespace_files/<namespace>/`. String values may use `{{ secret('NAME') }}`."""
+
+    url: str | None = None
+    branch: str = "main"
+    git_directory: str = ""
+    namespace: str | None = None
+    username: str | None = None
+    password: str | None = None
+    private_key: str | None = None
+    private_key_path: str | None = None
+    passphrase: str | None = None
+    author_name: str | None = None
+    author_email: str | None = None
+    commit_message: str | None = None
+
+
 class ProjectConfig(Strict):
     """`flowrun.yaml`. Every key is optional."""
 
@@ -25,6 +45,7 @@ class ProjectConfig(Strict):
     secrets_file: str | None = None
     max_parallel: int | None = None
     emulators: dict[str, str] = {}
+    git: GitSettings | None = None
     #: where `kestra://` files and namespace files live: `gs://bucket/prefix` or a shared dir (FLOWRUN_STORAGE wins)
     storage: str | None = None
 
@@ -82,6 +103,11 @@ class Project:
             if ns == namespace and fid == flow_id:
                 return path
         return None
+
+
+def peek_ids(path: Path) -> tuple[str | None, str | None]:
+    """A flow file's top-level `namespace` and `id` (read without parsing the file); None when absent."""
+    return _peek_ids(path)
 
 
 def _peek_ids(path: Path) -> tuple[str | None, str | None]:

@@ -13,7 +13,7 @@ from flowrun.engine.launch import RunOptions
 from flowrun.errors import UsageError
 from flowrun.model.execution import Execution, new_id
 from flowrun.project import open_project
-from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
 
 ALLOWED = {"restart": ("FAILED", "KILLED", "CANCELLED", "WARNING"), "resume": ("PAUSED",),
            "replay": ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED")}
@@ -86,7 +86,7 @@ def _check_continuable(execution: Execution, mode: str) -> None:
                          f"{', '.join(allowed)}")
 
 
-def _check_no_live_tasks(db: Database, execution_id: str) -> None:
+def _check_no_live_tasks(db: StateStore, execution_id: str) -> None:
     """Refuse to run an execution again while a task process of its earlier run still runs on this host.
 
     Opening the state already killed the groups whose flowrun process died; what is left has a live owner.

@@ -8,7 +8,7 @@ from typing import Any
 from flowrun.app.services import open_state
 from flowrun.errors import InvalidFlowError, Problem, UsageError
 from flowrun.project import open_project, resolve_flow_ref
-from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
 
 
 def validate_paths(paths: list[str], home: str | None = None) -> list[tuple[str, list[Problem]]]:
@@ -43,7 +43,7 @@ def load_flow_ref(ref: str, home: str | None = None) -> Any:
     return load_flow(path, project.config.plugin_defaults)
 
 
-def _revision_target(ref: str, home: str | None) -> tuple[str, str, Path | None, Database]:
+def _revision_target(ref: str, home: str | None) -> tuple[str, str, Path | None, StateStore]:
     """(namespace, flow id, its file if any, db) for a flow file or NAMESPACE/FLOW_ID."""
     from flowrun.load import read_yaml
 
@@ -63,28 +63,24 @@ def _revision_target(ref: str, home: str | None) -> tuple[str, str, Path | None,
 
 def flow_revisions(home: str | None, ref: str) -> dict[str, Any]:
     """A flow's revisions (number, date, source hash, executions) and which one the file on disk is."""
-    from flowrun.state.revisions import executions_by_revision, find_revision, list_revisions
-
     namespace, flow_id, path, db = _revision_target(ref, home)
-    revisions = list_revisions(db, namespace, flow_id)
+    revisions = db.list_revisions(namespace, flow_id)
     if not revisions and path is None:
         raise UsageError(f"no revisions of flow {namespace}/{flow_id}",
                          hint="a flow gets its first revision when it runs")
-    used = executions_by_revision(db, namespace, flow_id)
+    used = db.executions_by_revision(namespace, flow_id)
     source = path.read_text(encoding="utf-8") if path else None
     return {"namespace": namespace, "flowId": flow_id, "file": str(path) if path else None,
-            "fileRevision": find_revision(db, namespace, flow_id, source) if source is not None else None,
+            "fileRevision": db.find_revision(namespace, flow_id, source) if source is not None else None,
             "revisions": [{"revision": r.number, "created": r.created_at, "hash": r.source_hash,
                            "executions": used.get(r.number, [])} for r in revisions]}
 
 
 def revision_source(home: str | None, ref: str, number: int) -> str:
     """The flow source stored as revision `number`."""
-    from flowrun.state.revisions import get_revision, list_revisions
-
     namespace, flow_id, _, db = _revision_target(ref, home)
-    stored = get_revision(db, namespace, flow_id, number)
+    stored = db.get_revision(namespace, flow_id, number)
     if stored is None:
-        known = ", ".join(str(r.number) for r in list_revisions(db, namespace, flow_id)) or "none"
+        known = ", ".join(str(r.number) for r in db.list_revisions(namespace, flow_id)) or "none"
         raise UsageError(f"flow {namespace}/{flow_id} has no revision {number}", hint=f"its revisions: {known}")
     return stored.source

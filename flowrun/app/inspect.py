@@ -13,8 +13,24 @@ def list_executions(home: str | None, flow: str | None, state: str | None, limit
     """Executions, newest first: of one flow (FLOW_ID or NAMESPACE/FLOW_ID) and in one state, when given."""
     from flowrun.state.store import list_executions as query
 
+    if state is not None:
+        state = _known_state(state)
     _, db = project_state(home)
     return query(db, flow, state, limit)
+
+
+def _known_state(state: str) -> str:
+    """The state name upper-cased; UsageError naming the closest state for one that does not exist."""
+    import difflib
+
+    from flowrun.errors import UsageError
+    from flowrun.model.execution import STATES
+
+    if state.upper() in STATES:
+        return state.upper()
+    close = difflib.get_close_matches(state.upper(), STATES, n=1)
+    raise UsageError(f"unknown state `{state}`" + (f"; did you mean {close[0]}?" if close else ""),
+                     hint=f"the states: {', '.join(STATES)}")
 
 
 def show_execution(home: str | None, execution_id: str) -> dict[str, Any]:
@@ -25,30 +41,45 @@ def show_execution(home: str | None, execution_id: str) -> dict[str, Any]:
     _, db = project_state(home)
     data = get_execution(db, execution_id, mask_sealed)
     if data["flowRevision"] is None:
-        from flowrun.state.revisions import execution_revision
-
-        data["flowRevision"] = execution_revision(db, data["id"])
+        data["flowRevision"] = db.execution_revision(data["id"])
     return data
 
 
-def execution_logs(home: str | None, execution_id: str, task_id: str | None = None) -> list[dict[str, Any]]:
-    """An execution's log lines, oldest first (only one task's with `task_id`)."""
-    from flowrun.state.store import get_logs
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
+
+def execution_logs(home: str | None, execution_id: str, task_id: str | None = None,
+                   level: str | None = None) -> list[dict[str, Any]]:
+    """An execution's log lines, oldest first: only one task's with `task_id`, only `level` and above.
+
+    A task id the execution has no task run of, or an unknown level, is a UsageError."""
+    from flowrun.errors import UsageError
+    from flowrun.state.store import get_execution, get_logs
+
+    if level is not None and level.upper() not in LEVELS:
+        raise UsageError(f"unknown log level `{level}`", hint=f"use one of {', '.join(LEVELS)}")
     _, db = project_state(home)
-    return get_logs(db, execution_id, task_id)
+    lines = get_logs(db, execution_id, task_id)
+    if task_id and not lines:
+        known = sorted({tr["taskId"] for tr in get_execution(db, execution_id, lambda d: d)["taskRuns"]})
+        if task_id not in known:
+            raise UsageError(f"execution `{execution_id}` has no task `{task_id}`",
+                             hint=f"its tasks: {', '.join(known) or 'none'}")
+    if level is None:
+        return lines
+    rank = {name: i for i, name in enumerate(LEVELS)}
+    return [line for line in lines if rank.get(str(line["level"]).upper(), 2) >= rank[level.upper()]]
 
 
 def execution_flow_source(home: str | None, execution_id: str) -> tuple[int, str]:
     """The revision number an execution runs and that revision's flow source."""
     from flowrun.errors import UsageError
-    from flowrun.state.revisions import execution_revision, get_revision
     from flowrun.state.store import find_execution_row
 
     _, db = project_state(home)
     row = find_execution_row(db, execution_id)
-    number = execution_revision(db, row["id"])
-    stored = get_revision(db, row["namespace"], row["flow_id"], number) if number else None
+    number = db.execution_revision(row["id"])
+    stored = db.get_revision(row["namespace"], row["flow_id"], number) if number else None
     if number is None or stored is None:
         raise UsageError(f"execution `{row['id']}` has no recorded flow source")
     return number, stored.source

@@ -9,10 +9,8 @@ from flowrun.app.services import project_state
 
 def purge_selection(home: str | None, spec: Any) -> Any:
     """The executions a `flowrun.state.purge.ExecutionFilter` matches: finished (purgeable) and unfinished."""
-    from flowrun.state.purge import select_executions
-
     _, db = project_state(home)
-    return select_executions(db, spec)
+    return db.select_executions(spec)
 
 
 def purge(home: str | None, executions: list[dict[str, Any]]) -> dict[str, int]:

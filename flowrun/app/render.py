@@ -8,7 +8,7 @@ from flowrun.app.services import open_services
 from flowrun.engine.launch import RunOptions
 from flowrun.errors import InvalidValueError
 from flowrun.project import open_project
-from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
 
 
 def render_expression(expression: str, context: dict[str, Any] | None = None, flow_ref: str | None = None,
@@ -38,15 +38,12 @@ def render_expression(expression: str, context: dict[str, Any] | None = None, fl
     try:
         return render(expression, variables, runtime)
     except TemplateError as exc:
-        from flowrun.templating.errors import MissingError
+        from flowrun.engine.template_errors import template_hint
 
-        undefined = isinstance(exc, MissingError) or isinstance(exc.__cause__, MissingError)
-        hint = ("list the names in scope with {{ printContext() }}" if undefined
-                else "check the expression's syntax: {{ ... }} for values, {% ... %} for tags")
-        raise InvalidValueError(f"template error: {exc.message}", hint=hint) from None
+        raise InvalidValueError(f"template error: {exc.message}", hint=template_hint(exc)) from None
 
 
-def _execution_context(db: Database, execution_id: str) -> dict[str, Any]:
+def _execution_context(db: StateStore, execution_id: str) -> dict[str, Any]:
     from flowrun.crypto import mask_sealed
     from flowrun.state.store import get_execution
 

@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING
 
 from flowrun.project import Project, open_project
 from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
 
 if TYPE_CHECKING:
     from flowrun.engine.services import Services
 
 
-def open_state(project: Project) -> Database:
-    """Open the state DB and mark executions whose process died as KILLED."""
+def open_state(project: Project) -> StateStore:
+    """Open the project's state store and mark executions whose process died as KILLED."""
     from flowrun.state.store import reap_dead
 
     db = Database(project.db_path)
@@ -20,7 +21,7 @@ def open_state(project: Project) -> Database:
     return db
 
 
-def project_state(home: str | None) -> tuple[Project, Database]:
+def project_state(home: str | None) -> tuple[Project, StateStore]:
     """The project of the current directory (or `home`) and its opened state."""
     project = open_project(home)
     return project, open_state(project)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,11 +62,11 @@ def _check_key(project: Any, report: CheckReport) -> None:
     """Is secret.key the DB's key, and does every encrypted value decrypt with it?"""
     from flowrun.crypto import NEW_KEY_FILE, OLD_KEY_FILE, Cipher, CryptoError
     from flowrun.state.db import Database
-    from flowrun.state.keys import KeyLedger, encrypted_tokens
+    from flowrun.state.keys import KeyLedger
 
     db = Database(project.db_path)
     cipher = Cipher(project.home, guard=KeyLedger(db))
-    tokens = encrypted_tokens(db)
+    tokens = db.encrypted_tokens()
     if not cipher.key_path.exists() and not tokens:
         report.lines.append("secret key: none yet (no value is encrypted)")
         return
@@ -107,11 +106,11 @@ def rotate_secret_key(home: str | None = None) -> dict[str, Any]:
     from flowrun.crypto import Cipher, rotate_key
     from flowrun.project import open_project
     from flowrun.state import integrity
-    from flowrun.state.keys import KeyLedger, active_executions, reencrypt, reencrypt_copy
+    from flowrun.state.keys import KeyLedger, reencrypt_copy
 
     project = open_project(home)
     db = open_state(project)
-    running = active_executions(db)
+    running = db.active_execution_ids()
     if running:
         raise StateError(f"{len(running)} execution(s) are running (e.g. {running[0]}): a value they encrypt "
                          "during the rotation would use the old key",
@@ -123,11 +122,11 @@ def rotate_secret_key(home: str | None = None) -> dict[str, Any]:
     stale: list[str] = []
 
     def rewrite(transform: Any, new_fingerprint: str) -> int:
-        count = reencrypt(db, transform, new_fingerprint)  # the commit that switches keys
+        count = db.reencrypt(transform, new_fingerprint)  # the commit that switches keys
         if backup.is_file():  # so that restoring the backup later does not need the old key
             try:
                 reencrypt_copy(backup, transform, new_fingerprint)
-            except (sqlite3.Error, FlowrunError) as exc:
+            except FlowrunError as exc:
                 stale.append(f"{backup}: {exc}")
         return count
 

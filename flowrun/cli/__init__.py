@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import Annotated
 
 import typer
 
-from flowrun.cli import executions, flows, kv, purge, render, run, schedule, state, venvs
+from flowrun.cli import executions, flows, git, kv, manual, purge, render, run, schedule, state, venvs
 from flowrun.cli.options import err
 from flowrun.errors import EXIT_CODE_MEANINGS, ExitCode, FlowrunError, InvalidFlowError
 
@@ -14,10 +16,36 @@ _EXIT_CODES = "Exit codes:\n\n\b\n" + "\n".join(f"{code}  {text}" for code, text
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None, help="Run Kestra-style YAML flows locally: no JVM, no Docker, no server.",
                   epilog=_EXIT_CODES)
+manual.install()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from flowrun import __version__
+
+        typer.echo(f"flowrun {__version__} (Python {sys.version.split()[0]}, {sys.executable})")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global_options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print flowrun's version and the Python it runs on.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Print the traceback of an error (any position on "
+                                        "the command line).")] = False,
+    home: Annotated[str | None, typer.Option("--home", help="State dir of the command that follows (as "
+                                             "FLOWRUN_HOME; each command also takes --home).",
+                                             show_default=False)] = None,
+) -> None:
+    """The options before the command."""
+    if home:
+        os.environ["FLOWRUN_HOME"] = home
+
+
 for _module in (run, flows, executions, render, purge, schedule):
     _module.add_commands(app)
 for _name, _module in (("executions", executions), ("kv", kv), ("venvs", venvs), ("schedule", schedule),
-                       ("flows", flows), ("state", state)):
+                       ("flows", flows), ("state", state), ("git", git)):
     app.add_typer(_module.group, name=_name)
 
 

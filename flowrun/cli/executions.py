@@ -15,7 +15,8 @@ group = typer.Typer(no_args_is_help=True, help="List and inspect executions.")
 @group.command("list")
 def executions_list(
     flow: Annotated[str | None, typer.Option("--flow", help="FLOW_ID or NAMESPACE/FLOW_ID.")] = None,
-    state: Annotated[str | None, typer.Option("--state", help="Only this state, e.g. FAILED.")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="Only this state, e.g. FAILED (an unknown state "
+                                                 "exits 2).")] = None,
     limit: Annotated[int, typer.Option("--limit", help="How many, newest first.", min=1, max=1_000_000)] = 20,
     json_output: JsonFlag = False,
     home: Home = None,
@@ -30,8 +31,12 @@ def executions_list(
     if json_output:
         typer.echo(json.dumps(rows, indent=2))
         return
+    from flowrun.cli.views import duration_text, labels_text
+
     for row in rows:
-        typer.echo(f"{row['id']}  {row['state']:<9} {row['startDate'] or '':<28} {row['namespace']}/{row['flowId']}")
+        took = duration_text(row["startDate"], row["endDate"])
+        typer.echo(f"{row['id']}  {row['state']:<9} {row['startDate'] or '':<28} {took:>8}  "
+                   f"{row['namespace']}/{row['flowId']}  {labels_text(row.get('labels'))}")
 
 
 @group.command("show")
@@ -64,28 +69,32 @@ def executions_show(
     if json_output:
         typer.echo(json.dumps(data, indent=2, default=str))
         return
-    typer.echo(f"{data['namespace']}/{data['flowId']}  {data['id']}  {data['state']}")
-    typer.echo(f"  start {data['startDate']}  end {data['endDate']}  revision {data['flowRevision'] or '-'}")
-    if data.get("error"):
-        typer.echo(f"  error: {data['error']}")
-    for tr in data["taskRuns"]:
-        value = f"[{tr['value']}]" if tr["value"] is not None else ""
-        typer.echo(f"  {tr['state']:<9} {tr['taskId']}{value}  attempts={len(tr['attempts'])}"
-                   + (f"  error: {tr['error']}" if tr.get("error") else ""))
+    from flowrun.cli.views import execution_lines
+
+    for line in execution_lines(data):
+        typer.echo(line)
 
 
 def logs(
     execution_id: Annotated[str, typer.Argument(help="An execution id (a unique prefix is enough).")],
-    task: Annotated[str | None, typer.Option("--task", help="Only this task's logs.")] = None,
+    task: Annotated[str | None, typer.Option("--task", help="Only this task's logs (exit 2 if the execution "
+                                             "has no such task).")] = None,
+    level: Annotated[str | None, typer.Option("--level", help="Only this level and above: TRACE, DEBUG, INFO, "
+                                              "WARN or ERROR.")] = None,
+    json_output: JsonFlag = False,
     home: Home = None,
 ) -> None:
     """Print an execution's logs.
 
-    Example: flowrun logs 4bWcR8u3mRkNp2WJmY0E7H --task extract
+    Example: flowrun logs 4bWcR8u3mRkNp2WJmY0E7H --task extract --level WARN
     """
     from flowrun.app.inspect import execution_logs
 
-    for line in execution_logs(home, execution_id, task):
+    lines = execution_logs(home, execution_id, task, level)
+    if json_output:
+        typer.echo(json.dumps(lines, indent=2, default=str))
+        return
+    for line in lines:
         typer.echo(f"{line['timestamp']} {line['level']:<5} {line['task_id'] or 'execution'}: {line['message']}")
 
 

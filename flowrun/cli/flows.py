@@ -38,29 +38,69 @@ def graph(
 
 
 def validate(
-    paths: Annotated[list[str], typer.Argument(help="Flow files or directories (searched recursively).")],
+    paths: Annotated[list[str] | None, typer.Argument(help="Flow files or directories (searched recursively).",
+                                                      metavar="PATH...", show_default=False)] = None,
+    changed: Annotated[bool, typer.Option("--changed", help="[REF] Also the flows under flows/ that changed since "
+                                          "git REF (default HEAD; the argument that is not a file): committed "
+                                          "since, staged, modified or untracked.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print every file and its problems (file, line, "
+                                              "column, path, message, severity) as JSON on stdout.")] = False,
     home: Home = None,
 ) -> None:
     """Validate flow files without running them. Exits 0 when all are valid (warnings allowed), 3 otherwise.
 
-    Example: flowrun validate flows/
+    Example: flowrun validate flows/ --json   (or: flowrun validate --changed origin/main)
     """
     from flowrun.app.flows import validate_paths
 
+    paths = list(paths or [])
+    if changed:
+        paths, found, ref = _changed_paths(paths, home)
+        if not found and not paths:
+            typer.echo(f"no flow changed since {ref}")
+            return
+        paths += [path for path in found if path not in paths]
     results = validate_paths(paths, home)
-    bad = 0
-    for file, problems in results:
-        for problem in problems:
-            err(str(problem))
-        if any(problem.is_error for problem in problems):
-            bad += 1
-        else:
-            typer.echo(f"ok  {file}")
     if not results:
-        raise UsageError("no flow files found", hint="pass a .yaml file or a directory holding some")
+        raise UsageError("no flow files found", hint="pass a .yaml file or a directory holding some, or --changed")
+    bad = sum(1 for _, problems in results if any(problem.is_error for problem in problems))
+    if json_output:
+        typer.echo(json.dumps(_validation_json(results), indent=2))
+    else:
+        _echo_validation(results)
     if bad:
         err(f"{bad} of {len(results)} flow file(s) invalid")
         raise typer.Exit(ExitCode.INVALID)
+
+
+def _echo_validation(results: list[tuple[str, list[Any]]]) -> None:
+    for file, problems in results:
+        for problem in problems:
+            err(str(problem))
+        if not any(problem.is_error for problem in problems):
+            typer.echo(f"ok  {file}")
+
+
+def _validation_json(results: list[tuple[str, list[Any]]]) -> dict[str, Any]:
+    from flowrun.cli.jsonout import problem_json
+
+    files = [{"file": file, "valid": not any(p.is_error for p in problems),
+              "problems": [problem_json(p) for p in problems]} for file, problems in results]
+    return {"valid": all(f["valid"] for f in files), "files": files}
+
+
+def _changed_paths(args: list[str], home: str | None) -> tuple[list[str], list[str], str]:
+    """With --changed, the one argument that is not a file or directory is the git ref (default HEAD)."""
+    from pathlib import Path
+
+    from flowrun.app.git import changed_flow_files
+
+    refs = [arg for arg in args if not Path(arg).exists()]
+    if len(refs) > 1:
+        raise UsageError(f"--changed takes one git ref, not {', '.join(refs)}",
+                         hint="the other arguments must be flow files or directories")
+    ref = refs[0] if refs else "HEAD"
+    return [arg for arg in args if arg not in refs], changed_flow_files(ref, home), ref
 
 
 @group.command("revisions")
@@ -115,7 +155,21 @@ def echo_execution_revision(home: str | None, execution_id: str) -> None:
     typer.echo(source, nl=False)
 
 
+def schema() -> None:
+    """Print the JSON Schema of the flow document (every task type, input, trigger and condition) for editors.
+
+    Wire it into VS Code's YAML extension with a first line such as
+    `# yaml-language-server: $schema=../docs/flow.schema.json`.
+
+    Example: flowrun schema > flow.schema.json
+    """
+    from flowrun.schema import flow_schema
+
+    typer.echo(json.dumps(flow_schema(), indent=2, sort_keys=False))
+
+
 def add_commands(app: typer.Typer) -> None:
-    """Add `graph` and `validate` to the main CLI (`flows` is a group)."""
+    """Add `graph`, `validate` and `schema` to the main CLI (`flows` is a group)."""
     app.command()(graph)
     app.command()(validate)
+    app.command()(schema)

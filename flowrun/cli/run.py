@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from flowrun.cli.jsonout import json_errors
 from flowrun.cli.options import Home, JsonFlag, LatestFlag, close_listeners, err, pairs, reporter
 from flowrun.errors import ExitCode
 
@@ -27,7 +28,7 @@ def run(
     date: Annotated[str | None, typer.Option("--date", help="With --trigger: the schedule date, e.g. "
                                              "2019-03-01T09:00:00.")] = None,
     max_parallel: Annotated[int | None, typer.Option("--max-parallel", help="Most task attempts running at "
-                                                     "once (default: maxParallel in flowrun.yaml, else 2 x CPUs).",
+                                                     "once (default: maxParallel in flowrun.yaml, else max(32, 8 x CPUs)).",
                                                      show_default=False)] = None,
     json_output: JsonFlag = False,
     home: Home = None,
@@ -39,16 +40,17 @@ def run(
     from flowrun.app.run import RunOptions, start_execution
     from flowrun.inputs import parse_cli_inputs
 
-    cli_inputs = parse_cli_inputs(input or [], inputs or [])
-    options = RunOptions(inputs=cli_inputs, labels=pairs(label, "label"), home=home, max_parallel=max_parallel,
-                         strict_inputs=set(cli_inputs))  # what the user typed must be declared
-    started = start_execution(flow, options, trigger, date, notify=err)
-    listeners = started.options.listeners
-    listeners.extend(reporter(json_output))
-    try:
-        execution = started.run()
-    finally:
-        close_listeners(listeners)
+    with json_errors(json_output):
+        cli_inputs = parse_cli_inputs(input or [], inputs or [])
+        options = RunOptions(inputs=cli_inputs, labels=pairs(label, "label"), home=home,
+                             max_parallel=max_parallel, strict_inputs=set(cli_inputs))  # typed inputs must exist
+        started = start_execution(flow, options, trigger, date, notify=err)
+        listeners = started.options.listeners
+        listeners.extend(reporter(json_output))
+        try:
+            execution = started.run()
+        finally:
+            close_listeners(listeners)
     _finish_run(execution, started.services.masker, json_output)
 
 
@@ -71,7 +73,8 @@ def _continue(execution_id: str, mode: str, home: str | None, json_output: bool,
 
     listeners = reporter(json_output)
     try:
-        execution = continue_execution(execution_id, mode, home, listeners=listeners, notify=err, **kwargs)
+        with json_errors(json_output):
+            execution = continue_execution(execution_id, mode, home, listeners=listeners, notify=err, **kwargs)
     finally:
         close_listeners(listeners)
     from flowrun.secrets import Masker

@@ -306,8 +306,9 @@ class Executor:
     def _run_attempts(self, task: Task, taskrun: TaskRun, scope: Scope) -> TaskRun:
         policy = task.retry or scope.retry
         while True:
-            ctx = self._start_attempt(task, taskrun, scope)
-            result = self._attempt(task, ctx)
+            with self.slots:  # as a Kestra worker thread: the task run stays CREATED until a slot is free
+                ctx = self._start_attempt(task, taskrun, scope)
+                result = self._attempt(task, ctx)
             self._end_attempt(taskrun, result)
             state = result.state
             if state != State.FAILED or self.killed.is_set():
@@ -334,11 +335,11 @@ class Executor:
         return ctx
 
     def _attempt(self, task: Task, ctx: TaskContext) -> AttemptResult:
-        """Run one attempt under the task's timeout and a parallelism slot; how it ended comes back as a value."""
+        """Run one attempt under the task's timeout (its caller holds a parallelism slot); the outcome is a value."""
         self.active[ctx.taskrun_id] = ctx
         timer = self._start_timer(task, ctx)
         try:
-            outcome = capture(partial(self._run_in_slot, task, ctx))
+            outcome = capture(partial(self._run_bounded, task, ctx))
         finally:
             if timer is not None:
                 timer.cancel()
@@ -346,8 +347,8 @@ class Executor:
             ctx.cleanup()
         return attempt_result(outcome, ctx.timed_out, task.timeout)
 
-    def _run_in_slot(self, task: Task, ctx: TaskContext) -> dict[str, Any]:
-        with self.slots, bounded(ctx.cancel, ctx.deadline):  # templates stop with the task
+    def _run_bounded(self, task: Task, ctx: TaskContext) -> dict[str, Any]:
+        with bounded(ctx.cancel, ctx.deadline):  # templates stop with the task
             outputs = task.run(ctx) or {}
             ctx.commit_files()  # the files it wrote are stored before the attempt counts as done
             return outputs

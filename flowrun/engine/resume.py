@@ -8,7 +8,7 @@ from typing import Any
 
 from flowrun.errors import UsageError
 from flowrun.model.execution import Attempt, Execution, State, TaskRun
-from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
 from flowrun.state.store import find_execution_row
 
 LOOPS = ("flow.ForEach", "flow.EachSequential", "flow.EachParallel")
@@ -19,7 +19,7 @@ def _date(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
-def load_execution(db: Database, execution_id: str, unseal: Any) -> Execution:
+def load_execution(db: StateStore, execution_id: str, unseal: Any) -> Execution:
     row = find_execution_row(db, execution_id)
     if not row["flow_source"]:
         raise UsageError(f"execution `{row['id']}` has no recorded flow source; it cannot be continued")
@@ -36,10 +36,10 @@ def load_execution(db: Database, execution_id: str, unseal: Any) -> Execution:
     return execution
 
 
-def _load_taskruns(db: Database, execution_id: str, unseal: Any) -> list[TaskRun]:
+def _load_taskruns(db: StateStore, execution_id: str, unseal: Any) -> list[TaskRun]:
     runs: list[TaskRun] = []
     by_id: dict[str, TaskRun] = {}
-    for tr in db.query("SELECT * FROM task_runs WHERE execution_id = ? ORDER BY seq", (execution_id,)):
+    for tr in db.task_run_rows(execution_id):
         attempts = [Attempt(a["state"], _date(a["startDate"]), _date(a["endDate"]))  # type: ignore[arg-type]
                     for a in json.loads(tr["attempts"])]
         run = TaskRun(id=tr["id"], execution_id=execution_id, task_id=tr["task_id"], task_type=tr["task_type"],

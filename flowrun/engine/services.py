@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from flowrun.engine.launch import RunOptions
 from flowrun.project import Project
 from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
 
 if TYPE_CHECKING:
     from flowrun.crypto import Cipher
@@ -39,7 +40,7 @@ StartExecution = Callable[[str, RunOptions], PreparedRun]
 @dataclass
 class Services:
     project: Project
-    db: Database
+    db: StateStore
     storage: InternalStorage
     namespace_files: NamespaceFiles
     kv: KVStore
@@ -58,7 +59,7 @@ def env_variables(environ: dict[str, str] | None = None) -> dict[str, str]:
     return {k[4:].lower(): v for k, v in environ.items() if k.startswith("ENV_")}
 
 
-def open_services(project: Project, db: Database | None = None) -> Services:
+def open_services(project: Project, db: StateStore | None = None) -> Services:
     from flowrun.crypto import Cipher
     from flowrun.secrets import Masker, Secrets
     from flowrun.state.keys import KeyLedger

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import json
-import os
 import signal
-import socket
-import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -15,12 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from flowrun.errors import UsageError
-from flowrun.model.execution import new_id
-from flowrun.schedule import claims
-from flowrun.schedule.claims import DateStatus
 from flowrun.schedule.plan import ScheduleSpec, parse_moment, schedule_specs, utc_text
 from flowrun.schedule.runner import Job, JobResult, WorkerPool
-from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
+from flowrun.state.records import Claim, DateStatus
 
 REPROCESS = ("missing", "failed", "all")
 ACTIVE = frozenset({"CREATED", "QUEUED", "RUNNING", "PAUSED", "RETRYING", "KILLING"})
@@ -125,11 +119,11 @@ def window_dates(spec: ScheduleSpec, start: str, end: str) -> list[datetime]:
     return dates
 
 
-def plan_backfill(db: Database, specs: list[ScheduleSpec], request: BackfillRequest,
+def plan_backfill(db: StateStore, specs: list[ScheduleSpec], request: BackfillRequest,
                   backfill_id: str | None) -> list[DatePlan]:
     plans: list[DatePlan] = []
     for spec in specs:
-        statuses = claims.date_statuses(db, spec.key)
+        statuses = db.date_statuses(spec.key)
         for moment in window_dates(spec, request.start, request.end):
             status = statuses.get(utc_text(moment))
             action, note = decide(status, request.reprocess, backfill_id)
@@ -161,38 +155,17 @@ def backfill_specs(flow: Any, request: BackfillRequest) -> list[ScheduleSpec]:
     return specs
 
 
-def _resume_or_create(db: Database, flow: Any, specs: list[ScheduleSpec], request: BackfillRequest) -> tuple[str, bool]:
+def _resume_or_create(db: StateStore, flow: Any, specs: list[ScheduleSpec],
+                      request: BackfillRequest) -> tuple[str, bool]:
     """Continue the latest interrupted backfill with the same parameters, or start a new one."""
-    triggers = json.dumps([s.trigger.id for s in specs])
-    options = json.dumps(request.options(), sort_keys=True)
-    params = (flow.namespace, flow.id, triggers, request.start, request.end, options)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    with db.write() as conn:
-        for row in conn.execute("SELECT * FROM backfills WHERE namespace = ? AND flow_id = ? AND triggers = ? AND "
-                                "window_start = ? AND window_end = ? AND options = ? AND state IN "
-                                "('INTERRUPTED', 'RUNNING') ORDER BY created_at DESC", params).fetchall():
-            if row["state"] == "RUNNING" and not _dead(row):
-                continue
-            conn.execute("UPDATE backfills SET state = 'RUNNING', pid = ?, host = ?, ended_at = NULL WHERE id = ?",
-                         (os.getpid(), socket.gethostname(), row["id"]))
-            return row["id"], True
-        backfill_id = new_id()
-        conn.execute("INSERT INTO backfills (id, namespace, flow_id, triggers, window_start, window_end, options, "
-                     "state, created_at, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?)",
-                     (backfill_id, *params, stamp, os.getpid(), socket.gethostname()))
-    return backfill_id, False
+    return db.start_backfill(flow.namespace, flow.id, [s.trigger.id for s in specs], request.start, request.end,
+                             request.options())
 
 
-def _dead(row: Any) -> bool:
-    from flowrun.state.store import _pid_alive
-
-    return row["host"] == socket.gethostname() and not _pid_alive(row["pid"])
-
-
-def _finish_row(db: Database, result: BackfillResult) -> None:
+def _finish_row(db: StateStore, result: BackfillResult) -> None:
     """Counts over the whole window, so that a resumed backfill reports all its dates."""
     succeeded = failed = 0
-    statuses = {key: claims.date_statuses(db, key) for key in {p.spec.key for p in result.plans}}
+    statuses = {key: db.date_statuses(key) for key in {p.spec.key for p in result.plans}}
     for plan in result.plans:
         status = statuses[plan.spec.key].get(utc_text(plan.date))
         if status and status.backfill_id == result.id and status.state in DONE:
@@ -200,35 +173,31 @@ def _finish_row(db: Database, result: BackfillResult) -> None:
         elif status and status.backfill_id == result.id and status.state not in ACTIVE:
             failed += 1
     state = "INTERRUPTED" if result.interrupted else ("FAILED" if failed else "SUCCESS")
-    with db.write() as conn:
-        conn.execute("UPDATE backfills SET state = ?, total = ?, succeeded = ?, failed = ?, skipped = ?, "
-                     "ended_at = ? WHERE id = ?",
-                     (state, len(result.plans), succeeded, failed, len(result.plans) - succeeded - failed,
-                      time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), result.id))
+    db.finish_backfill(str(result.id), state, len(result.plans), succeeded, failed,
+                       len(result.plans) - succeeded - failed)
 
 
 class _Dispatcher:
     """Claims each date right before it starts and keeps at most `parallel` dates running."""
 
-    def __init__(self, db: Database, result: BackfillResult, request: BackfillRequest, home: str,
+    def __init__(self, db: StateStore, result: BackfillResult, request: BackfillRequest, home: str,
                  progress: Progress | None, worker: list[str]) -> None:
         self.db, self.result, self.request, self.home, self.progress = db, result, request, home, progress
         size = min(request.parallel, max(1, sum(plan.action == "run" for plan in result.plans)))
         self.pool = WorkerPool(size, _log_path(home, result.id), worker)
         self.threads = ThreadPoolExecutor(size, thread_name_prefix="backfill")
-
-        self.running: dict[Future[JobResult], tuple[DatePlan, claims.Claim]] = {}
+        self.running: dict[Future[JobResult], tuple[DatePlan, Claim]] = {}
         self.stopping = False
 
-    def _job(self, plan: DatePlan, claim: claims.Claim) -> Job:
+    def _job(self, plan: DatePlan, claim: Claim) -> Job:
         spec, variables = plan.spec, plan.spec.variables(plan.date)
         labels = {**spec.labels(variables), **self.request.labels, "backfill": "true", "backfillId": str(self.result.id)}
         return Job(claim, str(spec.path), self.home, {**spec.inputs(variables), **self.request.inputs}, labels,
                    variables, spec.trigger.stop_after)
 
     def launch(self, plan: DatePlan) -> None:
-        claim = claims.take_date(self.db, plan.spec.key, utc_text(plan.date), plan.latest_execution, "backfill",
-                                 str(plan.spec.path), self.result.id)
+        claim = self.db.take_date_claim(plan.spec.key, utc_text(plan.date), plan.latest_execution, "backfill",
+                                        str(plan.spec.path), self.result.id)
         if claim is None:
             plan.action, plan.note = "skip", "taken by another tick, run or backfill meanwhile"
             return
@@ -241,7 +210,7 @@ class _Dispatcher:
         result = future.result()
         plan.execution_id, plan.seconds = result.execution_id, result.seconds
         if result.interrupted or result.execution_id is None:
-            claims.release(self.db, claim)
+            self.db.release_claim(claim)
         plan.state = "interrupted" if result.interrupted else result.state
         if result.error and not plan.note:
             plan.note = result.error.splitlines()[0][:200]
@@ -286,7 +255,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt()
 
 
-def _execute(db: Database, result: BackfillResult, request: BackfillRequest, home: str,
+def _execute(db: StateStore, result: BackfillResult, request: BackfillRequest, home: str,
              progress: Progress | None, worker: list[str]) -> None:
     dispatcher = _Dispatcher(db, result, request, home, progress, worker)
     todo = deque(p for p in result.plans if p.action == "run")
@@ -304,7 +273,7 @@ def _execute(db: Database, result: BackfillResult, request: BackfillRequest, hom
     result.interrupted = result.interrupted or any(p.state == "interrupted" for p in result.plans)
 
 
-def run_backfill(request: BackfillRequest, flow: Any, db: Database, specs: list[ScheduleSpec], home: str,
+def run_backfill(request: BackfillRequest, flow: Any, db: StateStore, specs: list[ScheduleSpec], home: str,
                  worker: list[str], progress: Progress | None = None) -> BackfillResult:
     """Plan the window; unless it is a dry run, run the dates marked `run` (each in a `worker` process) and
     record the backfill."""
@@ -324,10 +293,10 @@ def run_backfill(request: BackfillRequest, flow: Any, db: Database, specs: list[
     return result
 
 
-def list_backfills(db: Database, limit: int = 50) -> list[dict[str, Any]]:
+def list_backfills(db: StateStore, limit: int = 50) -> list[dict[str, Any]]:
     """Past backfills, newest first, with their counts."""
-    rows = db.query("SELECT * FROM backfills ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,))
-    return [{"id": r["id"], "flow": f"{r['namespace']}/{r['flow_id']}", "triggers": json.loads(r["triggers"]),
-             "from": r["window_start"], "to": r["window_end"], "options": json.loads(r["options"]),
+    return [{"id": r["id"], "flow": f"{r['namespace']}/{r['flow_id']}", "triggers": r["triggers"],
+             "from": r["window_start"], "to": r["window_end"], "options": r["options"],
              "state": r["state"], "total": r["total"], "succeeded": r["succeeded"], "failed": r["failed"],
-             "skipped": r["skipped"], "createdAt": r["created_at"], "endedAt": r["ended_at"]} for r in rows]
+             "skipped": r["skipped"], "createdAt": r["created_at"], "endedAt": r["ended_at"]}
+            for r in db.backfill_rows(limit)]

@@ -19,6 +19,7 @@ from flowrun.schedule.conditions import (
     ExecutionFacts,
     all_true,
 )
+from flowrun.state.protocol import StateStore
 
 #: a chain of Flow triggers deeper than this is cut (a flow that triggers itself forever)
 MAX_DEPTH = 10
@@ -73,7 +74,7 @@ def _upstream_matches(entry: dict[str, Any], facts: ExecutionFacts) -> bool:
             and facts.state in states and all((str(k), str(v)) in set(facts.labels) for k, v in labels.items()))
 
 
-def _preconditions_met(db: Any, key: tuple[str, str, str], preconditions: dict[str, Any] | None,
+def _preconditions_met(db: StateStore, key: tuple[str, str, str], preconditions: dict[str, Any] | None,
                        facts: ExecutionFacts) -> bool:
     """Each upstream flow of `preconditions.flows` ended as wanted within the time window (this one included)."""
     if not preconditions:
@@ -92,16 +93,12 @@ def _preconditions_met(db: Any, key: tuple[str, str, str], preconditions: dict[s
         if _upstream_matches(entry, facts):
             continue
         states = [s.upper() for s in entry.get("states") or ["SUCCESS"]]
-        marks = ",".join("?" * len(states))
-        row = db.query_one(f"SELECT id FROM executions WHERE namespace = ? AND flow_id = ? AND state IN ({marks}) "
-                           "AND end_date >= ? LIMIT 1", (entry.get("namespace"), entry.get("flowId"), *states,
-                                                         iso(since)))
-        if row is None:
+        if not db.ended_since(entry.get("namespace"), entry.get("flowId"), states, str(iso(since))):
             return False
     return True
 
 
-def matches(db: Any, flow: Any, trigger: FlowTrigger, execution: Any) -> bool:
+def matches(db: StateStore, flow: Any, trigger: FlowTrigger, execution: Any) -> bool:
     """Whether an ended execution fires this Flow trigger (states, conditions, preconditions)."""
     key = (flow.namespace, flow.id, trigger.id)
     if trigger.disabled or trigger_state.is_disabled(db, key):
@@ -144,18 +141,17 @@ class TriggeredRun:
         return self.flow.namespace, self.flow.id, self.trigger.id
 
 
-def _triggered(db: Any, path: Path, flow: Any, trigger: FlowTrigger, execution: Any) -> TriggeredRun:
+def _triggered(db: StateStore, path: Path, flow: Any, trigger: FlowTrigger, execution: Any) -> TriggeredRun:
     from flowrun.schedule.plan import render_for, trigger_labels
 
     variables = trigger_variables(execution)
     run = TriggeredRun(path, flow, trigger, dict(render_for(flow, trigger.id, trigger.inputs or {}, variables)),
                        trigger_labels(flow, trigger, variables), variables)
-    with db.write() as conn:
-        trigger_state.set_last_tick(conn, run.key, str(iso(utcnow())))
+    db.set_last_tick(run.key, str(iso(utcnow())))
     return run
 
 
-def matching_runs(project: Any, db: Any, execution: Any) -> Iterator[TriggeredRun]:
+def matching_runs(project: Any, db: StateStore, execution: Any) -> Iterator[TriggeredRun]:
     """Each Flow trigger of the project that `execution` fires, in order; it runs nothing.
 
     Lazy: a trigger is matched only once the run of the one before is done, so that its conditions see that run.
@@ -172,6 +168,6 @@ def matching_runs(project: Any, db: Any, execution: Any) -> Iterator[TriggeredRu
                 yield found
 
 
-def settle(db: Any, run: TriggeredRun, child: Any) -> None:
+def settle(db: StateStore, run: TriggeredRun, child: Any) -> None:
     """After the triggered execution `child` ended: apply the trigger's `stopAfter`."""
     trigger_state.apply_stop_after(db, run.key, run.trigger.stop_after, child.state, child.id)

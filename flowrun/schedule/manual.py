@@ -8,7 +8,6 @@ from typing import Any
 
 from flowrun.errors import UsageError
 from flowrun.model.triggers import Schedule, ScheduleOnDates
-from flowrun.schedule import claims
 from flowrun.schedule.cron import format_date
 from flowrun.schedule.plan import (
     ScheduleSpec,
@@ -18,6 +17,7 @@ from flowrun.schedule.plan import (
     trigger_labels,
     utc_text,
 )
+from flowrun.state.protocol import StateStore
 
 
 def _load(flow: Any, home: str | None) -> Any:
@@ -73,11 +73,11 @@ def trigger_for_manual_run(flow: Any, trigger_id: str, date_text: str | None,
     return variables, spec.labels(variables), spec.inputs(variables), warning
 
 
-def record_manual_run(db: Any, flow: Any, trigger_id: str, execution: Any) -> None:
+def record_manual_run(db: StateStore, flow: Any, trigger_id: str, execution: Any) -> None:
     """Make a manual `--trigger --date` execution the latest execution of its date, for tick and backfill."""
     date = (execution.trigger or {}).get("date")
     if not date:
         return
     moment = datetime.fromisoformat(str(date))
-    claims.record_manual(db, (flow.namespace, flow.id, trigger_id), utc_text(moment), execution.id,
-                         str(Path(flow.path).resolve()) if flow.path else "")
+    db.record_manual_claim((flow.namespace, flow.id, trigger_id), utc_text(moment), execution.id,
+                           str(Path(flow.path).resolve()) if flow.path else "")

@@ -15,8 +15,8 @@ from typing import IO, Any
 
 from flowrun.engine.launch import RunOptions
 from flowrun.engine.services import StartExecution
-from flowrun.schedule import claims, trigger_state
-from flowrun.schedule.claims import Claim
+from flowrun.schedule import trigger_state
+from flowrun.state.records import Claim
 
 
 @dataclass
@@ -67,13 +67,13 @@ def run_job(job: Job, start: StartExecution) -> JobResult:
     except FlowrunError as exc:
         return JobResult(None, "FAILED", exc.message, seconds=time.monotonic() - started)
     db = prepared.services.db
-    claims.link(db, job.claim, prepared.execution.id)
+    db.link_claim(job.claim, prepared.execution.id)
     execution = prepared.run()
     result = JobResult(execution.id, execution.state, execution.error, execution.state == "KILLED",
                        time.monotonic() - started)
     if result.interrupted:
         return result
-    claims.finish(db, job.claim)
+    db.finish_claim(job.claim)
     result.stopped_trigger = trigger_state.apply_stop_after(db, job.claim.key, job.stop_after, execution.state,
                                                             execution.id)
     return result

@@ -9,18 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from flowrun.model.triggers import Schedule
-from flowrun.schedule import claims, trigger_state
+from flowrun.schedule import trigger_state
 from flowrun.schedule.cron import format_date
 from flowrun.schedule.plan import ScheduleSpec
+from flowrun.state.protocol import StateStore
 
 
-def _describe(spec: ScheduleSpec, db: Any, now: datetime, count: int) -> dict[str, Any]:
+def _describe(spec: ScheduleSpec, db: StateStore, now: datetime, count: int) -> dict[str, Any]:
     upcoming: list[str] = []
     moment = now
     while len(upcoming) < count and (moment := spec.next_after(moment)) is not None:  # type: ignore[assignment]
         upcoming.append(format_date(moment, spec.zone))
     state = trigger_state.read(db, spec.key)
-    last = claims.last_run(db, spec.key)
+    last = db.last_run(spec.key)
     trigger = spec.trigger
     return {
         "flow": f"{spec.flow.namespace}/{spec.flow.id}", "trigger": trigger.id, "type": type(trigger).__name__,
@@ -32,7 +33,7 @@ def _describe(spec: ScheduleSpec, db: Any, now: datetime, count: int) -> dict[st
     }
 
 
-def list_schedules(project: Any, db: Any, now: datetime, count: int = 5) -> tuple[list[dict[str, Any]], list[str]]:
+def list_schedules(project: Any, db: StateStore, now: datetime, count: int = 5) -> tuple[list[dict[str, Any]], list[str]]:
     """One entry per schedule trigger of the project's flows, and the problems of flows that did not load."""
     from flowrun.schedule.tick import discover
 

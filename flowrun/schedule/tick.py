@@ -8,10 +8,11 @@ from typing import Any
 
 from flowrun.engine.services import StartExecution
 from flowrun.errors import FlowrunError, InvalidFlowError
-from flowrun.schedule import claims, trigger_state
+from flowrun.schedule import trigger_state
 from flowrun.schedule.plan import ScheduleSpec, parse_moment, schedule_specs, utc_text
 from flowrun.schedule.runner import Job, JobResult, run_job
-from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
+from flowrun.state.records import Claim
 
 #: an occurrence this close to `now` is "due now", not "missed" (cron starts ticks a little late)
 GRACE = timedelta(seconds=60)
@@ -70,45 +71,42 @@ def due_dates(spec: ScheduleSpec, last: datetime | None, now: datetime) -> list[
     return due
 
 
-def enqueue_due(db: Database, spec: ScheduleSpec, now: datetime) -> int:
-    """One BEGIN IMMEDIATE transaction: read the trigger's last tick, add its due dates, move the tick on."""
-    with db.write() as conn:
-        row = trigger_state.read(conn, spec.key)
-        if row is not None and row["disabled"]:
-            return 0
-        last = datetime.fromisoformat(row["last_tick"]) if row is not None and row["last_tick"] else None
-        dates = due_dates(spec, last, now)
-        if last is None or now > last:
-            trigger_state.set_last_tick(conn, spec.key, utc_text(now))
-        return claims.enqueue(conn, spec.key, [utc_text(t) for t in dates], str(spec.path))
+def enqueue_due(db: StateStore, spec: ScheduleSpec, now: datetime) -> int:
+    """One store transaction: read the trigger's last tick, add its due dates, move the tick on."""
+    def plan(last_tick: str | None) -> tuple[list[str], str | None]:
+        last = datetime.fromisoformat(last_tick) if last_tick else None
+        dates = [utc_text(t) for t in due_dates(spec, last, now)]
+        return dates, utc_text(now) if last is None or now > last else None
+
+    return db.enqueue_due(spec.key, str(spec.path), plan)
 
 
-def _job(spec: ScheduleSpec, claim: claims.Claim, home: str) -> Job:
+def _job(spec: ScheduleSpec, claim: Claim, home: str) -> Job:
     variables = spec.variables(datetime.fromisoformat(claim.date))
     return Job(claim, str(spec.path), home, spec.inputs(variables), spec.labels(variables), variables,
                spec.trigger.stop_after)
 
 
-def run_claim(db: Database, specs: dict[tuple[str, str, str], ScheduleSpec], claim: claims.Claim,
+def run_claim(db: StateStore, specs: dict[tuple[str, str, str], ScheduleSpec], claim: Claim,
               home: str, start: StartExecution) -> JobResult | None:
     """Run one claimed date. None when it was skipped (trigger gone or disabled)."""
     spec = specs.get(claim.key)
     if spec is None or trigger_state.is_disabled(db, claim.key):
-        claims.skip(db, claim)
+        db.skip_claim(claim)
         return None
     try:
         result = run_job(_job(spec, claim, home), start)
     except KeyboardInterrupt:
-        claims.release(db, claim, requeue=True)
+        db.release_claim(claim, requeue=True)
         raise
     if result.interrupted:
-        claims.release(db, claim, requeue=True)
+        db.release_claim(claim, requeue=True)
     elif result.execution_id is None:
-        claims.skip(db, claim)
+        db.skip_claim(claim)
     return result
 
 
-def tick(project: Any, db: Database, now: datetime, start: StartExecution) -> TickReport:
+def tick(project: Any, db: StateStore, now: datetime, start: StartExecution) -> TickReport:
     """Enqueue what is due for every trigger, then run pending claims (from any tick) until none is left."""
     report = TickReport(utc_text(now))
     specs = {spec.key: spec for spec in discover(project, report.problems)}
@@ -118,7 +116,7 @@ def tick(project: Any, db: Database, now: datetime, start: StartExecution) -> Ti
         except FlowrunError as exc:
             report.problems.append(exc.message)
     home = str(project.home)
-    while (claim := claims.take_next(db)) is not None:
+    while (claim := db.take_next_claim()) is not None:
         try:
             result = run_claim(db, specs, claim, home, start)
         except KeyboardInterrupt:

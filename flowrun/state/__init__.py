@@ -1,1 +1,1 @@
-"""Persistent state: executions, task runs, logs, outputs, labels and KV in SQLite."""
+"""flowrun's own state behind the `StateStore` protocol (protocol.py), implemented on SQLite by `db.Database`."""

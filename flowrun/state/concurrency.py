@@ -1,24 +1,27 @@
-"""Flow `concurrency` limits across processes: admit, queue (FIFO) or refuse an execution via the state DB."""
+"""Flow `concurrency` limits across processes: admit, queue (FIFO) or refuse an execution via the state store."""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
+import sqlite3
 import threading
 import time
 
 from flowrun.model.execution import Execution, iso, utcnow
-from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
+from flowrun.state.sqlbase import SqlBase
 from flowrun.state.store import reap_dead
 
 BUSY = ("RUNNING", "PAUSED", "RETRYING", "KILLING")
 POLL_SECONDS = 0.2
+OUTCOMES = {"QUEUE": "QUEUED", "CANCEL": "CANCELLED", "FAIL": "FAILED"}
 
 
-def _insert(conn: object, execution: Execution, state: str) -> None:
+def _insert(conn: sqlite3.Connection, execution: Execution, state: str) -> None:
     execution.set_state(state)
-    conn.execute(  # type: ignore[attr-defined]
+    conn.execute(
         "INSERT OR IGNORE INTO executions (id, namespace, flow_id, state, created_at, start_date, labels, histories, pid, "
         "host, heartbeat, parent_id, original_id, flow_path, flow_source) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -26,39 +29,48 @@ def _insert(conn: object, execution: Execution, state: str) -> None:
          json.dumps([{"key": k, "value": v} for k, v in execution.labels]), json.dumps(execution.histories),
          os.getpid(), socket.gethostname(), time.time(), execution.parent_id, execution.original_id,
          execution.flow_path, execution.flow_source))
-    conn.execute("UPDATE executions SET state = ?, histories = ? WHERE id = ?",  # type: ignore[attr-defined]
+    conn.execute("UPDATE executions SET state = ?, histories = ? WHERE id = ?",
                  (state, json.dumps(execution.histories), execution.id))
 
 
-def _busy(conn: object, execution: Execution) -> int:
+def _busy(conn: sqlite3.Connection, execution: Execution) -> int:
     placeholders = ",".join("?" * len(BUSY))
-    row = conn.execute(  # type: ignore[attr-defined]
+    row = conn.execute(
         f"SELECT COUNT(*) FROM executions WHERE namespace = ? AND flow_id = ? AND state IN ({placeholders}) "
         "AND id != ?", (execution.namespace, execution.flow_id, *BUSY, execution.id)).fetchone()
     return int(row[0])
 
 
-def admit(db: Database, execution: Execution, limit: int, behavior: str) -> str:
-    """Record the execution and decide: RUNNING now, QUEUED, CANCELLED or FAILED (the limit is reached)."""
-    reap_dead(db)
-    with db.write() as conn:
-        if _busy(conn, execution) < limit:
-            _insert(conn, execution, "RUNNING")
-            return "RUNNING"
-        outcome = {"QUEUE": "QUEUED", "CANCEL": "CANCELLED", "FAIL": "FAILED"}[behavior]
-        _insert(conn, execution, outcome)
-        return outcome
+class SqliteConcurrency(SqlBase):
+    """Counting the busy executions of a flow and recording the new one happen under one write lock."""
 
+    def admit_execution(self, execution: Execution, limit: int, behavior: str) -> str:
+        with self.write() as conn:
+            outcome = "RUNNING" if _busy(conn, execution) < limit else OUTCOMES[behavior]
+            _insert(conn, execution, outcome)
+            return outcome
 
-def wait_for_slot(db: Database, execution: Execution, limit: int, stop: threading.Event) -> bool:
-    """Wait in this process until this QUEUED execution is the oldest queued one and a slot is free."""
-    while not stop.wait(POLL_SECONDS):
-        reap_dead(db)
-        with db.write() as conn:
+    def start_if_next(self, execution: Execution, limit: int) -> bool:
+        with self.write() as conn:
             first = conn.execute(
                 "SELECT id FROM executions WHERE namespace = ? AND flow_id = ? AND state = 'QUEUED' "
                 "ORDER BY created_at, rowid LIMIT 1", (execution.namespace, execution.flow_id)).fetchone()
             if first and first[0] == execution.id and _busy(conn, execution) < limit:
                 conn.execute("UPDATE executions SET state = 'RUNNING' WHERE id = ?", (execution.id,))
                 return True
+        return False
+
+
+def admit(db: StateStore, execution: Execution, limit: int, behavior: str) -> str:
+    """Record the execution and decide: RUNNING now, QUEUED, CANCELLED or FAILED (the limit is reached)."""
+    reap_dead(db)
+    return db.admit_execution(execution, limit, behavior)
+
+
+def wait_for_slot(db: StateStore, execution: Execution, limit: int, stop: threading.Event) -> bool:
+    """Wait in this process until this QUEUED execution is the oldest queued one and a slot is free."""
+    while not stop.wait(POLL_SECONDS):
+        reap_dead(db)
+        if db.start_if_next(execution, limit):
+            return True
     return False

@@ -1,4 +1,10 @@
-"""The SQLite connection: WAL, busy timeout, BEGIN IMMEDIATE writes, ordered recorded migrations, a guarded open."""
+"""The SQLite state store: WAL, busy timeout, BEGIN IMMEDIATE writes, ordered recorded migrations, a guarded open.
+
+`Database` implements `flowrun.state.protocol.StateStore`: its table SQL comes from one mixin per table
+family (`flowrun.state.executions`, `.claims`, `.kv`...), each of which reaches the file only through
+`write()`, `query()`, `query_one()` and `conn` below. The schema is `flowrun.state.migrations` (see its
+docstring for the rule that keeps one migration list valid on SQLite and Postgres).
+"""
 
 from __future__ import annotations
 
@@ -12,202 +18,21 @@ from typing import Any
 
 from flowrun.errors import StateError
 from flowrun.state import integrity
+from flowrun.state.backfills import SqliteBackfills
+from flowrun.state.claims import SqliteClaims
+from flowrun.state.concurrency import SqliteConcurrency
+from flowrun.state.executions import SqliteExecutions
+from flowrun.state.keys import SqliteKeys
+from flowrun.state.kv import SqliteKV
+from flowrun.state.log_search import SqliteLogSearch
+from flowrun.state.migrations import MIGRATIONS, bootstrap
+from flowrun.state.processes import SqliteProcesses
+from flowrun.state.purge import SqlitePurge
+from flowrun.state.revisions import SqliteRevisions
+from flowrun.state.task_state import SqliteTaskStates
+from flowrun.state.triggers import SqliteTriggers
 
-MIGRATIONS: list[tuple[str, str]] = [
-    (
-        "0001_core",
-        """
-        CREATE TABLE executions (
-            id TEXT PRIMARY KEY,
-            namespace TEXT NOT NULL,
-            flow_id TEXT NOT NULL,
-            state TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            start_date TEXT,
-            end_date TEXT,
-            inputs TEXT NOT NULL DEFAULT '{}',
-            outputs TEXT NOT NULL DEFAULT '{}',
-            labels TEXT NOT NULL DEFAULT '[]',
-            trigger TEXT,
-            variables TEXT NOT NULL DEFAULT '{}',
-            histories TEXT NOT NULL DEFAULT '[]',
-            parent_id TEXT,
-            original_id TEXT,
-            flow_path TEXT,
-            flow_source TEXT,
-            pid INTEGER,
-            host TEXT,
-            heartbeat REAL,
-            error TEXT
-        );
-        CREATE INDEX executions_flow ON executions(namespace, flow_id, created_at);
-        CREATE INDEX executions_state ON executions(state);
-        CREATE TABLE task_runs (
-            id TEXT PRIMARY KEY,
-            execution_id TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
-            seq INTEGER NOT NULL,
-            task_id TEXT NOT NULL,
-            task_type TEXT,
-            parent_task_run_id TEXT,
-            value TEXT,
-            iteration INTEGER,
-            state TEXT NOT NULL,
-            start_date TEXT,
-            end_date TEXT,
-            outputs TEXT NOT NULL DEFAULT '{}',
-            attempts TEXT NOT NULL DEFAULT '[]',
-            error TEXT
-        );
-        CREATE INDEX task_runs_execution ON task_runs(execution_id, seq);
-        CREATE TABLE logs (
-            id INTEGER PRIMARY KEY,
-            execution_id TEXT NOT NULL,
-            task_run_id TEXT,
-            task_id TEXT,
-            attempt INTEGER,
-            level TEXT NOT NULL,
-            timestamp TEXT NOT NULL,
-            message TEXT NOT NULL
-        );
-        CREATE INDEX logs_execution ON logs(execution_id, id);
-        CREATE TABLE metrics (
-            id INTEGER PRIMARY KEY,
-            execution_id TEXT NOT NULL,
-            task_run_id TEXT,
-            name TEXT NOT NULL,
-            type TEXT NOT NULL,
-            value REAL NOT NULL,
-            tags TEXT NOT NULL DEFAULT '{}',
-            timestamp TEXT NOT NULL
-        );
-        CREATE TABLE kv (
-            namespace TEXT NOT NULL,
-            key TEXT NOT NULL,
-            type TEXT NOT NULL,
-            value TEXT NOT NULL,
-            expires_at TEXT,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (namespace, key)
-        );
-        """,
-    ),
-    (
-        "0002_schedules",
-        """
-        CREATE TABLE trigger_state (
-            namespace TEXT NOT NULL,
-            flow_id TEXT NOT NULL,
-            trigger_id TEXT NOT NULL,
-            last_tick TEXT,
-            disabled INTEGER NOT NULL DEFAULT 0,
-            disabled_reason TEXT,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (namespace, flow_id, trigger_id)
-        );
-        CREATE TABLE schedule_claims (
-            id INTEGER PRIMARY KEY,
-            namespace TEXT NOT NULL,
-            flow_id TEXT NOT NULL,
-            trigger_id TEXT NOT NULL,
-            date TEXT NOT NULL,
-            status TEXT NOT NULL,
-            source TEXT NOT NULL,
-            execution_id TEXT,
-            previous_execution_id TEXT,
-            backfill_id TEXT,
-            flow_path TEXT,
-            claimed_pid INTEGER,
-            claimed_host TEXT,
-            claimed_at REAL,
-            UNIQUE (namespace, flow_id, trigger_id, date)
-        );
-        CREATE INDEX schedule_claims_status ON schedule_claims(status);
-        CREATE TABLE backfills (
-            id TEXT PRIMARY KEY,
-            namespace TEXT NOT NULL,
-            flow_id TEXT NOT NULL,
-            triggers TEXT NOT NULL,
-            window_start TEXT NOT NULL,
-            window_end TEXT NOT NULL,
-            options TEXT NOT NULL DEFAULT '{}',
-            state TEXT NOT NULL,
-            total INTEGER NOT NULL DEFAULT 0,
-            succeeded INTEGER NOT NULL DEFAULT 0,
-            failed INTEGER NOT NULL DEFAULT 0,
-            skipped INTEGER NOT NULL DEFAULT 0,
-            created_at TEXT NOT NULL,
-            ended_at TEXT,
-            pid INTEGER,
-            host TEXT
-        )
-        """,
-    ),
-    (
-        "0003_flow_revisions",
-        """
-        CREATE TABLE flow_revisions (
-            namespace TEXT NOT NULL,
-            flow_id TEXT NOT NULL,
-            revision INTEGER NOT NULL,
-            source_hash TEXT NOT NULL,
-            source TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            PRIMARY KEY (namespace, flow_id, revision),
-            UNIQUE (namespace, flow_id, source_hash)
-        );
-        ALTER TABLE executions ADD COLUMN flow_revision INTEGER;
-        CREATE INDEX executions_unrevised ON executions(namespace, flow_id)
-            WHERE flow_revision IS NULL AND flow_source IS NOT NULL
-        """,
-    ),
-    (
-        "0004_kv_secret",  # a KV value set from a secret (or with `kv set --secret`) is stored encrypted
-        "ALTER TABLE kv ADD COLUMN secret INTEGER NOT NULL DEFAULT 0",
-    ),
-    (
-        "0005_task_processes",
-        """
-        CREATE TABLE task_processes (
-            id INTEGER PRIMARY KEY,
-            execution_id TEXT NOT NULL,
-            task_run_id TEXT NOT NULL,
-            task_id TEXT NOT NULL,
-            attempt INTEGER,
-            host TEXT NOT NULL,
-            pgid INTEGER NOT NULL,
-            leader_identity TEXT NOT NULL,
-            runner_pid INTEGER NOT NULL,
-            runner_identity TEXT NOT NULL,
-            started_at REAL NOT NULL
-        );
-        CREATE INDEX task_processes_host ON task_processes(host, runner_pid);
-        CREATE INDEX task_processes_execution ON task_processes(execution_id)
-        """,
-    ),
-    (
-        "0006_task_states",  # the state store of Kestra's state.Get/Set/Delete tasks (flowrun/state/task_state.py)
-        """
-        CREATE TABLE task_states (
-            namespace TEXT NOT NULL,
-            flow_id TEXT NOT NULL,
-            name TEXT NOT NULL,
-            has_value INTEGER NOT NULL,
-            taskrun_value TEXT NOT NULL,
-            data TEXT NOT NULL,
-            secret INTEGER NOT NULL DEFAULT 0,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (namespace, flow_id, name, has_value, taskrun_value)
-        )
-        """,
-    ),
-]
-
-
-# Tables the open path itself needs, created before (and outside) the ordered migrations.
-BOOTSTRAP = (
-    "CREATE TABLE IF NOT EXISTS migrations (version TEXT PRIMARY KEY, applied_at REAL NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL)",
-)
+__all__ = ["MIGRATIONS", "Database", "connect"]
 
 
 class _Translating:
@@ -268,8 +93,9 @@ def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
     return conn
 
 
-class Database:
-    """One SQLite file shared by every flowrun process of a project.
+class Database(SqliteExecutions, SqliteLogSearch, SqliteConcurrency, SqliteProcesses, SqliteRevisions,
+               SqliteTriggers, SqliteClaims, SqliteBackfills, SqliteKV, SqliteKeys, SqliteTaskStates, SqlitePurge):
+    """One SQLite file shared by every flowrun process of a project; the embedded `StateStore`.
 
     Reads use the thread's connection directly. Writes go through `write()`, which opens the transaction
     with BEGIN IMMEDIATE so that concurrent processes queue on the busy timeout instead of failing.
@@ -356,17 +182,17 @@ class Database:
     def _migrate(self) -> None:
         with self.write() as conn:
             integrity.check_schema(conn, self.path)
-            for statement in BOOTSTRAP:
+            for statement in bootstrap("sqlite"):
                 conn.execute(statement)
             done = {row[0] for row in conn.execute("SELECT version FROM migrations")}
-            pending = [(version, script) for version, script in MIGRATIONS if version not in done]
+            pending = [migration for migration in MIGRATIONS if migration.version not in done]
             if pending and done:
                 integrity.backup_before_migration(self.path)
-            for version, script in pending:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute("INSERT INTO migrations (version, applied_at) VALUES (?, ?)", (version, time.time()))
+            for migration in pending:
+                for statement in migration.statements("sqlite"):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO migrations (version, applied_at) VALUES (?, ?)",
+                             (migration.version, time.time()))
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -9,44 +9,66 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flowrun.crypto import MARKER, CryptoError
-from flowrun.state.db import Database
-from flowrun.state.store import ACTIVE
+from flowrun.errors import StateError
+from flowrun.state.liveness import ACTIVE
+from flowrun.state.protocol import StateStore
+from flowrun.state.sqlbase import SqlBase
 
 FINGERPRINT = "secret_key_fingerprint"
 _TOKEN = re.compile(re.escape(MARKER) + r"[A-Za-z0-9_\-]+=*")
 _SKIPPED = ("meta", "migrations")
 
 
-class KeyLedger:
-    """Implements crypto.KeyGuard on the `meta` table and a scan of every text column for encrypted values."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
+class SqliteKeys(SqlBase):
+    """The `meta` row of the key's fingerprint, and a scan of every text column for encrypted values."""
 
     def recorded_fingerprint(self) -> str | None:
-        row = self.db.query_one("SELECT value FROM meta WHERE key = ?", (FINGERPRINT,))
+        row = self.query_one("SELECT value FROM meta WHERE key = ?", (FINGERPRINT,))
         return str(row[0]) if row else None
 
     def record_fingerprint(self, fingerprint: str) -> None:
-        with self.db.write() as conn:
+        with self.write() as conn:
             _set_fingerprint(conn, fingerprint)
 
     def encrypted_values(self) -> int:
-        """How many column values hold at least one encrypted token (a full scan: used only when a key is lost)."""
         total = 0
-        for table, column in text_columns(self.db.conn):
-            row = self.db.query_one(f'SELECT COUNT(*) FROM "{table}" WHERE instr("{column}", ?) > 0', (MARKER,))
+        for table, column in text_columns(self.conn):
+            row = self.query_one(f'SELECT COUNT(*) FROM "{table}" WHERE instr("{column}", ?) > 0', (MARKER,))
             total += int(row[0]) if row else 0
         return total
 
+    def encrypted_tokens(self) -> list[str]:
+        tokens: list[str] = []
+        for table, column in text_columns(self.conn):
+            for row in self.query(f'SELECT "{column}" FROM "{table}" WHERE instr("{column}", ?) > 0', (MARKER,)):
+                tokens += _TOKEN.findall(row[0])
+        return tokens
 
-def encrypted_tokens(db: Database) -> list[str]:
-    """Every encrypted token in the DB (a full scan, for `flowrun state check`)."""
-    tokens: list[str] = []
-    for table, column in text_columns(db.conn):
-        for row in db.query(f'SELECT "{column}" FROM "{table}" WHERE instr("{column}", ?) > 0', (MARKER,)):
-            tokens += _TOKEN.findall(row[0])
-    return tokens
+    def reencrypt(self, transform: Callable[[str], str], new_fingerprint: str) -> int:
+        with self.write() as conn:
+            count = _reencrypt(conn, transform)
+            _set_fingerprint(conn, new_fingerprint)
+        return count
+
+    def active_execution_ids(self) -> list[str]:
+        return [row[0] for row in self.query(f"SELECT id FROM executions WHERE state IN {ACTIVE} ORDER BY created_at")]
+
+
+class KeyLedger:
+    """Implements crypto.KeyGuard over a state store."""
+
+    def __init__(self, db: StateStore) -> None:
+        self.db = db
+
+    def recorded_fingerprint(self) -> str | None:
+        return self.db.recorded_fingerprint()
+
+    def record_fingerprint(self, fingerprint: str) -> None:
+        self.db.record_fingerprint(fingerprint)
+
+    def encrypted_values(self) -> int:
+        """How many column values hold at least one encrypted token (a full scan: used only when a key is lost)."""
+        return self.db.encrypted_values()
 
 
 def _set_fingerprint(conn: sqlite3.Connection, fingerprint: str) -> None:
@@ -69,34 +91,26 @@ def text_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     return found
 
 
-def active_executions(db: Database) -> list[str]:
-    return [row[0] for row in db.query(f"SELECT id FROM executions WHERE state IN {ACTIVE} ORDER BY created_at")]
-
-
-def reencrypt(db: Database, transform: Callable[[str], str], new_fingerprint: str) -> int:
-    """Apply `transform` to every encrypted token and record the new key's fingerprint, in one transaction."""
-    with db.write() as conn:
-        count = _reencrypt(conn, transform)
-        _set_fingerprint(conn, new_fingerprint)
-    return count
-
-
 def reencrypt_copy(path: Path, transform: Callable[[str], str], new_fingerprint: str) -> int:
-    """The same for a copy of the DB (the pre-migration backup), left as it is otherwise (no migration)."""
-    conn = sqlite3.connect(path, isolation_level=None)
+    """The same as `reencrypt` for an SQLite copy of the DB (the pre-migration backup), left as it is otherwise
+    (no migration). A failure is a FlowrunError (StateError for the file, CryptoError for a value)."""
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        conn = sqlite3.connect(path, isolation_level=None)
         try:
-            count = _reencrypt(conn, transform)
-            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
-                _set_fingerprint(conn, new_fingerprint)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return count
-    finally:
-        conn.close()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                count = _reencrypt(conn, transform)
+                if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+                    _set_fingerprint(conn, new_fingerprint)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return count
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StateError(str(exc)) from exc
 
 
 def _reencrypt(conn: sqlite3.Connection, transform: Callable[[str], str]) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowrun.state.db import Database
+from flowrun.state.sqlbase import SqlBase, as_dicts
 
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
@@ -13,23 +13,23 @@ _SELECT = ("SELECT e.namespace, e.flow_id, l.task_id, l.execution_id, l.task_run
            "WHERE l.execution_id = ? AND e.namespace = ? AND e.flow_id = ?")
 
 
-def execution_exists(db: Database, namespace: str, flow_id: str, execution_id: str) -> bool:
-    row = db.query_one("SELECT 1 FROM executions WHERE id = ? AND namespace = ? AND flow_id = ?",
-                       (execution_id, namespace, flow_id))
-    return row is not None
+class SqliteLogSearch(SqlBase):
+    """Reads for Kestra's log.Fetch: the `logs` rows joined to their execution."""
 
+    def execution_exists(self, namespace: str, flow_id: str, execution_id: str) -> bool:
+        row = self.query_one("SELECT 1 FROM executions WHERE id = ? AND namespace = ? AND flow_id = ?",
+                             (execution_id, namespace, flow_id))
+        return row is not None
 
-def find_logs(db: Database, namespace: str, flow_id: str, execution_id: str, min_level: str,
-              task_ids: list[str] | None = None) -> list[dict[str, Any]]:
-    """The lines in the order they were written; with `task_ids`, those of each task in turn (as Kestra's
-    log.Fetch reads them). A level outside LEVELS is treated as the lowest."""
-    levels = LEVELS[LEVELS.index(min_level):] if min_level in LEVELS else LEVELS
-    marks = ", ".join("?" for _ in levels)
-    base = f"{_SELECT} AND l.level IN ({marks})"
-    params: list[Any] = [execution_id, namespace, flow_id, *levels]
-    if not task_ids:
-        return [dict(row) for row in db.query(base + " ORDER BY l.id", tuple(params))]
-    found: list[dict[str, Any]] = []
-    for task_id in task_ids:
-        found += [dict(row) for row in db.query(base + " AND l.task_id = ? ORDER BY l.id", (*params, task_id))]
-    return found
+    def find_logs(self, namespace: str, flow_id: str, execution_id: str, min_level: str,
+                  task_ids: list[str] | None = None) -> list[dict[str, Any]]:
+        levels = LEVELS[LEVELS.index(min_level):] if min_level in LEVELS else LEVELS
+        marks = ", ".join("?" for _ in levels)
+        base = f"{_SELECT} AND l.level IN ({marks})"
+        params: list[Any] = [execution_id, namespace, flow_id, *levels]
+        if not task_ids:
+            return as_dicts(self.query(base + " ORDER BY l.id", tuple(params)))
+        found: list[dict[str, Any]] = []
+        for task_id in task_ids:
+            found += as_dicts(self.query(base + " AND l.task_id = ? ORDER BY l.id", (*params, task_id)))
+        return found

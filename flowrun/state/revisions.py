@@ -5,20 +5,12 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from dataclasses import dataclass
 from typing import Any
 
-from flowrun.state.db import Database
+from flowrun.state.records import Revision
+from flowrun.state.sqlbase import SqlBase
 
-
-@dataclass(frozen=True)
-class Revision:
-    namespace: str
-    flow_id: str
-    number: int
-    source_hash: str
-    source: str
-    created_at: str
+__all__ = ["Revision", "SqliteRevisions", "source_hash"]
 
 
 def source_hash(source: str) -> str:
@@ -59,60 +51,53 @@ def _backfill(conn: sqlite3.Connection, namespace: str, flow_id: str) -> None:
         conn.execute("UPDATE executions SET flow_revision = ? WHERE id = ?", (number, row["id"]))
 
 
-def record_revision(db: Database, namespace: str, flow_id: str, source: str) -> int:
-    """The revision number of this source of the flow; a new source becomes the next revision."""
-    with db.write() as conn:
-        _backfill(conn, namespace, flow_id)
-        return _number_for(conn, namespace, flow_id, source, _now())
-
-
-def find_revision(db: Database, namespace: str, flow_id: str, source: str) -> int | None:
-    """The revision number whose source is exactly `source`, without recording anything."""
-    row = db.query_one("SELECT revision FROM flow_revisions WHERE namespace = ? AND flow_id = ? AND source_hash = ?",
-                       (namespace, flow_id, source_hash(source)))
-    return int(row[0]) if row else None
-
-
-def backfill_flow(db: Database, namespace: str, flow_id: str) -> None:
-    """Number the flow's older executions (recorded with a source but no revision); cheap when none are left."""
-    if db.query_one(_PENDING, (namespace, flow_id)) is not None:
-        with db.write() as conn:
-            _backfill(conn, namespace, flow_id)
-
-
-def get_revision(db: Database, namespace: str, flow_id: str, number: int) -> Revision | None:
-    row = db.query_one("SELECT * FROM flow_revisions WHERE namespace = ? AND flow_id = ? AND revision = ?",
-                       (namespace, flow_id, number))
-    return _revision(row) if row else None
-
-
-def list_revisions(db: Database, namespace: str, flow_id: str) -> list[Revision]:
-    backfill_flow(db, namespace, flow_id)
-    rows = db.query("SELECT * FROM flow_revisions WHERE namespace = ? AND flow_id = ? ORDER BY revision",
-                    (namespace, flow_id))
-    return [_revision(row) for row in rows]
-
-
-def executions_by_revision(db: Database, namespace: str, flow_id: str) -> dict[int, list[str]]:
-    """The ids of the executions that ran each revision, oldest first."""
-    result: dict[int, list[str]] = {}
-    for row in db.query("SELECT id, flow_revision FROM executions WHERE namespace = ? AND flow_id = ? "
-                        "AND flow_revision IS NOT NULL ORDER BY created_at, rowid", (namespace, flow_id)):
-        result.setdefault(int(row["flow_revision"]), []).append(row["id"])
-    return result
-
-
-def execution_revision(db: Database, execution_id: str) -> int | None:
-    """An execution's revision number, numbering its flow's older executions first when needed."""
-    row = db.query_one("SELECT namespace, flow_id, flow_revision FROM executions WHERE id = ?", (execution_id,))
-    if row is None:
-        return None
-    if row["flow_revision"] is None:
-        backfill_flow(db, row["namespace"], row["flow_id"])
-        row = db.query_one("SELECT flow_revision FROM executions WHERE id = ?", (execution_id,))
-    return int(row["flow_revision"]) if row and row["flow_revision"] is not None else None
-
-
 def _revision(row: Any) -> Revision:
     return Revision(row["namespace"], row["flow_id"], int(row["revision"]), row["source_hash"], row["source"],
                     row["created_at"])
+
+
+class SqliteRevisions(SqlBase):
+    """The `flow_revisions` table and the `executions.flow_revision` column."""
+
+    def record_revision(self, namespace: str, flow_id: str, source: str) -> int:
+        with self.write() as conn:
+            _backfill(conn, namespace, flow_id)
+            return _number_for(conn, namespace, flow_id, source, _now())
+
+    def find_revision(self, namespace: str, flow_id: str, source: str) -> int | None:
+        row = self.query_one("SELECT revision FROM flow_revisions WHERE namespace = ? AND flow_id = ? AND "
+                             "source_hash = ?", (namespace, flow_id, source_hash(source)))
+        return int(row[0]) if row else None
+
+    def number_old_executions(self, namespace: str, flow_id: str) -> None:
+        if self.query_one(_PENDING, (namespace, flow_id)) is not None:  # cheap when none are left
+            with self.write() as conn:
+                _backfill(conn, namespace, flow_id)
+
+    def get_revision(self, namespace: str, flow_id: str, number: int) -> Revision | None:
+        row = self.query_one("SELECT * FROM flow_revisions WHERE namespace = ? AND flow_id = ? AND revision = ?",
+                             (namespace, flow_id, number))
+        return _revision(row) if row else None
+
+    def list_revisions(self, namespace: str, flow_id: str) -> list[Revision]:
+        self.number_old_executions(namespace, flow_id)
+        rows = self.query("SELECT * FROM flow_revisions WHERE namespace = ? AND flow_id = ? ORDER BY revision",
+                          (namespace, flow_id))
+        return [_revision(row) for row in rows]
+
+    def executions_by_revision(self, namespace: str, flow_id: str) -> dict[int, list[str]]:
+        result: dict[int, list[str]] = {}
+        for row in self.query("SELECT id, flow_revision FROM executions WHERE namespace = ? AND flow_id = ? "
+                              "AND flow_revision IS NOT NULL ORDER BY created_at, rowid", (namespace, flow_id)):
+            result.setdefault(int(row["flow_revision"]), []).append(row["id"])
+        return result
+
+    def execution_revision(self, execution_id: str) -> int | None:
+        row = self.query_one("SELECT namespace, flow_id, flow_revision FROM executions WHERE id = ?", (execution_id,))
+        if row is None:
+            return None
+        if row["flow_revision"] is None:
+            self.number_old_executions(row["namespace"], row["flow_id"])
+            row = self.query_one("SELECT flow_revision FROM executions WHERE id = ?", (execution_id,))
+        return int(row["flow_revision"]) if row and row["flow_revision"] is not None else None
+

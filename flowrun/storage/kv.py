@@ -1,4 +1,4 @@
-"""The KV store: typed, per-namespace values with optional TTL, kept in the state database's `kv` table."""
+"""The KV store: typed, per-namespace values with optional TTL, validated and encrypted here, kept by the state store."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowrun.durations import DurationError, format_duration, parse_duration
 from flowrun.errors import ExitCode, FlowrunError
-from flowrun.state.db import Database
+from flowrun.state.protocol import StateStore
 
 if TYPE_CHECKING:
     from flowrun.crypto import Cipher
@@ -87,7 +87,7 @@ class KVStore:
     An expired key reads as missing everywhere, and is deleted when read.
     """
 
-    def __init__(self, db: Database, cipher: Cipher | None = None, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(self, db: StateStore, cipher: Cipher | None = None, clock: Callable[[], datetime] = _now) -> None:
         self.db = db
         self.cipher = cipher
         self.clock = clock
@@ -101,20 +101,9 @@ class KVStore:
         stored = self._seal(typed, key) if secret else typed
         now = self.clock()
         expires = _stamp(now + _ttl(ttl, key)) if ttl is not None else None
-        with self.db.write() as conn:
-            conn.execute("DELETE FROM kv WHERE namespace = ? AND key = ? AND expires_at <= ?",
-                         (namespace, key, _stamp(now)))
-            if not overwrite and conn.execute("SELECT 1 FROM kv WHERE namespace = ? AND key = ?",
-                                              (namespace, key)).fetchone():
-                raise KVConflictError(f"key `{key}` already exists in namespace `{namespace}`",
-                                      hint="set overwrite: true, or delete the key first")
-            conn.execute(
-                "INSERT INTO kv (namespace, key, type, value, secret, expires_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (namespace, key) DO UPDATE SET type = excluded.type,"
-                " value = excluded.value, secret = excluded.secret, expires_at = excluded.expires_at,"
-                " updated_at = excluded.updated_at",
-                (namespace, key, type_name, stored, int(secret), expires, _stamp(now)),
-            )
+        if not self.db.kv_put(namespace, key, type_name, stored, secret, expires, _stamp(now), overwrite):
+            raise KVConflictError(f"key `{key}` already exists in namespace `{namespace}`",
+                                  hint="set overwrite: true, or delete the key first")
 
     def get(self, namespace: str, key: str, *, error_on_missing: bool = False) -> Any:
         """The typed value; None (or KVMissingError) when missing or expired."""
@@ -125,12 +114,11 @@ class KVStore:
         """The entry of `key` (value decrypted); None (or KVMissingError) when missing or expired."""
         validate_namespace(namespace)
         validate_key(key)
-        row = self.db.query_one("SELECT key, type, value, secret, expires_at, updated_at FROM kv"
-                                " WHERE namespace = ? AND key = ?", (namespace, key))
+        row = self.db.kv_row(namespace, key)
         expired_at = None
         if row is not None and row["expires_at"] is not None and row["expires_at"] <= _stamp(self.clock()):
             expired_at = row["expires_at"]
-            self._delete_expired(namespace, key, expired_at)
+            self.db.kv_delete_expired(namespace, key, expired_at)
             row = None
         if row is None:
             if error_on_missing:
@@ -153,22 +141,11 @@ class KVStore:
             raise KVValueError("cannot read a secret KV value: no encryption key is available")
         return str(self.cipher.decrypt(token))
 
-    def _delete_expired(self, namespace: str, key: str, expires_at: str) -> None:
-        with self.db.write() as conn:
-            conn.execute("DELETE FROM kv WHERE namespace = ? AND key = ? AND expires_at = ?",
-                         (namespace, key, expires_at))
-
     def delete(self, namespace: str, key: str) -> bool:
         """Delete a key; False if it did not exist (or had expired)."""
         validate_namespace(namespace)
         validate_key(key)
-        now = _stamp(self.clock())
-        with self.db.write() as conn:
-            cursor = conn.execute(
-                "DELETE FROM kv WHERE namespace = ? AND key = ? RETURNING expires_at", (namespace, key)
-            )
-            rows = cursor.fetchall()
-        return any(r[0] is None or r[0] > now for r in rows)
+        return self.db.kv_delete(namespace, key, _stamp(self.clock()))
 
     def keys(self, namespace: str, prefix: str | None = None) -> list[str]:
         """Non-expired keys of `namespace` starting with `prefix`, sorted."""
@@ -178,38 +155,23 @@ class KVStore:
         """Delete expired entries (of one namespace, or all); return how many."""
         if namespace is not None:
             validate_namespace(namespace)
-        sql = "DELETE FROM kv WHERE expires_at <= ?" + (" AND namespace = ?" if namespace else "")
-        params = (_stamp(self.clock()), namespace) if namespace else (_stamp(self.clock()),)
-        with self.db.write() as conn:
-            return conn.execute(sql, params).rowcount
+        return self.db.kv_purge_expired(_stamp(self.clock()), namespace)
 
     def namespaces(self) -> list[str]:
         """Every namespace that holds a key (expired ones included), sorted."""
-        return [row[0] for row in self.db.query("SELECT DISTINCT namespace FROM kv ORDER BY namespace")]
+        return self.db.kv_namespaces()
 
     def purge(self, namespace: str, *, expired_only: bool = True,
               key_matches: Callable[[str], bool] | None = None) -> int:
         """Delete the keys of `namespace` (only the expired ones by default) that `key_matches`; return how many."""
-        now = _stamp(self.clock())
-        with self.db.write() as conn:
-            rows = conn.execute("SELECT key, expires_at FROM kv WHERE namespace = ?", (namespace,)).fetchall()
-            doomed = [row[0] for row in rows if (not expired_only or (row[1] is not None and row[1] <= now))
-                      and (key_matches is None or key_matches(row[0]))]
-            for key in doomed:
-                conn.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
-        return len(doomed)
+        return self.db.kv_purge(namespace, _stamp(self.clock()), expired_only, key_matches)
 
     def list(self, namespace: str, values: bool = False) -> list[dict[str, Any]]:
         """Non-expired entries of `namespace`, sorted by key: key, type, secret, expires_at, updated_at, and with
         `values` the value (decrypted)."""
         validate_namespace(namespace)
-        rows = self.db.query(
-            "SELECT key, type, value, secret, expires_at, updated_at FROM kv WHERE namespace = ?"
-            " AND (expires_at IS NULL OR expires_at > ?) ORDER BY key",
-            (namespace, _stamp(self.clock())),
-        )
         listed = []
-        for row in rows:
+        for row in self.db.kv_rows(namespace, _stamp(self.clock())):
             item = {"key": row["key"], "type": row["type"], "secret": bool(row["secret"]),
                     "expires_at": row["expires_at"], "updated_at": row["updated_at"]}
             if values:

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flowrun.state.db import Database
-from flowrun.state.purge import Deleted, delete_executions
+from flowrun.state.protocol import StateStore
+from flowrun.state.records import Deleted
 from flowrun.storage.internal import InternalStorage, execution_prefix
 
 
@@ -31,15 +31,15 @@ class Purged:
                 "logs": self.deleted.logs, "metrics": self.deleted.metrics, "files": self.files}
 
 
-def purge_executions(db: Database, storage: InternalStorage, executions: Iterable[dict[str, Any]],
+def purge_executions(db: StateStore, storage: InternalStorage, executions: Iterable[dict[str, Any]],
                      parts: PurgeParts = PurgeParts(), batch_size: int = 100) -> Purged:
     """Purge these executions (dicts with id, namespace, flowId, as `select_executions` returns them).
 
     An execution that is no longer finished when its batch is deleted keeps its rows and its files.
     """
     by_id = {item["id"]: item for item in executions}
-    deleted = delete_executions(db, list(by_id), rows=parts.executions, logs=parts.logs, metrics=parts.metrics,
-                                batch_size=batch_size)
+    deleted = db.delete_executions(list(by_id), rows=parts.executions, logs=parts.logs, metrics=parts.metrics,
+                                   batch_size=batch_size)
     files = 0
     if parts.storage:
         for execution_id in deleted.ids:

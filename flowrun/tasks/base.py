@@ -12,7 +12,7 @@ from flowrun.model.base import RetrySpec, Strict
 if TYPE_CHECKING:
     from flowrun.crypto import Cipher
     from flowrun.secrets import Masker, Secrets
-    from flowrun.state.db import Database
+    from flowrun.state.protocol import StateStore
     from flowrun.storage.internal import InternalStorage
     from flowrun.storage.kv import KVStore
     from flowrun.storage.namespace_files import NamespaceFiles
@@ -118,7 +118,7 @@ class TaskServices(Protocol):
     """The project's services as tasks and templates see them. `flowrun.engine.services.Services` implements it."""
 
     @property
-    def db(self) -> Database: ...
+    def db(self) -> StateStore: ...
 
     @property
     def storage(self) -> InternalStorage: ...

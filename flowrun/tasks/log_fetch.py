@@ -53,15 +53,15 @@ class Fetch(Task):
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         from flowrun.ion import IonLineWriter
-        from flowrun.state.log_search import LEVELS, execution_exists, find_logs
+        from flowrun.state.log_search import LEVELS
 
         namespace, flow_id, execution_id = self._target(ctx)
         level = choice(ctx, self.level, "level", LEVELS)
         task_ids = strings(ctx, self.tasks_id, "tasksId")
         db = ctx.services().db
-        if not execution_exists(db, namespace, flow_id, execution_id):
+        if not db.execution_exists(namespace, flow_id, execution_id):
             ctx.logger.warn(f"no execution `{execution_id}` of flow {namespace}.{flow_id}: no log lines fetched")
-        rows = find_logs(db, namespace, flow_id, execution_id, level, task_ids)
+        rows = db.find_logs(namespace, flow_id, execution_id, level, task_ids)
         path, uri = ctx.storage.new_file(f"{uuid.uuid4().hex}.ion")
         with open(path, "w", encoding="utf-8") as stream:
             writer = IonLineWriter(stream)

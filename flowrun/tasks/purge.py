@@ -84,7 +84,7 @@ class PurgeExecutions(Task):
     batch_size: int | str = 100
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
-        from flowrun.state.purge import ExecutionFilter, select_executions
+        from flowrun.state.purge import ExecutionFilter
         from flowrun.storage.purge import PurgeParts, purge_executions
 
         states = self._states(ctx)
@@ -100,7 +100,7 @@ class PurgeExecutions(Task):
                            metrics=_flag(self, ctx, self.purge_metric, "purgeMetric"),
                            storage=_flag(self, ctx, self.purge_storage, "purgeStorage"))
         services = ctx.services()
-        selection = select_executions(services.db, spec)
+        selection = services.db.select_executions(spec)
         if selection.unfinished:
             ctx.logger.info(f"kept {len(selection.unfinished)} unfinished execution(s): they are never purged")
         purged = purge_executions(services.db, services.storage, selection.purgeable, parts,
@@ -148,7 +148,7 @@ class PurgeLogs(Task):
     batch_size: int | str | None = None
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
-        from flowrun.state.purge import LogFilter, delete_logs
+        from flowrun.state.purge import LogFilter
 
         end = _stamp(self, ctx, self.end_date, "endDate")
         if end is None:
@@ -161,7 +161,7 @@ class PurgeLogs(Task):
             spec = LogFilter(end=end, start=_stamp(self, ctx, self.start_date, "startDate"),
                              namespace=_text(ctx, self.namespace), flow_id=_text(ctx, self.flow_id),
                              execution_id=_text(ctx, self.execution_id), levels=self._levels(ctx))
-            deleted = delete_logs(ctx.services().db, spec)
+            deleted = ctx.services().db.delete_logs(spec)
         ctx.logger.info(f"purged {deleted} log line(s)")
         return {"count": deleted, "executionLogsCount": deleted, "nonExecutionLogsCount": 0}
 

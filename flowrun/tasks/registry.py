@@ -17,6 +17,7 @@ CORE = "io.kestra.plugin.core"
 SCRIPTS = "io.kestra.plugin.scripts"
 JDBC = "io.kestra.plugin.jdbc"
 GCP = "io.kestra.plugin.gcp"
+GIT = "io.kestra.plugin.git"
 
 #: canonical Kestra type -> "module:Class"
 TASKS: dict[str, str] = {
@@ -96,6 +97,14 @@ TASKS: dict[str, str] = {
     f"{GCP}.bigquery.Load": "flowrun.tasks.bigquery:Load",
     f"{GCP}.bigquery.LoadFromGcs": "flowrun.tasks.bigquery:LoadFromGcs",
     f"{GCP}.bigquery.ExtractToGcs": "flowrun.tasks.bigquery:ExtractToGcs",
+    # git
+    f"{GIT}.Clone": "flowrun.tasks.git:Clone",
+    f"{GIT}.SyncNamespaceFiles": "flowrun.tasks.git:SyncNamespaceFiles",
+    f"{GIT}.SyncFlows": "flowrun.tasks.git:SyncFlows",
+    f"{GIT}.PushFlows": "flowrun.tasks.git_push:PushFlows",
+    f"{GIT}.PushNamespaceFiles": "flowrun.tasks.git_push:PushNamespaceFiles",
+    f"{GIT}.Push": "flowrun.tasks.git_legacy:Push",
+    f"{GIT}.Sync": "flowrun.tasks.git_legacy:Sync",
 }
 
 #: legacy or alternative name -> canonical name

@@ -30,9 +30,8 @@ class _StateTask(Task):
         return StateScope(ctx.namespace, "" if shared else ctx.flow_id, name, value)
 
     def store(self, ctx: RunContext) -> Any:
-        from flowrun.state.task_state import TaskStates
-
-        return TaskStates(ctx.services().db)
+        """The state store (flowrun.state.protocol.StateStore) that keeps the documents."""
+        return ctx.services().db
 
     def key(self, ctx: RunContext, scope: Any) -> str:
         from flowrun.storage.internal import slugify
@@ -72,7 +71,7 @@ class Get(_StateTask):
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         scope = self.scope(ctx)
-        stored = self.store(ctx).read(scope)
+        stored = self.store(ctx).read_task_state(scope)
         if stored is None:
             if flag(ctx, self.error_on_missing, "errorOnMissing"):
                 raise TaskError(f"state `{scope.name}` not found ({self.key(ctx, scope)})",
@@ -103,7 +102,7 @@ class Set(_StateTask):
             secret = ctx.is_secret(merged)
             return StoredState(cipher.encrypt(text) if secret else text, secret)
 
-        self.store(ctx).update(scope, change)
+        self.store(ctx).update_task_state(scope, change)
         return {"count": len(merged), "key": self.key(ctx, scope)}
 
 
@@ -114,7 +113,7 @@ class Delete(_StateTask):
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         scope = self.scope(ctx)
-        deleted = self.store(ctx).delete(scope)
+        deleted = self.store(ctx).delete_task_state(scope)
         if not deleted and flag(ctx, self.error_on_missing, "errorOnMissing"):
             raise TaskError(f"unable to find the state `{scope.name}` ({self.key(ctx, scope)})",
                             {"hint": "set errorOnMissing: false to ignore a missing state"})

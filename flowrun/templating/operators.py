@@ -157,7 +157,8 @@ def value_range(start: Any, end: Any, step: Any = 1) -> list[Any]:
     if step == 0:
         raise EvalError("The step of range function must not be zero")
     numbers = range(start, end + (1 if step > 0 else -1), step)
-    check_items(len(numbers), f"range({start}, {end})")
+    check_items(max(0, (numbers.stop - numbers.start + step - (1 if step > 0 else -1)) // step),
+                f"range({start}, {end})")  # len() of a range beyond a C ssize_t raises OverflowError
     return list(numbers)
 
 

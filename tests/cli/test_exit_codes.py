@@ -44,6 +44,7 @@ FLOWRUN_ERRORS = {
     "flowrun.schedule.cron.CronError": ExitCode.INVALID,
     "flowrun.schedule.conditions.ConditionError": ExitCode.INVALID,
     "flowrun.cutoff.CutoffError": ExitCode.USAGE,
+    "flowrun.gitops.remote.GitError": ExitCode.FLOW_FAILED,
 }
 #: Every other exception class defined in flowrun: each is caught where it is raised and turned into a
 #: FlowrunError or a failed task, so it never reaches the CLI (if one did, it would be an internal error, 4).

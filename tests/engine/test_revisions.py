@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import textwrap
 from pathlib import Path
 
 from conftest import CliResult, Project
@@ -137,9 +136,10 @@ def test_executions_recorded_before_revisions_get_them_oldest_first(project: Pro
                "id: old\nnamespace: dev\ntasks: [{id: a, type: " + RETURN + ", format: y}]\n"]
     conn = sqlite3.connect(project.home / "state.db")
     conn.execute("CREATE TABLE migrations (version TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
-    for version, script in MIGRATIONS[:2]:
-        conn.executescript(textwrap.dedent(script))
-        conn.execute("INSERT INTO migrations VALUES (?, 0)", (version,))
+    for migration in MIGRATIONS[:2]:
+        for statement in migration.statements("sqlite"):
+            conn.execute(statement)
+        conn.execute("INSERT INTO migrations VALUES (?, 0)", (migration.version,))
     for execution_id, created, source in (("e1", "2024-01-01", sources[0]), ("e2", "2024-02-01", sources[1]),
                                           ("e3", "2024-03-01", sources[0])):
         conn.execute("INSERT INTO executions (id, namespace, flow_id, state, created_at, start_date, flow_source) "

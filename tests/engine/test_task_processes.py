@@ -255,7 +255,7 @@ def test_restart_refuses_while_a_task_of_the_earlier_run_still_runs(project: Pro
     db = Database(project.home / "state.db")
     leftover = sleeper()
     try:  # this test process is the (live) flowrun that still runs a task of the failed execution
-        processes.record(db, execution.id, "tr", "boom", 1, leftover.pid)
+        db.record_process(execution.id, "tr", "boom", 1, leftover.pid)
 
         refused = project.cli("restart", execution.id)
 

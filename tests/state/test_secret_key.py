@@ -17,7 +17,7 @@ from helpers import assert_clean_error
 from flowrun.crypto import MARKER, Cipher, fingerprint, rotate_key
 from flowrun.state.db import Database
 from flowrun.state.integrity import backup_before_migration, backup_path
-from flowrun.state.keys import FINGERPRINT, KeyLedger, reencrypt
+from flowrun.state.keys import FINGERPRINT, KeyLedger
 
 FLOW = """\
 id: guarded
@@ -154,7 +154,7 @@ def test_an_interrupted_rotation_is_harmless_or_finished_by_the_next_command(pro
     assert project.cli("state", "check").code == 0
 
     def crash_after_commit(transform: object, new_fingerprint: str) -> int:
-        reencrypt(db, transform, new_fingerprint)  # type: ignore[arg-type]
+        db.reencrypt(transform, new_fingerprint)  # type: ignore[arg-type]
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

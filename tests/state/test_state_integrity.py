@@ -146,18 +146,18 @@ def test_a_foreign_sqlite_file_is_refused(project: Project) -> None:
 def test_a_backup_is_taken_before_a_schema_migration(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     with sqlite3.connect(path) as conn:  # a DB written by a flowrun that knew only the first migration
-        conn.executescript(MIGRATIONS[0][1])
+        conn.executescript(";".join(MIGRATIONS[0].statements("sqlite")))
         conn.execute("CREATE TABLE migrations (version TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
-        conn.execute("INSERT INTO migrations VALUES (?, 0)", (MIGRATIONS[0][0],))
+        conn.execute("INSERT INTO migrations VALUES (?, 0)", (MIGRATIONS[0].version,))
         conn.execute("INSERT INTO kv VALUES ('t', 'k', 'STRING', '\"v\"', NULL, 'now')")
     db = Database(path)
-    assert [r[0] for r in db.query("SELECT version FROM migrations ORDER BY version")] == [v for v, _ in MIGRATIONS]
-    assert rows(backup_path(path), "SELECT version FROM migrations") == [(MIGRATIONS[0][0],)]
+    assert [r[0] for r in db.query("SELECT version FROM migrations ORDER BY version")] == [m.version for m in MIGRATIONS]
+    assert rows(backup_path(path), "SELECT version FROM migrations") == [(MIGRATIONS[0].version,)]
     assert rows(backup_path(path), "SELECT key FROM kv") == [("k",)]
     assert str(backup_path(path)) in recover_hint(path)
     db.close()
     Database(path).close()  # nothing pending: no new backup
-    assert rows(backup_path(path), "SELECT version FROM migrations") == [(MIGRATIONS[0][0],)]
+    assert rows(backup_path(path), "SELECT version FROM migrations") == [(MIGRATIONS[0].version,)]
 
 
 def test_state_check_before_anything_ran_and_of_a_missing_file(project: Project) -> None:

@@ -178,3 +178,9 @@ def test_file_size_of_a_missing_file_fails_the_task_clearly(project: Project) ->
     assert "template error: cannot get the size of `nope.txt`: No such file or directory" in result.stdout
     assert str(project.root) not in result.stdout + result.stderr
     _clean(result)
+
+
+def test_a_range_beyond_a_machine_integer_is_refused_not_overflowed() -> None:
+    """Found by `make fuzz`: len() of such a range raised OverflowError, an internal error."""
+    _fails("{{ 0..9223372036854775808 }}", "would have 9,223,372,036,854,775,809 items", 5)
+    assert render("{{ range(10, 0, -3) }} {{ 3..1 }}", {}) == "[10,7,4,1] []"

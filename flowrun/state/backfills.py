@@ -1,0 +1,54 @@
+"""SQLite rows of backfills: one per `flowrun backfill` window, resumed when interrupted, with its final counts."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from typing import Any
+
+from flowrun.model.execution import new_id
+from flowrun.state.liveness import pid_alive
+from flowrun.state.records import Row
+from flowrun.state.sqlbase import SqlBase
+
+
+def _stamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _dead(row: Any) -> bool:
+    return row["host"] == socket.gethostname() and not pid_alive(row["pid"])
+
+
+class SqliteBackfills(SqlBase):
+    """The `backfills` table; the dates themselves are schedule claims that carry the backfill id."""
+
+    def start_backfill(self, namespace: str, flow_id: str, triggers: list[str], start: str, end: str,
+                       options: dict[str, Any]) -> tuple[str, bool]:
+        params = (namespace, flow_id, json.dumps(triggers), start, end, json.dumps(options, sort_keys=True))
+        with self.write() as conn:
+            for row in conn.execute("SELECT * FROM backfills WHERE namespace = ? AND flow_id = ? AND triggers = ? "
+                                    "AND window_start = ? AND window_end = ? AND options = ? AND state IN "
+                                    "('INTERRUPTED', 'RUNNING') ORDER BY created_at DESC", params).fetchall():
+                if row["state"] == "RUNNING" and not _dead(row):
+                    continue
+                conn.execute("UPDATE backfills SET state = 'RUNNING', pid = ?, host = ?, ended_at = NULL WHERE id = ?",
+                             (os.getpid(), socket.gethostname(), row["id"]))
+                return row["id"], True
+            backfill_id = new_id()
+            conn.execute("INSERT INTO backfills (id, namespace, flow_id, triggers, window_start, window_end, options, "
+                         "state, created_at, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?)",
+                         (backfill_id, *params, _stamp(), os.getpid(), socket.gethostname()))
+        return backfill_id, False
+
+    def finish_backfill(self, backfill_id: str, state: str, total: int, succeeded: int, failed: int,
+                        skipped: int) -> None:
+        with self.write() as conn:
+            conn.execute("UPDATE backfills SET state = ?, total = ?, succeeded = ?, failed = ?, skipped = ?, "
+                         "ended_at = ? WHERE id = ?", (state, total, succeeded, failed, skipped, _stamp(), backfill_id))
+
+    def backfill_rows(self, limit: int) -> list[Row]:
+        rows = self.query("SELECT * FROM backfills ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,))
+        return [dict(row, triggers=json.loads(row["triggers"]), options=json.loads(row["options"])) for row in rows]

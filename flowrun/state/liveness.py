@@ -1,0 +1,45 @@
+"""Whether the flowrun process behind a row still lives: its pid on this host, its heartbeat from elsewhere."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+#: the execution states in which some flowrun process is (or should be) working on it
+ACTIVE = ("CREATED", "QUEUED", "RUNNING", "RETRYING", "KILLING")
+#: the error reap_dead writes on an execution whose process died
+DIED = "the flowrun process running it died"
+HEARTBEAT_SECONDS = 5.0
+#: a process on another host whose latest sign of life is older than this counts as gone
+STALE_SECONDS = 60.0
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def owner_alive(host: str | None, pid: int | None, last_seen: float | None) -> bool:
+    """A process recorded as (host, pid), last seen at `last_seen` (Unix time): is it still there?"""
+    if host == socket.gethostname():
+        return bool(pid) and pid_alive(int(pid or 0))
+    return (last_seen or 0.0) > time.time() - STALE_SECONDS
+
+
+def owner() -> tuple[int, str, float]:
+    """(pid, host, now) of this process, as recorded on the rows it takes."""
+    return os.getpid(), socket.gethostname(), time.time()

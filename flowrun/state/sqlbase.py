@@ -1,0 +1,41 @@
+"""What the SQLite table mixins need from `Database`: a write transaction, reads, and rows as dicts."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+
+class SqlBase:
+    """The mixins of `flowrun.state.db.Database` (one per table family) call only these."""
+
+    path: Path
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection, for reads outside a write transaction."""
+        raise NotImplementedError
+
+    def write(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT)."""
+        raise NotImplementedError
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        raise NotImplementedError
+
+    def query_one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
+        raise NotImplementedError
+
+
+def as_dict(row: sqlite3.Row | None) -> dict[str, Any] | None:
+    return dict(row) if row is not None else None
+
+
+def as_dicts(rows: list[sqlite3.Row]) -> list[dict[str, Any]]:
+    return [dict(row) for row in rows]
