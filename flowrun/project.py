@@ -10,8 +10,7 @@ from typing import Any
 from pydantic import ValidationError, field_validator
 
 from flowrun.errors import InvalidFlowError, Problem, UsageError
-from flowrun.model.base import Strict
-from flowrun.model.flow import PluginDefault
+from flowrun.model.base import PluginDefault, Strict
 
 CONFIG_FILE = "flowrun.yaml"
 
