@@ -139,7 +139,7 @@ def load_config(root: Path) -> ProjectConfig:
     if not path.is_file():
         return ProjectConfig()
     from flowrun.load import parse_yaml
-    from flowrun.validate import pydantic_problems
+    from flowrun.model.problems import pydantic_problems
 
     try:
         text = path.read_text(encoding="utf-8")
