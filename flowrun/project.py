@@ -138,7 +138,7 @@ def load_config(root: Path) -> ProjectConfig:
     path = root / CONFIG_FILE
     if not path.is_file():
         return ProjectConfig()
-    from flowrun.load import parse_yaml
+    from flowrun.model.parse import parse_yaml
     from flowrun.model.problems import pydantic_problems
 
     try:
