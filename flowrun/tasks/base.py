@@ -11,6 +11,7 @@ from flowrun.model.base import RetrySpec, Strict
 
 if TYPE_CHECKING:
     from flowrun.crypto import Cipher
+    from flowrun.project import Project
     from flowrun.secrets import Masker, Secrets
     from flowrun.state.protocol import StateStore
     from flowrun.storage.internal import InternalStorage
@@ -116,6 +117,9 @@ class Storage(Protocol):
 
 class TaskServices(Protocol):
     """The project's services as tasks and templates see them. `flowrun.engine.services.Services` implements it."""
+
+    @property
+    def project(self) -> Project: ...
 
     @property
     def db(self) -> StateStore: ...
