@@ -89,7 +89,8 @@ def resume(
     json_output: JsonFlag = False,
     home: Home = None,
 ) -> None:
-    """Continue a PAUSED execution in this process.
+    """Continue a PAUSED execution in this process: its first PAUSED Pause goes on (SUCCESS), with `--input`
+    typed and checked against the Pause's `onResume` inputs.
 
     Example: flowrun resume 4bWcR8u3mRkNp2WJmY0E7H --input approved=true
     """

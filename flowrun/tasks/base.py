@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -199,6 +200,19 @@ class RunContext(Protocol):
 
     def is_secret(self, value: Any) -> bool:
         """Whether `value` (a string, or any JSON value) holds a value registered as secret."""
+        ...
+
+    def mark_warning(self) -> None:
+        """End this attempt WARNING rather than SUCCESS when it returns (Kestra's `finalState`)."""
+        ...
+
+    def report_child(self, name: str, state: str, start: datetime | None = None, end: datetime | None = None,
+                     outputs: dict[str, Any] | None = None, error: str | None = None) -> None:
+        """Create or update a child task run `name` of this attempt (one per dbt node), shown and recorded."""
+        ...
+
+    def child_log(self, name: str, level: str, message: str) -> None:
+        """A log line attributed to child `name` (to the task itself while no such child exists)."""
         ...
 
     def process_started(self, pgid: int) -> None:

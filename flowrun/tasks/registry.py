@@ -17,6 +17,7 @@ CORE = "io.kestra.plugin.core"
 SCRIPTS = "io.kestra.plugin.scripts"
 JDBC = "io.kestra.plugin.jdbc"
 GCP = "io.kestra.plugin.gcp"
+DBT = "io.kestra.plugin.dbt.cli"
 GIT = "io.kestra.plugin.git"
 
 #: canonical Kestra type -> "module:Class"
@@ -64,8 +65,17 @@ TASKS: dict[str, str] = {
     f"{CORE}.flow.Dag": "flowrun.tasks.flowable:Dag",
     f"{CORE}.flow.AllowFailure": "flowrun.tasks.flowable:AllowFailure",
     f"{CORE}.flow.WorkingDirectory": "flowrun.tasks.flowable:WorkingDirectory",
-    f"{CORE}.flow.Pause": "flowrun.tasks.flowable:Pause",
+    f"{CORE}.flow.Pause": "flowrun.tasks.pause:Pause",
     f"{CORE}.flow.Subflow": "flowrun.tasks.flowable:Subflow",
+    f"{CORE}.flow.LoopUntil": "flowrun.tasks.loop_until:LoopUntil",
+    f"{CORE}.flow.WaitFor": "flowrun.tasks.loop_until:WaitFor",
+    f"{CORE}.flow.ForEachItem": "flowrun.tasks.foreach_item:ForEachItem",
+    f"{CORE}.flow.Template": "flowrun.tasks.template:Template",
+    f"{CORE}.templating.TemplatedTask": "flowrun.tasks.template:TemplatedTask",
+    f"{CORE}.execution.Exit": "flowrun.tasks.execution:Exit",
+    f"{CORE}.execution.Resume": "flowrun.tasks.execution:Resume",
+    f"{CORE}.execution.Count": "flowrun.tasks.execution:Count",
+    f"{CORE}.trigger.Toggle": "flowrun.tasks.trigger_toggle:Toggle",
     # scripts
     f"{SCRIPTS}.python.Script": "flowrun.tasks.scripts:PythonScript",
     f"{SCRIPTS}.python.Commands": "flowrun.tasks.scripts:PythonCommands",
@@ -97,6 +107,10 @@ TASKS: dict[str, str] = {
     f"{GCP}.bigquery.Load": "flowrun.tasks.bigquery:Load",
     f"{GCP}.bigquery.LoadFromGcs": "flowrun.tasks.bigquery:LoadFromGcs",
     f"{GCP}.bigquery.ExtractToGcs": "flowrun.tasks.bigquery:ExtractToGcs",
+    # dbt
+    f"{DBT}.DbtCLI": "flowrun.tasks.dbt:DbtCLI",
+    **{f"{DBT}.{name}": f"flowrun.tasks.dbt:{name}" for name in (
+        "Build", "Run", "Test", "Seed", "Snapshot", "Compile", "Deps", "Freshness", "List")},
     # git
     f"{GIT}.Clone": "flowrun.tasks.git:Clone",
     f"{GIT}.SyncNamespaceFiles": "flowrun.tasks.git:SyncNamespaceFiles",
@@ -141,6 +155,12 @@ ALIASES: dict[str, str] = {
     "io.kestra.core.tasks.flows.Worker": f"{CORE}.flow.WorkingDirectory",
     "io.kestra.core.tasks.flows.Pause": f"{CORE}.flow.Pause",
     "io.kestra.core.tasks.flows.Subflow": f"{CORE}.flow.Subflow",
+    "io.kestra.core.tasks.flows.WaitFor": f"{CORE}.flow.WaitFor",
+    "io.kestra.core.tasks.flows.ForEachItem": f"{CORE}.flow.ForEachItem",
+    "io.kestra.core.tasks.flows.Template": f"{CORE}.flow.Template",
+    "io.kestra.core.tasks.templating.TemplatedTask": f"{CORE}.templating.TemplatedTask",
+    "io.kestra.core.tasks.executions.Counts": f"{CORE}.execution.Count",
+    "io.kestra.core.tasks.trigger.Toggle": f"{CORE}.trigger.Toggle",
     "io.kestra.core.tasks.flows.Flow": f"{CORE}.flow.Subflow",
     "io.kestra.plugin.core.flow.Flow": f"{CORE}.flow.Subflow",
     "io.kestra.core.tasks.scripts.Bash": f"{SCRIPTS}.shell.Commands",

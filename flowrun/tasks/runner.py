@@ -48,6 +48,8 @@ class Runner(Protocol):
     killed: threading.Event
     #: the internal-storage prefix of this execution's files
     storage_prefix: str
+    #: PAUSED task runs of an earlier run to resume now, by task run id (flowrun.engine.pause.Resumption)
+    resumptions: dict[str, Any]
 
     def task_variables(self, task: Task | None, taskrun: TaskRun | None, scope: Scope) -> dict[str, Any]:
         """The template variables a task (or, with None, the flow) sees right now."""
@@ -73,6 +75,14 @@ class Runner(Protocol):
 
     def add_labels(self, labels: dict[str, str]) -> None: ...
 
+    def child_taskrun(self, parent: TaskRun, name: str) -> TaskRun:
+        """A task run under `parent` that its task reports itself (one per dbt node)."""
+        ...
+
+    def update_child(self, child: TaskRun) -> None:
+        """Publish a reported task run's new state, dates or outputs."""
+        ...
+
     def run_group(self, tasks: list[Task], scope: Scope, errors: list[Task] | None, concurrent: int = 1) -> State:
         """Run child tasks (in order, or `concurrent` at a time; 0 = all), then `errors` if they failed."""
         ...
@@ -85,6 +95,18 @@ class Runner(Protocol):
     def run_dag(self, tasks: list[Task], deps: dict[str, list[str]], scope: Scope, errors: list[Task] | None,
                 limit: int) -> State:
         """Run each task once the tasks it depends on have ended, `limit` at a time (0 = all)."""
+        ...
+
+    def keep_children(self, parent: TaskRun) -> None:
+        """Keep, as they were recorded, the task runs below `parent` of an earlier run (it is not run again)."""
+        ...
+
+    def set_execution_state(self, state: State) -> None:
+        """Move the execution to `state` (PAUSED while a pause waits, RESTARTED then RUNNING when it resumes)."""
+        ...
+
+    def end_execution(self, state: State) -> None:
+        """End the execution in `state` (Exit): no task starts after this; tasks already running go on."""
         ...
 
     def run_in_background(self, target: Callable[[], object]) -> None:
