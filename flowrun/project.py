@@ -10,8 +10,7 @@ from typing import Any
 from pydantic import ValidationError, field_validator
 
 from flowrun.errors import InvalidFlowError, Problem, UsageError
-from flowrun.model.base import Strict
-from flowrun.model.flow import PluginDefault
+from flowrun.model.base import PluginDefault, Strict
 
 CONFIG_FILE = "flowrun.yaml"
 
@@ -156,8 +155,8 @@ def load_config(root: Path) -> ProjectConfig:
     path = root / CONFIG_FILE
     if not path.is_file():
         return ProjectConfig()
-    from flowrun.load import parse_yaml
-    from flowrun.validate import pydantic_problems
+    from flowrun.model.parse import parse_yaml
+    from flowrun.model.problems import pydantic_problems
 
     try:
         text = path.read_text(encoding="utf-8")

@@ -80,13 +80,20 @@ def _run_all(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope, batches: lis
 
 
 def _state(taskrun: TaskRun, task: Any, states: list[State]) -> State:
-    from flowrun.tasks.foreach_item import batch_state
-
     state = batch_state(states, task.transmit_failed)
     if state == State.FAILED:
         failed = sum(1 for s in states if s in (State.FAILED, State.KILLED, State.CANCELLED))
         taskrun.error = f"{failed} of {len(states)} subflow executions failed"
     return state
+
+
+def batch_state(states: list[State], transmit_failed: bool) -> State:
+    """The `_items` task run's state from its subflows' states."""
+    if not transmit_failed:
+        return State.SUCCESS
+    if any(state in (State.FAILED, State.KILLED, State.CANCELLED) for state in states):
+        return State.FAILED
+    return State.WARNING if State.WARNING in states else State.SUCCESS
 
 
 def _store_outputs(ex: Runner, taskrun: TaskRun, gathered: list[dict[str, Any]]) -> str:

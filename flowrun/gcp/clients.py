@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.gcp.auth import GcpAuth
+
+if TYPE_CHECKING:
+    from flowrun.tasks.base import RunContext
 
 #: resumable uploads go in chunks this large: the storage emulator rewrites the partial object on every chunk
 UPLOAD_CHUNK = 100 * 1024 * 1024
@@ -36,13 +39,9 @@ def check_reachable(service: str, endpoint: str) -> str | None:
                 f"{ENV[service]} / `emulators.{service}` in flowrun.yaml to use Google Cloud")
 
 
-def project_emulators(ctx: Any) -> dict[str, str]:
-    """`emulators:` from the project's flowrun.yaml, read defensively from the run context."""
-    try:
-        emulators = ctx.executor.services.project.config.emulators
-    except AttributeError:
-        return {}
-    return dict(emulators or {})
+def project_emulators(ctx: RunContext) -> dict[str, str]:
+    """`emulators:` from the project's flowrun.yaml."""
+    return dict(ctx.services().project.config.emulators)
 
 
 def storage_client(auth: GcpAuth, endpoint: str | None) -> Any:

@@ -1,8 +1,10 @@
-"""The base of every config model (`Strict`: camelCase in YAML, unknown keys rejected) and the retry spec."""
+"""Shared config models: `Strict` (camelCase, unknown keys rejected), the retry spec and plugin defaults."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 try:  # flowrun uses no pydantic plugin: skip scanning every installed package's entry points at start-up
@@ -21,6 +23,14 @@ class Strict(BaseModel):
         extra="forbid", alias_generator=to_camel, populate_by_name=True, arbitrary_types_allowed=True,
         defer_build=True,
     )
+
+
+class PluginDefault(Strict):
+    """One `pluginDefaults` entry, in a flow or in flowrun.yaml: `values` for the tasks of `type`."""
+
+    type: str
+    values: dict[str, Any] = Field(default_factory=dict)
+    forced: bool = False
 
 
 class RetrySpec(Strict):

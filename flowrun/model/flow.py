@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from flowrun.model.base import RetrySpec, Strict
+from flowrun.model.base import PluginDefault, RetrySpec, Strict
 from flowrun.tasks.base import Task
 
 FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
@@ -15,12 +15,6 @@ NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 TASK_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
 RESERVED_IDS = {"pause", "resume", "force-run", "change-status", "kill", "executions", "search",
                 "source", "disable", "enable"}
-
-
-class PluginDefault(Strict):
-    type: str
-    values: dict[str, Any] = Field(default_factory=dict)
-    forced: bool = False
 
 
 class Concurrency(Strict):

@@ -12,6 +12,7 @@ from flowrun.model.base import RetrySpec, Strict
 
 if TYPE_CHECKING:
     from flowrun.crypto import Cipher
+    from flowrun.project import Project
     from flowrun.secrets import Masker, Secrets
     from flowrun.state.protocol import StateStore
     from flowrun.storage.internal import InternalStorage
@@ -119,10 +120,10 @@ class TaskServices(Protocol):
     """The project's services as tasks and templates see them. `flowrun.engine.services.Services` implements it."""
 
     @property
-    def db(self) -> StateStore: ...
+    def project(self) -> Project: ...
 
     @property
-    def project(self) -> Any: ...  # flowrun.project.Project: typed loosely, its import would close a cycle
+    def db(self) -> StateStore: ...
 
     @property
     def storage(self) -> InternalStorage: ...
