@@ -45,6 +45,18 @@ class ProjectConfig(Strict):
     secrets_file: str | None = None
     max_parallel: int | None = None
     emulators: dict[str, str] = {}
+    #: a timed Pause that resumes within this long waits in the process; a longer one leaves the execution
+    #: PAUSED for `flowrun tick` (or `flowrun resume`)
+    pause_wait: str = "PT1M"
+
+    @field_validator("pause_wait")
+    @classmethod
+    def _check_pause_wait(cls, value: str) -> str:
+        from flowrun.durations import parse_duration
+
+        parse_duration(value)
+        return value
+
     git: GitSettings | None = None
     #: where `kestra://` files and namespace files live: `gs://bucket/prefix` or a shared dir (FLOWRUN_STORAGE wins)
     storage: str | None = None
@@ -71,6 +83,11 @@ class Project:
     @property
     def flows_dir(self) -> Path:
         return self.root / "flows"
+
+    @property
+    def templates_dir(self) -> Path:
+        """Kestra's (deprecated) templates, one YAML file each: `id`, `namespace`, `tasks`, `errors`."""
+        return self.root / "templates"
 
     @property
     def namespace_files_dir(self) -> Path:

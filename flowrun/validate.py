@@ -239,6 +239,17 @@ def validate_document(doc: Document, global_defaults: Sequence[PluginDefault] = 
     return flow
 
 
+def build_task_group(doc: Document, raw: list[Any], key: str,
+                     defaults: Sequence[PluginDefault] = ()) -> list[Task]:
+    """Validate raw task maps of `doc` found at `key` (a template's `tasks`, a TemplatedTask's rendered spec)
+    into tasks; raises InvalidFlowError listing every problem, each located in `doc`."""
+    validator = _Validator(doc, list(defaults))
+    tasks = validator.build_group(raw, key)
+    if validator.problems:
+        raise InvalidFlowError(validator.problems)
+    return tasks
+
+
 def _flow_defaults(doc: Document, data: dict[str, Any], problems: list[Problem]) -> list[PluginDefault]:
     """The flow's own pluginDefaults (or legacy taskDefaults); shape errors are reported by FlowDoc."""
     raw = data.get("pluginDefaults") or data.get("taskDefaults") or []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flowrun.app.execute import execute
@@ -22,17 +23,20 @@ ALLOWED = {"restart": ("FAILED", "KILLED", "CANCELLED", "WARNING"), "resume": ("
 def continue_execution(execution_id: str, mode: str, home: str | None = None, from_task: str | None = None,
                        resume_inputs: dict[str, Any] | None = None, listeners: list[Any] | None = None,
                        revision: int | None = None, latest: bool = False,
-                       notify: Callable[[str], None] | None = None) -> Execution:
+                       notify: Callable[[str], None] | None = None,
+                       delays: dict[str, Any] | None = None, start: Path | None = None) -> Execution:
     """`restart` (failed task runs again, same execution), `resume` (a PAUSED one) or `replay` (new execution).
 
     The flow is the execution's revision, or `revision`, or with `latest` the file now; `notify` gets the note
-    that says the file on disk differs from the revision being run.
+    that says the file on disk differs from the revision being run. A resume continues the first PAUSED Pause
+    with `resume_inputs`, or (from tick) the pauses of `delays` (task run id -> flowrun.state.pauses.Due).
     """
+    from flowrun.app.resume import plan_resumptions
     from flowrun.engine.resume import load_execution, reuse_map, split_for_replay
     from flowrun.flow_choice import choose_flow
     from flowrun.model.execution import utcnow
 
-    project = open_project(home)
+    project = open_project(home, start)
     services = open_services(project)
     services.start_execution = subflow_starter(0)
     execution = load_execution(services.db, execution_id, services.cipher.unseal)
@@ -46,21 +50,23 @@ def continue_execution(execution_id: str, mode: str, home: str | None = None, fr
     for key in _secret_values(execution.inputs, flow):
         services.masker.add(key)
     runs = execution.task_runs
+    resumptions = plan_resumptions(execution, flow, services, resume_inputs, delays) if mode == "resume" else None
     if mode == "replay":
         execution, runs = _replay_of(execution, split_for_replay(runs, from_task or ""))
     else:
-        _reopen(execution, mode)
+        _reopen(execution, mode, resumptions)
     execution.start_date = execution.start_date or utcnow()
     options = RunOptions(home=home, listeners=listeners or [])
-    outcome = execute(flow, execution, services, options, reuse=reuse_map(runs),
-                      resume_outputs=(resume_inputs or {}) if mode == "resume" else None)
+    outcome = execute(flow, execution, services, options, reuse=reuse_map(runs), resumptions=resumptions)
     return finish(execution, services, options, outcome)
 
 
-def _reopen(execution: Execution, mode: str) -> None:
+def _reopen(execution: Execution, mode: str, resumptions: dict[str, Any] | None = None) -> None:
     """The same execution, to run again: its task runs are reused from the earlier run."""
     execution.task_runs = []
     execution.end_date = None
+    if resumptions and any(r.to != "CANCELLED" for r in resumptions.values()):
+        execution.set_state("RESTARTED")  # as Kestra's resume: PAUSED, RESTARTED, RUNNING
     if mode == "restart":
         execution.labels = [(k, v) for k, v in execution.labels if k != "system.restarted"]
         execution.labels.append(("system.restarted", "true"))

@@ -56,7 +56,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def execute(flow: Any, execution: Execution, services: Services, options: RunOptions,
-            reuse: dict | None = None, resume_outputs: dict | None = None) -> Outcome:
+            reuse: dict | None = None, resumptions: dict | None = None) -> Outcome:
     """Admit the execution (flow concurrency), then run it to its end, its pause or Ctrl-C (or SIGTERM)."""
     from flowrun.engine.events import Bus
     from flowrun.engine.executor import Executor
@@ -69,7 +69,7 @@ def execute(flow: Any, execution: Execution, services: Services, options: RunOpt
     recorder = Recorder(services.db, _seal_for(services), on_failure=lambda _: executor.kill())
     bus = Bus([recorder, *options.listeners])
     executor = Executor(flow, execution, services, bus, max_parallel=_max_parallel(services, options),
-                        reuse=reuse, resume_outputs=resume_outputs)
+                        reuse=reuse, resumptions=resumptions)
     if execution.state == "CREATED":
         bus.execution_updated(execution)
         recorder.raise_if_failed(execution)

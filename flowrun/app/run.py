@@ -111,6 +111,12 @@ def _set_inputs(execution: Execution, flow: Any, options: RunOptions, services: 
 
 def _resolve_inputs(flow: Any, supplied: dict[str, Any], services: Services, execution_id: str,
                     strict: set[str]) -> Any:
+    return resolve_input_specs(flow, flow.inputs, supplied, services, execution_id, strict)
+
+
+def resolve_input_specs(flow: Any, specs: list[Any], supplied: dict[str, Any], services: Services,
+                        execution_id: str, strict: set[str]) -> Any:
+    """Type and validate `supplied` against input definitions (the flow's, or a Pause's `onResume`)."""
     from flowrun.engine.context import TemplateRuntime
     from flowrun.inputs import resolve_inputs
     from flowrun.storage.internal import input_prefix
@@ -130,7 +136,7 @@ def _resolve_inputs(flow: Any, supplied: dict[str, Any], services: Services, exe
         prefix = input_prefix(flow.namespace, flow.id, execution_id, input_id)
         return services.storage.put_file(path, prefix, path.name)
 
-    return resolve_inputs(flow.inputs, supplied, render, upload_file=upload, strict=strict)
+    return resolve_inputs(specs, supplied, render, upload_file=upload, strict=strict)
 
 
 def finish(execution: Execution, services: Services, options: RunOptions, outcome: Outcome) -> Execution:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from flowrun.cli.jsonout import json_errors
 from flowrun.cli.options import Home, JsonFlag, LatestFlag, close_listeners, err, pairs, reporter
 from flowrun.errors import ExitCode
+
+if TYPE_CHECKING:
+    from flowrun.model.execution import Execution
+    from flowrun.secrets import Masker
 
 
 def run(
@@ -50,7 +54,7 @@ def run(
     _finish_run(execution, started.services.masker, json_output)
 
 
-def _finish_run(execution: Any, masker: Any, json_output: bool) -> None:
+def _finish_run(execution: Execution, masker: Masker, json_output: bool) -> None:
     """Print the execution document (with --json), say how to continue a paused run, exit with its code."""
     if json_output:
         from flowrun.crypto import mask_sealed
@@ -85,7 +89,8 @@ def resume(
     json_output: JsonFlag = False,
     home: Home = None,
 ) -> None:
-    """Continue a PAUSED execution in this process.
+    """Continue a PAUSED execution in this process: its first PAUSED Pause goes on (SUCCESS), with `--input`
+    typed and checked against the Pause's `onResume` inputs.
 
     Example: flowrun resume 4bWcR8u3mRkNp2WJmY0E7H --input approved=true
     """

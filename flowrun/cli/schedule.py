@@ -87,7 +87,8 @@ def tick(
     json_output: JsonFlag = False,
     home: Home = None,
 ) -> None:
-    """Run every schedule date that fell due since the last tick, each exactly once. Meant for cron:
+    """Run every schedule date that fell due since the last tick, each exactly once; poll the http.Triggers whose
+    interval has passed; resume the PAUSED executions whose pause delay has passed. Meant for cron:
     `* * * * * cd /proj && flowrun tick` (see `flowrun schedule cron`).
 
     Example: flowrun tick --now 2019-01-02T00:00:00Z
@@ -99,11 +100,13 @@ def tick(
         sys.stderr.write(f"warning: {problem}\n")
     if json_output:
         typer.echo(json.dumps({"now": report.now, "enqueued": report.enqueued, "runs": report.runs,
-                               "interrupted": report.interrupted}, indent=2))
+                               "resumed": report.resumed, "interrupted": report.interrupted}, indent=2))
     else:
         for run in report.runs:
             typer.echo(f"{report.now} {run['flow']} {run['trigger']} {run['date']} {run['state']} "
                        f"{run['executionId'] or run['error']}")
+        for run in report.resumed:
+            typer.echo(f"{report.now} {run['flow']} resumed {run['executionId']} {run['state']}")
     if report.failed or report.interrupted:
         raise typer.Exit(ExitCode.FLOW_FAILED)
 

@@ -17,6 +17,8 @@ from flowrun.templating import TemplateError
 from flowrun.templating.errors import EvalError
 
 if TYPE_CHECKING:
+    from flowrun.storage.kv import KVStore
+    from flowrun.tasks.base import TaskServices
     from flowrun.tasks.runner import Runner, Scope
 
 
@@ -136,10 +138,10 @@ class TaskContext:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
 
-    def kv(self) -> Any:
+    def kv(self) -> KVStore:
         return self.executor.services.kv
 
-    def services(self) -> Any:
+    def services(self) -> TaskServices:
         return self.executor.services
 
     def metric(self, name: str, type: str, value: float, tags: dict[str, str] | None = None) -> None:
@@ -195,7 +197,7 @@ class TemplateRuntime:
     `storage_prefix` limits `read()` of kestra:// files to one execution's files (None: no limit, for
     expressions rendered outside an execution)."""
 
-    def __init__(self, services: Any, namespace: str, storage_prefix: str | None) -> None:
+    def __init__(self, services: TaskServices, namespace: str, storage_prefix: str | tuple[str, ...] | None) -> None:
         self.services = services
         self.namespace = namespace
         self.storage_prefix = storage_prefix

@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from flowrun.engine.context import TaskContext, TemplateRuntime, make_log_line
 from flowrun.engine.events import Bus
@@ -40,7 +40,7 @@ class Executor:
 
     def __init__(self, flow: Flow, execution: Execution, services: Services, bus: Bus,
                  max_parallel: int = 4, reuse: dict[tuple[str, tuple[str, ...]], TaskRun] | None = None,
-                 resume_outputs: dict[str, Any] | None = None) -> None:
+                 resumptions: dict[str, Any] | None = None) -> None:
         self.flow = flow
         self.execution = execution
         self.services = services
@@ -53,14 +53,17 @@ class Executor:
         self.slots = threading.BoundedSemaphore(max(1, max_parallel))
         #: task runs of an earlier run of this execution (restart, resume, replay), by (task id, loop values)
         self.reuse = reuse or {}
-        self.resume_outputs = resume_outputs
+        #: PAUSED task runs of the earlier run to resume, by task run id (flowrun.engine.pause.Resumption)
+        self.resumptions: dict[str, Any] = dict(resumptions or {})
+        #: set by Exit (or a Pause resumed to CANCELLED): the state the execution ends in, no more tasks start
+        self.ended: State | None = None
         self.background: list[threading.Thread] = []
         #: Ctrl-C or SIGTERM reached this execution (as opposed to a task ending KILLED on its own)
         self.interrupted = False
         first_seq = max([len(execution.task_runs), *(run.seq + 1 for run in self.reuse.values())])
         self._seq = itertools.count(first_seq)
         self.storage_prefix = execution_prefix(flow.namespace, flow.id, execution.id)
-        self.runtime = TemplateRuntime(services, flow.namespace, self.storage_prefix)
+        self.runtime = TemplateRuntime(services, flow.namespace, readable_prefixes(execution, self.storage_prefix))
         self.base_vars = self._base_variables()
 
     # -- variables -------------------------------------------------------------------------------------
@@ -137,12 +140,13 @@ class Executor:
             self.interrupted = True
             self.kill()
         top = [tr for tr in ex.task_runs if tr.parent_id is None and tr.task_id in self._top_ids()]
-        state = State.KILLED if self.killed.is_set() else final_state([tr.state for tr in top])
+        state = State.KILLED if self.killed.is_set() else self.ended or final_state([tr.state for tr in top])
         if state not in FAILED_LIKE and self.flow.doc.outputs:
             state = self._render_flow_outputs(state)
         ex.end_date = utcnow()
         ex.set_state(state)
         self.bus.execution_updated(ex)
+        self.ended = None  # afterExecution runs even after Exit
         if self.flow.after_execution:
             self.base_vars["execution"]["state"] = str(state)
             self.run_list(self.flow.after_execution, Scope())
@@ -167,6 +171,15 @@ class Executor:
         for thread in self.background:
             thread.join()
 
+    def end_execution(self, state: State) -> None:
+        """End the execution in `state` (Exit): no task starts after this one; running ones go on, unless KILLED."""
+        self.ended = State(state)
+        if self.ended == State.KILLED:
+            self.kill()
+
+    def set_execution_state(self, state: State) -> None:
+        self._execution_state(State(state))
+
     def _execution_state(self, state: State) -> None:
         with self.lock:
             if self.execution.state == state:
@@ -184,7 +197,7 @@ class Executor:
             ctx.cancel.set()
         for tr in self.execution.task_runs:
             if tr.state not in TERMINAL:
-                tr.state = State.KILLED
+                tr.set_state(State.KILLED)
                 tr.end_date = utcnow()
                 for attempt in tr.attempts:
                     if attempt.end_date is None:
@@ -198,7 +211,7 @@ class Executor:
         for task in tasks:
             if task.disabled:
                 continue
-            if self.killed.is_set():
+            if self.killed.is_set() or self.ended is not None:
                 break
             taskrun = self.run_task(task, scope, value, iteration)
             runs.append(taskrun)
@@ -249,12 +262,25 @@ class Executor:
             self.set_outputs(previous, previous.outputs)
             self.set_task_state(previous, previous.state)
             return previous
-        if previous.state == State.PAUSED and self.resume_outputs is not None and getattr(task, "pausable", False):
-            self.resume_outputs, outputs = None, self.resume_outputs
-            self.set_outputs(previous, {"onResume": outputs} if outputs else {})
-            return self._finish(previous, State.SUCCESS)
+        if getattr(task, "pausable", False) and previous.state in (State.PAUSED, State.SUCCESS, State.WARNING):
+            state = cast(Any, task).continue_paused(self, previous, scope)  # resumed, or kept as it was
+            if state is None:
+                return previous
+            return self._finish(previous, _allowances(task, State.KILLED if self.killed.is_set() else state))
         previous.end_date, previous.error = None, None
         return None
+
+    def keep_children(self, parent: TaskRun) -> None:
+        """Keep, as they were recorded, the task runs below `parent` of the earlier run (it is not run again)."""
+        below = {parent.id}
+        for key, run in sorted(self.reuse.items(), key=lambda item: item[1].seq):
+            if run.parent_id in below:
+                below.add(run.id)
+                del self.reuse[key]
+                with self.lock:
+                    self.execution.task_runs.append(run)
+                self.set_outputs(run, run.outputs)
+                self.set_task_state(run, run.state)
 
     def new_taskrun(self, task: Task, scope: Scope, value: str | None = None,
                     iteration: int | None = None) -> TaskRun:
@@ -305,6 +331,8 @@ class Executor:
         state = outcome if not isinstance(outcome, Failure) else self._flowable_failed(taskrun, outcome)
         if self.killed.is_set():
             state = State.KILLED
+        elif self.ended is not None:
+            state = self.ended  # Exit ends its parents in its state
         return self._finish(taskrun, _allowances(task, state))
 
     def _flowable_failed(self, taskrun: TaskRun, failure: Failure) -> State:
@@ -350,6 +378,8 @@ class Executor:
     def _attempt(self, task: Task, ctx: TaskContext) -> AttemptResult:
         """Run one attempt under the task's timeout (its caller holds a parallelism slot); the outcome is a value."""
         self.active[ctx.taskrun_id] = ctx
+        if self.killed.is_set():  # killed while this attempt was starting: kill() did not see it
+            ctx.cancel.set()
         timer = self._start_timer(task, ctx)
         try:
             outcome = capture(partial(self._run_bounded, task, ctx))
@@ -419,7 +449,8 @@ class Executor:
             node[taskrun.value_path[-1]] = outputs
 
     def set_task_state(self, taskrun: TaskRun, state: str) -> None:
-        taskrun.state = state = State(state)
+        taskrun.set_state(state)
+        state = taskrun.state
         with self.lock:
             if taskrun.value_path:
                 node = self.task_states.setdefault(taskrun.task_id, {})
@@ -448,6 +479,16 @@ class Executor:
             return State.FAILED
         self.execution.outputs = outputs
         return state
+
+
+def readable_prefixes(execution: Execution, own: str) -> tuple[str, ...]:
+    """The storage prefixes `read()` may open: this execution's, and its parent's for a subflow (as in Kestra,
+    a subflow reads the files its parent passes it, e.g. ForEachItem's `taskrun.items`)."""
+    trigger = execution.trigger or {}
+    if execution.parent_id and trigger.get("namespace") and trigger.get("flowId"):
+        parent = execution_prefix(trigger["namespace"], trigger["flowId"], trigger.get("executionId") or execution.parent_id)
+        return (own, parent)
+    return (own,)
 
 
 def _allowances(task: Task, state: State) -> State:

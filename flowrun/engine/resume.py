@@ -46,7 +46,7 @@ def _load_taskruns(db: StateStore, execution_id: str, unseal: Any) -> list[TaskR
                       seq=tr["seq"], parent_id=tr["parent_task_run_id"], value=tr["value"],
                       iteration=tr["iteration"], state=tr["state"], start_date=_date(tr["start_date"]),  # type: ignore[arg-type]
                       end_date=_date(tr["end_date"]), outputs=unseal(json.loads(tr["outputs"])),
-                      attempts=attempts, error=tr["error"])
+                      attempts=attempts, error=tr["error"], histories=json.loads(tr["histories"] or "[]"))
         parent = by_id.get(run.parent_id or "")
         if parent is not None:
             loop = (parent.task_type or "").endswith(LOOPS) and run.value is not None

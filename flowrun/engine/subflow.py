@@ -23,7 +23,7 @@ def child_labels(ex: Runner, task: Any, variables: dict[str, Any]) -> dict[str, 
     return labels
 
 
-def _not_found(project: Any, namespace: str, flow_id: str) -> str:
+def not_found(project: Any, namespace: str, flow_id: str) -> str:
     """Which flow was wanted and where flowrun looked for it."""
     searched = len(project.flow_files())
     where = (f"{project.flows_dir} ({searched} flow file(s) searched)" if searched
@@ -45,7 +45,7 @@ def run_subflow(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope) -> State:
         raise TaskError("a flow cannot call itself as a subflow")
     path = ex.services.project.find_flow(namespace, flow_id)
     if path is None:
-        raise TaskError(_not_found(ex.services.project, namespace, flow_id))
+        raise TaskError(not_found(ex.services.project, namespace, flow_id))
     options = RunOptions(
         inputs=ex.render(task.inputs or {}, variables, typed=True), labels=child_labels(ex, task, variables),
         home=str(ex.services.project.home), parent_id=ex.execution.id,

@@ -100,15 +100,23 @@ class TaskRun:
     error: str | None = None
     #: values of the looping ancestors, outermost first (for outputs[task][v1][v2])
     value_path: tuple[str, ...] = ()
+    #: every state the task run went through, with its date (Kestra's `state.histories`)
+    histories: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.state = State(self.state)  # a record read back from the state DB holds the plain text
+
+    def set_state(self, state: str) -> None:
+        """The task run's new state; a change is appended to its histories."""
+        self.state = State(state)
+        if not self.histories or self.histories[-1]["state"] != self.state.value:
+            self.histories.append({"state": self.state.value, "date": iso(utcnow())})
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "taskId": self.task_id, "parentTaskRunId": self.parent_id, "value": self.value,
             "state": self.state, "startDate": iso(self.start_date), "endDate": iso(self.end_date),
-            "attempts": [a.to_json() for a in self.attempts], "outputs": self.outputs,
+            "attempts": [a.to_json() for a in self.attempts], "outputs": self.outputs, "histories": self.histories,
         }
 
 

@@ -1,4 +1,4 @@
-"""Trigger and condition models (Schedule, ScheduleOnDates, Flow, Webhook), validated at load time."""
+"""Trigger and condition models (Schedule, ScheduleOnDates, Flow, Webhook, http.Trigger), validated at load time."""
 
 from __future__ import annotations
 
@@ -95,6 +95,39 @@ class Webhook(Trigger):
     return_outputs: bool | None = None
 
 
+class HttpTrigger(Trigger):
+    """Kestra's polling `http.Trigger`: `flowrun tick` calls `uri` every `interval` (PT1M); a response for which
+    `responseCondition` is truthy starts the flow once (one execution per distinct status code and body)."""
+
+    uri: str
+    method: str = "GET"
+    body: Any = None
+    params: dict[str, Any] | None = None
+    form_data: dict[str, Any] | None = None
+    content_type: str = "application/json"
+    headers: dict[str, Any] | None = None
+    options: dict[str, Any] | None = None
+    ssl_options: dict[str, Any] | None = None
+    encrypt_body: bool | str = False
+    interval: str = "PT1M"
+    response_condition: str = "{{ response.statusCode < 400 }}"
+    inputs: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _check_http(self) -> HttpTrigger:
+        from flowrun.durations import parse_duration
+
+        if self.conditions:
+            raise ValueError("`conditions` on an http.Trigger are not supported by flowrun: "
+                             "test the response in `responseCondition` instead")
+        if parse_duration(self.interval).total_seconds() <= 0:
+            raise ValueError(f"interval `{self.interval}` must be a positive duration")
+        from flowrun.tasks.http import HttpOptions
+
+        HttpOptions.model_validate(self.options or {})
+        return self
+
+
 def _check_schedule_options(trigger: Any) -> None:
     """Time zone, recovery policy, lateMaximumDelay and schedule conditions of a schedule trigger."""
     from flowrun.durations import parse_duration
@@ -125,6 +158,8 @@ TRIGGERS: dict[str, type[Trigger]] = {
     f"{CORE}.trigger.ScheduleOnDates": ScheduleOnDates,
     f"{CORE}.trigger.Flow": FlowTrigger,
     f"{CORE}.trigger.Webhook": Webhook,
+    f"{CORE}.http.Trigger": HttpTrigger,
+    "io.kestra.plugin.fs.http.Trigger": HttpTrigger,
     "io.kestra.core.models.triggers.types.Schedule": Schedule,
     "io.kestra.core.models.triggers.types.Flow": FlowTrigger,
     "io.kestra.core.models.triggers.types.Webhook": Webhook,

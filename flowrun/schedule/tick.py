@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,12 +24,15 @@ class TickReport:
     now: str
     enqueued: dict[str, int] = field(default_factory=dict)
     runs: list[dict[str, Any]] = field(default_factory=list)
+    #: PAUSED executions whose pause delay had passed, resumed by this tick
+    resumed: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     interrupted: bool = False
 
     @property
     def failed(self) -> int:
-        return sum(1 for run in self.runs if run["state"] not in ("SUCCESS", "WARNING"))
+        return (sum(1 for run in self.runs if run["state"] not in ("SUCCESS", "WARNING"))
+                + sum(1 for run in self.resumed if run["state"] not in ("SUCCESS", "WARNING", "PAUSED")))
 
 
 def parse_now(text: str | None) -> datetime:
@@ -106,8 +110,10 @@ def run_claim(db: StateStore, specs: dict[tuple[str, str, str], ScheduleSpec], c
     return result
 
 
-def tick(project: Any, db: StateStore, now: datetime, start: StartExecution) -> TickReport:
-    """Enqueue what is due for every trigger, then run pending claims (from any tick) until none is left."""
+def tick(project: Any, db: StateStore, now: datetime, start: StartExecution,
+         services: Callable[[], Any] | None = None) -> TickReport:
+    """Enqueue what is due for every trigger, run pending claims (from any tick) until none is left, then poll the
+    http.Triggers whose interval has passed (`services()` opens what their requests need)."""
     report = TickReport(utc_text(now))
     specs = {spec.key: spec for spec in discover(project, report.problems)}
     for spec in specs.values():
@@ -129,4 +135,19 @@ def tick(project: Any, db: StateStore, now: datetime, start: StartExecution) -> 
         if result.interrupted:
             report.interrupted = True
             break
+    if services is not None and not report.interrupted:
+        _poll_http(project, db, now, start, services, report)
     return report
+
+
+def _poll_http(project: Any, db: StateStore, now: datetime, start: StartExecution, services: Callable[[], Any],
+               report: TickReport) -> None:
+    from flowrun.schedule.http_poll import poll_due
+
+    try:
+        runs, problems = poll_due(project, db, now, start, services)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        return
+    report.runs += runs
+    report.problems += problems

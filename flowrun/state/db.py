@@ -21,11 +21,13 @@ from flowrun.state import integrity
 from flowrun.state.backfills import SqliteBackfills
 from flowrun.state.claims import SqliteClaims
 from flowrun.state.concurrency import SqliteConcurrency
+from flowrun.state.counts import SqliteCounts
 from flowrun.state.executions import SqliteExecutions
 from flowrun.state.keys import SqliteKeys
 from flowrun.state.kv import SqliteKV
 from flowrun.state.log_search import SqliteLogSearch
 from flowrun.state.migrations import MIGRATIONS, bootstrap
+from flowrun.state.pauses import SqlitePauses
 from flowrun.state.processes import SqliteProcesses
 from flowrun.state.purge import SqlitePurge
 from flowrun.state.revisions import SqliteRevisions
@@ -94,7 +96,8 @@ def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
 
 
 class Database(SqliteExecutions, SqliteLogSearch, SqliteConcurrency, SqliteProcesses, SqliteRevisions,
-               SqliteTriggers, SqliteClaims, SqliteBackfills, SqliteKV, SqliteKeys, SqliteTaskStates, SqlitePurge):
+               SqliteTriggers, SqliteClaims, SqliteBackfills, SqliteKV, SqliteKeys, SqliteTaskStates, SqlitePurge,
+               SqlitePauses, SqliteCounts):
     """One SQLite file shared by every flowrun process of a project; the embedded `StateStore`.
 
     Reads use the thread's connection directly. Writes go through `write()`, which opens the transaction

@@ -27,6 +27,7 @@ def _taskrun_row(taskrun: TaskRun, outputs: Any) -> dict[str, Any]:
         "iteration": taskrun.iteration, "state": taskrun.state, "start_date": iso(taskrun.start_date),
         "end_date": iso(taskrun.end_date), "outputs": dumps(outputs),
         "attempts": dumps([a.to_json() for a in taskrun.attempts]), "error": taskrun.error,
+        "histories": dumps(taskrun.histories),
     }
 
 
@@ -63,7 +64,7 @@ class SqliteExecutions(SqlBase):
         row = _taskrun_row(taskrun, outputs)
         with self.write() as conn:
             conn.execute("UPDATE task_runs SET state = :state, end_date = :end_date, outputs = :outputs, "
-                         "attempts = :attempts, error = :error WHERE id = :id", row)
+                         "attempts = :attempts, error = :error, histories = :histories WHERE id = :id", row)
 
     def add_log(self, execution_id: str, task_run_id: str | None, task_id: str | None, attempt: int | None,
                 level: str, timestamp: str | None, message: str) -> None:

@@ -246,4 +246,19 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        "0007_pauses",  # task-run state histories, and the resume date of a Pause task run (flowrun/state/pauses.py)
+        """
+        ALTER TABLE task_runs ADD COLUMN histories TEXT NOT NULL DEFAULT '[]';
+        CREATE TABLE pause_delays (
+            task_run_id TEXT PRIMARY KEY,
+            execution_id TEXT NOT NULL,
+            resume_at TEXT NOT NULL,
+            state TEXT NOT NULL,
+            inputs TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX pause_delays_due ON pause_delays(resume_at)
+        """,
+    ),
 ]

@@ -15,9 +15,14 @@ the store.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, runtime_checkable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from flowrun.model.execution import Execution, TaskRun
+
+if TYPE_CHECKING:
+    from flowrun.state.counts import FlowCount
+    from flowrun.state.pauses import Due
 from flowrun.state.records import (
     Claim,
     DateStatus,
@@ -272,6 +277,34 @@ class StateStore(Protocol):
 
     def delete_logs(self, spec: LogFilter) -> int:
         """Delete the matching log lines of finished executions; returns how many went."""
+
+    # -- pauses (flowrun.state.pauses) -------------------------------------------------------------------
+    def record_pause_delay(self, execution_id: str, task_run_id: str, resume_at: datetime, state: str,
+                           inputs: Any = None) -> None:
+        """The PAUSED task run resumes to `state` at `resume_at` (with sealed `onResume` inputs), unless resumed
+        earlier; replaces the task run's earlier date."""
+
+    def drop_pause_delay(self, task_run_id: str) -> bool:
+        """Forget a pause's resume date (it was resumed); False when it was already gone."""
+
+    def take_due_pauses(self, now: datetime, busy: Callable[[Row], bool]) -> dict[str, dict[str, Due]]:
+        """One transaction: take (delete) the resume dates that have passed, of PAUSED executions for which
+        `busy(row)` (their pid, host and heartbeat) is false; execution id -> {task run id: Due}."""
+
+    def paused_task_runs(self, execution_id: str) -> list[Row]:
+        """The execution's PAUSED task runs (`id`, `task_id`, `task_type`), in order."""
+
+    def latest_paused_execution(self, namespace: str, flow_id: str) -> str | None:
+        """The id of the flow's most recent PAUSED execution."""
+
+    def execution_owner(self, execution_id: str) -> Row | None:
+        """The `pid`, `host` and `heartbeat` of the process that last wrote the execution."""
+
+    # -- counts (flowrun.state.counts) -------------------------------------------------------------------
+    def execution_counts(self, flows: list[tuple[str, str]] | None, namespaces: list[str] | None,
+                         states: list[str] | None, start: datetime | None, end: datetime | None) -> list[FlowCount]:
+        """Executions per flow: each of `flows` (0 when it has none) and each flow with executions in (or below)
+        `namespaces`; only those in `states`, started within [start, end]."""
 
     def close(self) -> None:
         """Release this thread's connection."""

@@ -104,7 +104,8 @@ def get_execution(db: StateStore, execution_id: str, unseal: Any) -> dict[str, A
     result["taskRuns"] = [
         {"id": tr["id"], "taskId": tr["task_id"], "parentTaskRunId": tr["parent_task_run_id"], "value": tr["value"],
          "state": tr["state"], "startDate": tr["start_date"], "endDate": tr["end_date"],
-         "attempts": json.loads(tr["attempts"]), "outputs": unseal(json.loads(tr["outputs"])), "error": tr["error"]}
+         "attempts": json.loads(tr["attempts"]), "outputs": unseal(json.loads(tr["outputs"])), "error": tr["error"],
+         "histories": json.loads(tr["histories"] or "[]")}
         for tr in db.task_run_rows(row["id"])
     ]
     return result

@@ -6,9 +6,17 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from flowrun.model.base import RetrySpec, Strict
+
+if TYPE_CHECKING:
+    from flowrun.crypto import Cipher
+    from flowrun.secrets import Masker, Secrets
+    from flowrun.state.protocol import StateStore
+    from flowrun.storage.internal import InternalStorage
+    from flowrun.storage.kv import KVStore
+    from flowrun.storage.namespace_files import NamespaceFiles
 
 
 class Task(Strict):
@@ -107,6 +115,34 @@ class Storage(Protocol):
         ...
 
 
+class TaskServices(Protocol):
+    """The project's services as tasks and templates see them. `flowrun.engine.services.Services` implements it."""
+
+    @property
+    def db(self) -> StateStore: ...
+
+    @property
+    def project(self) -> Any: ...  # flowrun.project.Project: typed loosely, its import would close a cycle
+
+    @property
+    def storage(self) -> InternalStorage: ...
+
+    @property
+    def namespace_files(self) -> NamespaceFiles: ...
+
+    @property
+    def kv(self) -> KVStore: ...
+
+    @property
+    def secrets(self) -> Secrets: ...
+
+    @property
+    def masker(self) -> Masker: ...
+
+    @property
+    def cipher(self) -> Cipher: ...
+
+
 class RunContext(Protocol):
     """What a running task may use. Implemented by the executor."""
 
@@ -145,11 +181,9 @@ class RunContext(Protocol):
         """This attempt's own working directory (created on first use, removed after the attempt)."""
         ...
 
-    def kv(self) -> Any:
-        """The KV store (flowrun.storage.kv.KVStore)."""
-        ...
+    def kv(self) -> KVStore: ...
 
-    def services(self) -> Any:
+    def services(self) -> TaskServices:
         """The project's services (state DB, internal storage, KV): for system tasks, e.g. the purge tasks."""
         ...
 

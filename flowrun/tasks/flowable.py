@@ -1,4 +1,4 @@
-"""Flowable tasks: If, Switch, Sequential, Parallel, ForEach, Each*, Dag, AllowFailure, WorkingDirectory, Pause."""
+"""Flowable tasks: If, Switch, Sequential, Parallel, ForEach, Each*, Dag, AllowFailure, WorkingDirectory, Subflow."""
 
 from __future__ import annotations
 
@@ -234,31 +234,6 @@ class WorkingDirectory(Flowable):
 
         with shared_working_dir(ex, self, taskrun, scope) as inner:
             return self.group(ex, self.tasks, inner)
-
-
-class Pause(Flowable):
-    """Pause the execution: for `pauseDuration` (or legacy `delay`), or until `flowrun resume`."""
-
-    pausable: ClassVar[bool] = True
-
-    pause_duration: str | None = None
-    delay: str | None = None
-    timeout: str | None = None
-    behavior: str | None = None
-    on_resume: list[dict[str, Any]] | None = None
-    tasks: list[Any] | None = None
-
-    def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
-        from flowrun.durations import parse_duration
-
-        duration = self.pause_duration or self.delay
-        if duration is None:
-            return State.PAUSED
-        seconds = parse_duration(str(ex.render(duration, ex.task_variables(self, taskrun, scope)))).total_seconds()
-        ex.set_task_state(taskrun, State.PAUSED)
-        if ex.killed.wait(seconds):
-            return State.KILLED
-        return State.SUCCESS
 
 
 class Subflow(Flowable):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from flowrun.engine.services import Services
     from flowrun.model.execution import Execution, State, TaskRun
     from flowrun.model.flow import Flow
     from flowrun.tasks.base import Task
@@ -41,12 +42,14 @@ class Runner(Protocol):
 
     flow: Flow
     execution: Execution
-    #: the project's services (flowrun.engine.services.Services: state DB, storage, KV, secrets, masker)
-    services: Any
+    #: the project's services (state DB, storage, KV, secrets, masker, the project, how to start a subflow)
+    services: Services
     #: set once the execution is being killed (Ctrl-C, SIGTERM, a KILLED task)
     killed: threading.Event
     #: the internal-storage prefix of this execution's files
     storage_prefix: str
+    #: PAUSED task runs of an earlier run to resume now, by task run id (flowrun.engine.pause.Resumption)
+    resumptions: dict[str, Any]
 
     def task_variables(self, task: Task | None, taskrun: TaskRun | None, scope: Scope) -> dict[str, Any]:
         """The template variables a task (or, with None, the flow) sees right now."""
@@ -92,6 +95,18 @@ class Runner(Protocol):
     def run_dag(self, tasks: list[Task], deps: dict[str, list[str]], scope: Scope, errors: list[Task] | None,
                 limit: int) -> State:
         """Run each task once the tasks it depends on have ended, `limit` at a time (0 = all)."""
+        ...
+
+    def keep_children(self, parent: TaskRun) -> None:
+        """Keep, as they were recorded, the task runs below `parent` of an earlier run (it is not run again)."""
+        ...
+
+    def set_execution_state(self, state: State) -> None:
+        """Move the execution to `state` (PAUSED while a pause waits, RESTARTED then RUNNING when it resumes)."""
+        ...
+
+    def end_execution(self, state: State) -> None:
+        """End the execution in `state` (Exit): no task starts after this; tasks already running go on."""
         ...
 
     def run_in_background(self, target: Callable[[], object]) -> None:

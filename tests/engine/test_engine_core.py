@@ -165,7 +165,8 @@ def test_labels_task_rejects_system_keys(project: Project) -> None:
 # -- the JSON documents -------------------------------------------------------------------------------------
 EXECUTION_KEYS = {"id", "namespace", "flowId", "state", "startDate", "endDate", "inputs", "labels", "outputs",
                   "taskRuns", "flowRevision"}
-TASKRUN_KEYS = {"id", "taskId", "parentTaskRunId", "value", "state", "startDate", "endDate", "attempts", "outputs"}
+TASKRUN_KEYS = {"id", "taskId", "parentTaskRunId", "value", "state", "startDate", "endDate", "attempts", "outputs",
+                "histories"}
 
 
 def test_run_json_document(project: Project) -> None:
