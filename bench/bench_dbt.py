@@ -114,7 +114,7 @@ def bench_second_run(tiny: bool = False) -> dict[str, Any]:
             if tiny:  # `make test` only checks that the figure is produced: the first run stands in for the second
                 result = interleave(1, lambda: first, lambda: _dbt(work, repo, dbt, db))
             else:
-                result = interleave(3, lambda: _flowrun(work, flow), lambda: _dbt(work, repo, dbt, db))
+                result = interleave(5, lambda: _flowrun(work, flow), lambda: _dbt(work, repo, dbt, db))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"name": "zoomcamp 03_postgres_dbt, second run (git sync, dbt deps, dbt build)",

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from flowrun.dbt.adapters import requirements
-from flowrun.scripts.interpreters import default_python
+from flowrun.dbt.adapters import dbt_python, requirements
 from flowrun.scripts.venvs import VenvError, VenvSpec, ensure_venv
 
 CACHE = Path(os.environ.get("FLOWRUN_TEST_CACHE", Path.home() / ".cache" / "flowrun-test"))
@@ -24,10 +23,7 @@ DBT = "io.kestra.plugin.dbt.cli"
 
 def venv_spec(adapter: str) -> VenvSpec:
     """The spec a dbt task computes for a profile of this adapter type (same interpreter, same pins)."""
-    interp = default_python(os.environ.get("PATH"))
-    if interp is None:
-        pytest.fail("no python3 on PATH to build the dbt venv with")
-    return VenvSpec(interp, requirements([adapter], []))
+    return VenvSpec(dbt_python(), requirements([adapter], []))
 
 
 def link_dbt_venv(home: Path, adapter: str = "postgres") -> Path:

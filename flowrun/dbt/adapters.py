@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import platform
 import re
+import sys
 
+from flowrun.scripts.interpreters import Interpreter
 from flowrun.scripts.venvs import normalize_requirement
 
 #: dbt-core 1.12 cannot be installed from the package registry alone (its parser's build downloads a wheel)
@@ -47,3 +50,10 @@ def requirements(adapters: list[str], extra: list[str]) -> tuple[str, ...]:
             chosen[_name(requirement)] = requirement.strip()
     out = {normalize_requirement(r) or r for r in chosen.values()}
     return tuple(sorted(out))
+
+
+def dbt_python() -> Interpreter:
+    """The interpreter dbt's venv is built on: the one flowrun runs on (its version is known, nothing to probe;
+    the `python3` of the PATH can be a slow shim, and dbt needs a Python that dbt-core supports anyway)."""
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    return Interpreter(path=base, version=platform.python_version())

@@ -13,7 +13,6 @@ from flowrun.dbt.logs import parse_line
 from flowrun.dbt.nodes import NodeTracker
 from flowrun.errors import TaskError
 from flowrun.scripts.environment import activate_venv
-from flowrun.scripts.interpreters import default_python
 from flowrun.scripts.venvs import VenvError, VenvSpec, ensure_venv
 
 #: where a profile given by the task goes when the task does not say (the legacy tasks use `.profile/`)
@@ -101,10 +100,7 @@ class DbtAttempt:
             raise TaskError("no dbt adapter to install: the profile names no adapter `type` and the container image "
                             f"`{self.task.image() or '-'}` names none (add `profiles`, or a profiles.yml to the "
                             "project, or list the adapter in `dependencies`)")
-        interp = default_python(env.get("PATH"))
-        if interp is None:
-            raise TaskError("no Python interpreter found for dbt (looked for python3 and python on PATH)")
-        spec = VenvSpec(interp, adapters.requirements(types, extra))
+        spec = VenvSpec(adapters.dbt_python(), adapters.requirements(types, extra))
         try:
             info = ensure_venv(self.ctx.state_dir, spec, self.ctx.logger.info)
         except VenvError as exc:
