@@ -79,9 +79,16 @@ def _run_all(ex: Runner, task: Any, taskrun: TaskRun, scope: Scope, batches: lis
     return _state(taskrun, task, states)
 
 
-def _state(taskrun: TaskRun, task: Any, states: list[State]) -> State:
-    from flowrun.tasks.foreach_item import batch_state
+def batch_state(states: list[State], transmit_failed: bool) -> State:
+    """The `_items` task run's state from its subflows' states."""
+    if not transmit_failed:
+        return State.SUCCESS
+    if any(state in (State.FAILED, State.KILLED, State.CANCELLED) for state in states):
+        return State.FAILED
+    return State.WARNING if State.WARNING in states else State.SUCCESS
 
+
+def _state(taskrun: TaskRun, task: Any, states: list[State]) -> State:
     state = batch_state(states, task.transmit_failed)
     if state == State.FAILED:
         failed = sum(1 for s in states if s in (State.FAILED, State.KILLED, State.CANCELLED))

@@ -154,12 +154,3 @@ class MergeOutputs(_Part):
         if not uri:
             return {}  # no subflow output (or no subflow at all)
         return {"subflowOutputs": ctx.storage.put_file(ctx.storage.local_path(str(uri)), "outputs.ion")}
-
-
-def batch_state(states: list[State], transmit_failed: bool) -> State:
-    """The `_items` task run's state from its subflows' states."""
-    if not transmit_failed:
-        return State.SUCCESS
-    if any(state in (State.FAILED, State.KILLED, State.CANCELLED) for state in states):
-        return State.FAILED
-    return State.WARNING if State.WARNING in states else State.SUCCESS
