@@ -29,6 +29,7 @@ test: lint
 
 ## run the benchmarks and write docs/BENCHMARKS.md
 bench: install
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev,bench]'
 	$(PY) -m bench
 
 fmt: install

@@ -103,6 +103,8 @@ def _section(row: dict[str, Any], tiny: bool) -> list[str]:
         lines.append(f"- **Ratio:** {row.get('ratio')}")
     if row.get("figure") is not None:
         lines.append(f"- **Figure:** {row['figure']:g} {row.get('unit', '')}")
+    if row.get("note"):
+        lines.append(f"- **Note:** {row['note']}")
     extras = {k: v for k, v in row.items() if k not in SHOWN and not isinstance(v, list | dict)}
     if extras:
         lines.append("- **Also:** " + ", ".join(f"{k} = {v}" for k, v in extras.items()))

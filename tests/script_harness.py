@@ -65,6 +65,10 @@ class HarnessContext:
     ended_groups: list[int] = field(default_factory=list)
     #: where cached venvs and shims live (share one across tests to build each venv once)
     state_dir: Path | None = None
+    #: child task runs the task reported (dbt nodes), by name, and their log lines
+    children: dict[str, dict[str, Any]] = field(default_factory=dict)
+    child_logs: list[tuple[str, str, str]] = field(default_factory=list)
+    warned: bool = False
 
     def __post_init__(self) -> None:
         self.home = Path(self.home)
@@ -109,6 +113,16 @@ class HarnessContext:
 
     def register_secret(self, value: str) -> None:
         self.secrets.append(value)
+
+    def mark_warning(self) -> None:
+        self.warned = True
+
+    def report_child(self, name: str, state: str, start: Any = None, end: Any = None,
+                     outputs: dict[str, Any] | None = None, error: str | None = None) -> None:
+        self.children[name] = {"state": state, "start": start, "end": end, "outputs": outputs, "error": error}
+
+    def child_log(self, name: str, level: str, message: str) -> None:
+        self.child_logs.append((name, level.upper(), message))
 
     def process_started(self, pgid: int) -> None:
         self.process_groups.append(pgid)

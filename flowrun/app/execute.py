@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -10,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from flowrun.engine.launch import RunOptions
+from flowrun.engine.launch import RunOptions, default_max_parallel
 from flowrun.engine.services import Services
 from flowrun.model.execution import Execution
 
@@ -92,7 +91,7 @@ def execute(flow: Any, execution: Execution, services: Services, options: RunOpt
 
 
 def _max_parallel(services: Services, options: RunOptions) -> int:
-    return options.max_parallel or services.project.config.max_parallel or 2 * (os.cpu_count() or 1)
+    return options.max_parallel or services.project.config.max_parallel or default_max_parallel()
 
 
 def _admitted(flow: Any, execution: Execution, services: Services, bus: Any, stop: threading.Event) -> bool:

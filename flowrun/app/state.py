@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.errors import FlowrunError, StateError, UsageError
+
+if TYPE_CHECKING:
+    from flowrun.crypto import Cipher
 
 
 @dataclass
@@ -85,7 +88,7 @@ def _check_key(project: Any, report: CheckReport) -> None:
                                    hint="they were encrypted with another key: restore that key from a backup")
 
 
-def _decrypts(cipher: Any, token: str) -> bool:
+def _decrypts(cipher: Cipher, token: str) -> bool:
     from flowrun.crypto import CryptoError
 
     try:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from flowrun.cli.jsonout import json_errors
 from flowrun.cli.options import Home, JsonFlag, LatestFlag, close_listeners, err, pairs, reporter
 from flowrun.errors import ExitCode
+
+if TYPE_CHECKING:
+    from flowrun.model.execution import Execution
+    from flowrun.secrets import Masker
 
 
 def run(
@@ -24,7 +28,7 @@ def run(
     date: Annotated[str | None, typer.Option("--date", help="With --trigger: the schedule date, e.g. "
                                              "2019-03-01T09:00:00.")] = None,
     max_parallel: Annotated[int | None, typer.Option("--max-parallel", help="Most task attempts running at "
-                                                     "once (default: maxParallel in flowrun.yaml, else 2 x CPUs).",
+                                                     "once (default: maxParallel in flowrun.yaml, else max(32, 8 x CPUs)).",
                                                      show_default=False)] = None,
     json_output: JsonFlag = False,
     home: Home = None,
@@ -50,7 +54,7 @@ def run(
     _finish_run(execution, started.services.masker, json_output)
 
 
-def _finish_run(execution: Any, masker: Any, json_output: bool) -> None:
+def _finish_run(execution: Execution, masker: Masker, json_output: bool) -> None:
     """Print the execution document (with --json), say how to continue a paused run, exit with its code."""
     if json_output:
         from flowrun.crypto import mask_sealed

@@ -6,16 +6,19 @@ import json
 import shutil
 import tempfile
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowrun.engine.events import LogLine
-from flowrun.model.execution import TaskRun, utcnow
+from flowrun.model.execution import TERMINAL, Attempt, State, TaskRun, utcnow
 from flowrun.tasks.base import LevelMethods
 from flowrun.templating import TemplateError
 from flowrun.templating.errors import EvalError
 
 if TYPE_CHECKING:
+    from flowrun.storage.kv import KVStore
+    from flowrun.tasks.base import TaskServices
     from flowrun.tasks.runner import Runner, Scope
 
 
@@ -83,6 +86,9 @@ class TaskContext:
         self._workdir: Path | None = None
         self.namespace_files = executor.services.namespace_files
         self.variables = executor.task_variables(task, taskrun, scope)
+        #: the attempt ends WARNING instead of SUCCESS (see `mark_warning`)
+        self.warned = False
+        self._children: dict[str, TaskRun] = {}
 
     @property
     def taskrun_value(self) -> str | None:
@@ -132,10 +138,10 @@ class TaskContext:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
 
-    def kv(self) -> Any:
+    def kv(self) -> KVStore:
         return self.executor.services.kv
 
-    def services(self) -> Any:
+    def services(self) -> TaskServices:
         return self.executor.services
 
     def metric(self, name: str, type: str, value: float, tags: dict[str, str] | None = None) -> None:
@@ -153,6 +159,32 @@ class TaskContext:
     def register_secret(self, value: Any) -> None:
         self.executor.services.masker.add_value(value)
 
+    def mark_warning(self) -> None:
+        self.warned = True
+
+    def report_child(self, name: str, state: str, start: datetime | None = None, end: datetime | None = None,
+                     outputs: dict[str, Any] | None = None, error: str | None = None) -> None:
+        child = self._children.get(name)
+        if child is None:
+            child = self._children[name] = self.executor.child_taskrun(self.taskrun, name)
+        child.state = State(state)
+        child.start_date = start or child.start_date
+        child.end_date = end if child.state in TERMINAL else None
+        if outputs is not None:
+            child.outputs = outputs
+        if error is not None:
+            child.error = self.executor.services.masker.mask(error)
+        moment = child.start_date
+        if not child.attempts:
+            child.attempts.append(Attempt(child.state, moment))
+        child.attempts[0].state, child.attempts[0].start_date = child.state, moment
+        child.attempts[0].end_date = child.end_date
+        self.executor.update_child(child)
+
+    def child_log(self, name: str, level: str, message: str) -> None:
+        child = self._children.get(name)
+        self.executor.emit_log(child or self.taskrun, 1 if child else self.attempt, level.upper(), message)
+
     def is_secret(self, value: Any) -> bool:
         masker = self.executor.services.masker
         text = value if isinstance(value, str) else json.dumps(value, default=str)
@@ -165,7 +197,7 @@ class TemplateRuntime:
     `storage_prefix` limits `read()` of kestra:// files to one execution's files (None: no limit, for
     expressions rendered outside an execution)."""
 
-    def __init__(self, services: Any, namespace: str, storage_prefix: str | tuple[str, ...] | None) -> None:
+    def __init__(self, services: TaskServices, namespace: str, storage_prefix: str | tuple[str, ...] | None) -> None:
         self.services = services
         self.namespace = namespace
         self.storage_prefix = storage_prefix

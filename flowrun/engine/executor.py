@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -283,6 +284,18 @@ class Executor:
             self.execution.task_runs.append(taskrun)
         return taskrun
 
+    def child_taskrun(self, parent: TaskRun, name: str) -> TaskRun:
+        """A task run under `parent` that a task reports itself (one per dbt node), recorded like any other."""
+        child = TaskRun(id=new_id(), execution_id=self.execution.id, task_id=name, task_type=parent.task_type,
+                        seq=next(self._seq), parent_id=parent.id, value_path=parent.value_path)
+        with self.lock:
+            self.execution.task_runs.append(child)
+        return child
+
+    def update_child(self, child: TaskRun) -> None:
+        """Publish a reported task run's new state, dates or outputs (the task sets them, not the engine)."""
+        self._update(child)
+
     def run_task(self, task: Task, scope: Scope, value: str | None = None, iteration: int | None = None) -> TaskRun:
         previous = self.reuse.pop((task.id, scope.value_path), None) if self.reuse else None
         if previous is not None:
@@ -327,8 +340,9 @@ class Executor:
     def _run_attempts(self, task: Task, taskrun: TaskRun, scope: Scope) -> TaskRun:
         policy = task.retry or scope.retry
         while True:
-            ctx = self._start_attempt(task, taskrun, scope)
-            result = self._attempt(task, ctx)
+            with self.slots:  # as a Kestra worker thread: the task run stays CREATED until a slot is free
+                ctx = self._start_attempt(task, taskrun, scope)
+                result = self._attempt(task, ctx)
             self._end_attempt(taskrun, result)
             state = result.state
             if state != State.FAILED or self.killed.is_set():
@@ -355,22 +369,25 @@ class Executor:
         return ctx
 
     def _attempt(self, task: Task, ctx: TaskContext) -> AttemptResult:
-        """Run one attempt under the task's timeout and a parallelism slot; how it ended comes back as a value."""
+        """Run one attempt under the task's timeout (its caller holds a parallelism slot); the outcome is a value."""
         self.active[ctx.taskrun_id] = ctx
         if self.killed.is_set():  # killed while this attempt was starting: kill() did not see it
             ctx.cancel.set()
         timer = self._start_timer(task, ctx)
         try:
-            outcome = capture(partial(self._run_in_slot, task, ctx))
+            outcome = capture(partial(self._run_bounded, task, ctx))
         finally:
             if timer is not None:
                 timer.cancel()
             self.active.pop(ctx.taskrun_id, None)
             ctx.cleanup()
-        return attempt_result(outcome, ctx.timed_out, task.timeout)
+        result = attempt_result(outcome, ctx.timed_out, task.timeout)
+        if ctx.warned and result.state == State.SUCCESS:  # the task asked to end WARNING (Kestra's finalState)
+            result = replace(result, state=State.WARNING)
+        return result
 
-    def _run_in_slot(self, task: Task, ctx: TaskContext) -> dict[str, Any]:
-        with self.slots, bounded(ctx.cancel, ctx.deadline):  # templates stop with the task
+    def _run_bounded(self, task: Task, ctx: TaskContext) -> dict[str, Any]:
+        with bounded(ctx.cancel, ctx.deadline):  # templates stop with the task
             outputs = task.run(ctx) or {}
             ctx.commit_files()  # the files it wrote are stored before the attempt counts as done
             return outputs

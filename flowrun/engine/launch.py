@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def default_max_parallel() -> int:
+    """The global cap on running task attempts when neither `--max-parallel` nor `maxParallel` is set.
+
+    Generous on purpose: most tasks wait on I/O (subprocesses, databases, HTTP), so a flow's own `concurrent`
+    must not be cut by a CPU-based default. Kestra's server runs 4 worker threads per CPU; 8 per CPU with a
+    floor of 32 honours any Parallel or ForEach `concurrent` up to 32 on a small machine, while still bounding a
+    `concurrent: 0` fan-out of thousands of processes.
+    """
+    return max(32, 8 * (os.cpu_count() or 1))
 
 
 @dataclass

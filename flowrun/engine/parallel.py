@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -22,21 +23,18 @@ def run_bounded(jobs: Sequence[Callable[[], T]], limit: int, failed: Callable[[T
     """
     if not jobs:
         return []
-    waits = [set(indexes) for indexes in after] if after is not None else [set() for _ in jobs]
+    queue = _ReadyQueue(len(jobs), after)
     width = len(jobs) if limit <= 0 else min(limit, len(jobs))
     if width == 1:  # one at a time: stay in this thread
-        return _one_at_a_time(jobs, failed, stop, waits)
+        return _one_at_a_time(jobs, failed, stop, queue)
     results: dict[int, T] = {}
-    pending = list(range(len(jobs)))
     running: dict[Future[T], int] = {}
     halted = False
     with ThreadPoolExecutor(max_workers=width, thread_name_prefix="branch") as pool:
         try:
-            while pending or running:
-                for index in _ready(pending, waits, results):
-                    if halted or stop.is_set() or len(running) >= width:
-                        break
-                    pending.remove(index)
+            while queue or running:
+                while queue and not (halted or stop.is_set() or len(running) >= width):
+                    index = queue.pop()
                     running[pool.submit(jobs[index])] = index
                 if not running:
                     break
@@ -44,6 +42,7 @@ def run_bounded(jobs: Sequence[Callable[[], T]], limit: int, failed: Callable[[T
                 for future in done:
                     index = running.pop(future)
                     results[index] = future.result()
+                    queue.ended(index)
                     halted = halted or failed(results[index])
         except BaseException:
             on_interrupt()
@@ -52,19 +51,36 @@ def run_bounded(jobs: Sequence[Callable[[], T]], limit: int, failed: Callable[[T
 
 
 def _one_at_a_time(jobs: Sequence[Callable[[], T]], failed: Callable[[T], bool], stop: threading.Event,
-                   waits: list[set[int]]) -> list[T]:
+                   queue: _ReadyQueue) -> list[T]:
     results: dict[int, T] = {}
-    pending = list(range(len(jobs)))
-    while pending and not stop.is_set():
-        ready = _ready(pending, waits, results)
-        if not ready:
-            break
-        pending.remove(ready[0])
-        results[ready[0]] = jobs[ready[0]]()
-        if failed(results[ready[0]]):
+    while queue and not stop.is_set():
+        index = queue.pop()
+        results[index] = jobs[index]()
+        queue.ended(index)
+        if failed(results[index]):
             break
     return [results[i] for i in sorted(results)]
 
 
-def _ready(pending: list[int], waits: list[set[int]], ended: dict[int, T]) -> list[int]:
-    return [index for index in pending if waits[index].issubset(ended)]
+class _ReadyQueue:
+    """The jobs whose dependencies have all ended, lowest index first: each step costs O(log n), not O(n)."""
+
+    def __init__(self, count: int, after: Sequence[Collection[int]] | None) -> None:
+        self.waiting = [len(set(indexes)) for indexes in after] if after is not None else [0] * count
+        self.dependents: list[list[int]] = [[] for _ in range(count)]
+        for index, indexes in enumerate(after or ()):
+            for before in set(indexes):
+                self.dependents[before].append(index)
+        self.ready = [index for index in range(count) if self.waiting[index] == 0]  # sorted, so a valid heap
+
+    def __bool__(self) -> bool:
+        return bool(self.ready)
+
+    def pop(self) -> int:
+        return heapq.heappop(self.ready)
+
+    def ended(self, index: int) -> None:
+        for dependent in self.dependents[index]:
+            self.waiting[dependent] -= 1
+            if self.waiting[dependent] == 0:
+                heapq.heappush(self.ready, dependent)

@@ -13,7 +13,12 @@ from flowrun.state.db import Database
 from flowrun.state.protocol import StateStore
 
 if TYPE_CHECKING:
+    from flowrun.crypto import Cipher
     from flowrun.model.execution import Execution
+    from flowrun.secrets import Masker, Secrets
+    from flowrun.storage.internal import InternalStorage
+    from flowrun.storage.kv import KVStore
+    from flowrun.storage.namespace_files import NamespaceFiles
 
 
 class PreparedRun(Protocol):
@@ -36,12 +41,12 @@ StartExecution = Callable[[str, RunOptions], PreparedRun]
 class Services:
     project: Project
     db: StateStore
-    storage: Any
-    namespace_files: Any
-    kv: Any
-    secrets: Any
-    masker: Any
-    cipher: Any
+    storage: InternalStorage
+    namespace_files: NamespaceFiles
+    kv: KVStore
+    secrets: Secrets
+    masker: Masker
+    cipher: Cipher
     envs: dict[str, str] = field(default_factory=dict)
     globals: dict[str, Any] = field(default_factory=dict)
     #: `StartExecution` for subflows, set by the layer that runs the execution

@@ -65,7 +65,7 @@ def choose_python(task: Any, ctx: Any, env: dict[str, str]) -> Interpreter | Non
     return current
 
 
-def _activate(env: dict[str, str], venv: Path) -> None:
+def activate_venv(env: dict[str, str], venv: Path) -> None:
     _prepend_path(env, venv / "bin")
     env["VIRTUAL_ENV"] = str(venv)
     env.pop("PYTHONHOME", None)
@@ -88,7 +88,7 @@ def _dependencies(task: Any, ctx: Any, env: dict[str, str], interp: Interpreter,
                         f"in {info.seconds:.2f}s")
     else:
         ctx.logger.debug(f"dependencies {list(reqs)}: reusing cached venv {info.key}")
-    _activate(env, info.path)
+    activate_venv(env, info.path)
 
 
 def _serve_before_commands(ctx: Any, wd: Path, env: dict[str, str], lines: list[str],

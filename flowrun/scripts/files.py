@@ -10,9 +10,12 @@ import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.errors import TaskError
+
+if TYPE_CHECKING:
+    from flowrun.tasks.base import Storage
 
 KESTRA_URI = re.compile(r"kestra://[-a-zA-Z0-9%._+~#=/]*")
 
@@ -40,7 +43,7 @@ def parse_input_files(value: Any) -> dict[str, Any]:
     raise TaskError(f"inputFiles must be a map of path to content or kestra:// URI, got {type(value).__name__}")
 
 
-def write_input_files(storage: Any, wd: Path, files: dict[str, Any]) -> list[str]:
+def write_input_files(storage: Storage, wd: Path, files: dict[str, Any]) -> list[str]:
     """Write each entry: `kestra://` values are copied from storage, anything else is inline content."""
     written = []
     for rel, content in files.items():
@@ -57,14 +60,14 @@ def write_input_files(storage: Any, wd: Path, files: dict[str, Any]) -> list[str
     return written
 
 
-def _local(storage: Any, uri: str) -> Path:
+def _local(storage: Storage, uri: str) -> Path:
     try:
         return Path(storage.local_path(uri))
     except Exception as exc:  # noqa: BLE001 - any storage failure is a task failure with the URI named
         raise TaskError(f"cannot read {uri}: {exc}", evidence={"uri": uri}) from exc
 
 
-def localize_uris(storage: Any, wd: Path, text: str, copies: dict[str, Path]) -> str:
+def localize_uris(storage: Storage, wd: Path, text: str, copies: dict[str, Path]) -> str:
     """Replace every `kestra://` URI in `text` by the absolute path of a local copy inside `wd`."""
     def replace(match: re.Match[str]) -> str:
         uri = match.group(0)
@@ -200,7 +203,7 @@ def _warn_link(rel: str, is_dir: bool, globs: list[tuple[str, str, re.Pattern[st
         return
 
 
-def upload_output_files(storage: Any, wd: Path, rels: list[str]) -> dict[str, str]:
+def upload_output_files(storage: Storage, wd: Path, rels: list[str]) -> dict[str, str]:
     """Put each file into storage; the map is relative path → `kestra://` URI."""
     names = [Path(rel).name for rel in rels]
     uris = {}

@@ -8,11 +8,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.durations import DurationError, format_duration, parse_duration
 from flowrun.errors import ExitCode, FlowrunError
 from flowrun.state.protocol import StateStore
+
+if TYPE_CHECKING:
+    from flowrun.crypto import Cipher
 
 KV_TYPES = ("STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON")
 # Kestra's rules: KVStore.KEY_VALIDATOR_PATTERN for keys, the flow `namespace` pattern (1-150 chars) for namespaces.
@@ -84,7 +87,7 @@ class KVStore:
     An expired key reads as missing everywhere, and is deleted when read.
     """
 
-    def __init__(self, db: StateStore, cipher: Any = None, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(self, db: StateStore, cipher: Cipher | None = None, clock: Callable[[], datetime] = _now) -> None:
         self.db = db
         self.cipher = cipher
         self.clock = clock

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from flowrun.model.base import RetrySpec, Strict
+
+if TYPE_CHECKING:
+    from flowrun.crypto import Cipher
+    from flowrun.secrets import Masker, Secrets
+    from flowrun.state.protocol import StateStore
+    from flowrun.storage.internal import InternalStorage
+    from flowrun.storage.kv import KVStore
+    from flowrun.storage.namespace_files import NamespaceFiles
 
 
 class Task(Strict):
@@ -106,6 +115,34 @@ class Storage(Protocol):
         ...
 
 
+class TaskServices(Protocol):
+    """The project's services as tasks and templates see them. `flowrun.engine.services.Services` implements it."""
+
+    @property
+    def db(self) -> StateStore: ...
+
+    @property
+    def project(self) -> Any: ...  # flowrun.project.Project: typed loosely, its import would close a cycle
+
+    @property
+    def storage(self) -> InternalStorage: ...
+
+    @property
+    def namespace_files(self) -> NamespaceFiles: ...
+
+    @property
+    def kv(self) -> KVStore: ...
+
+    @property
+    def secrets(self) -> Secrets: ...
+
+    @property
+    def masker(self) -> Masker: ...
+
+    @property
+    def cipher(self) -> Cipher: ...
+
+
 class RunContext(Protocol):
     """What a running task may use. Implemented by the executor."""
 
@@ -144,11 +181,9 @@ class RunContext(Protocol):
         """This attempt's own working directory (created on first use, removed after the attempt)."""
         ...
 
-    def kv(self) -> Any:
-        """The KV store (flowrun.storage.kv.KVStore)."""
-        ...
+    def kv(self) -> KVStore: ...
 
-    def services(self) -> Any:
+    def services(self) -> TaskServices:
         """The project's services (state DB, internal storage, KV): for system tasks, e.g. the purge tasks."""
         ...
 
@@ -164,6 +199,19 @@ class RunContext(Protocol):
 
     def is_secret(self, value: Any) -> bool:
         """Whether `value` (a string, or any JSON value) holds a value registered as secret."""
+        ...
+
+    def mark_warning(self) -> None:
+        """End this attempt WARNING rather than SUCCESS when it returns (Kestra's `finalState`)."""
+        ...
+
+    def report_child(self, name: str, state: str, start: datetime | None = None, end: datetime | None = None,
+                     outputs: dict[str, Any] | None = None, error: str | None = None) -> None:
+        """Create or update a child task run `name` of this attempt (one per dbt node), shown and recorded."""
+        ...
+
+    def child_log(self, name: str, level: str, message: str) -> None:
+        """A log line attributed to child `name` (to the task itself while no such child exists)."""
         ...
 
     def process_started(self, pgid: int) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from flowrun.errors import InvalidFlowError, TaskError
 from flowrun.gitops.flows import ID_LINE, NAMESPACE_LINE, GitFlow
 from flowrun.gitops.remote import GitSession
-from flowrun.gitops.tree import Change
+from flowrun.gitops.tree import Change, Content
 from flowrun.tasks.base import RunContext, Strict
 from flowrun.tasks.git import GitTask, log_changes, render_flag, render_text, scratch_dir, task_errors
 from flowrun.tasks.scripts import NamespaceFilesSpec
@@ -181,7 +181,7 @@ class Sync(GitTask):
         from flowrun.gitops.nsfiles import sync_namespace
 
         prefix = (render_text(ctx, self.namespace_files_directory) or "").strip("/")
-        wanted = {f"{prefix}/{rel}" if prefix else rel: path for rel, path in files.items()}
+        wanted: dict[str, Content] = {f"{prefix}/{rel}" if prefix else rel: path for rel, path in files.items()}
         store = ctx.services().namespace_files
         if prefix:  # Git is the source of the prefix only: the namespace's other files stay
             wanted |= {rel: store.read_bytes(ctx.namespace, rel) for rel in store.list(ctx.namespace)

@@ -17,6 +17,7 @@ CORE = "io.kestra.plugin.core"
 SCRIPTS = "io.kestra.plugin.scripts"
 JDBC = "io.kestra.plugin.jdbc"
 GCP = "io.kestra.plugin.gcp"
+DBT = "io.kestra.plugin.dbt.cli"
 GIT = "io.kestra.plugin.git"
 
 #: canonical Kestra type -> "module:Class"
@@ -106,6 +107,10 @@ TASKS: dict[str, str] = {
     f"{GCP}.bigquery.Load": "flowrun.tasks.bigquery:Load",
     f"{GCP}.bigquery.LoadFromGcs": "flowrun.tasks.bigquery:LoadFromGcs",
     f"{GCP}.bigquery.ExtractToGcs": "flowrun.tasks.bigquery:ExtractToGcs",
+    # dbt
+    f"{DBT}.DbtCLI": "flowrun.tasks.dbt:DbtCLI",
+    **{f"{DBT}.{name}": f"flowrun.tasks.dbt:{name}" for name in (
+        "Build", "Run", "Test", "Seed", "Snapshot", "Compile", "Deps", "Freshness", "List")},
     # git
     f"{GIT}.Clone": "flowrun.tasks.git:Clone",
     f"{GIT}.SyncNamespaceFiles": "flowrun.tasks.git:SyncNamespaceFiles",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from flowrun.engine.services import Services
     from flowrun.model.execution import Execution, State, TaskRun
     from flowrun.model.flow import Flow
     from flowrun.tasks.base import Task
@@ -41,8 +42,8 @@ class Runner(Protocol):
 
     flow: Flow
     execution: Execution
-    #: the project's services (flowrun.engine.services.Services: state DB, storage, KV, secrets, masker)
-    services: Any
+    #: the project's services (state DB, storage, KV, secrets, masker, the project, how to start a subflow)
+    services: Services
     #: set once the execution is being killed (Ctrl-C, SIGTERM, a KILLED task)
     killed: threading.Event
     #: the internal-storage prefix of this execution's files
@@ -73,6 +74,14 @@ class Runner(Protocol):
     def emit_process_ended(self, taskrun: TaskRun, attempt: int, pgid: int) -> None: ...
 
     def add_labels(self, labels: dict[str, str]) -> None: ...
+
+    def child_taskrun(self, parent: TaskRun, name: str) -> TaskRun:
+        """A task run under `parent` that its task reports itself (one per dbt node)."""
+        ...
+
+    def update_child(self, child: TaskRun) -> None:
+        """Publish a reported task run's new state, dates or outputs."""
+        ...
 
     def run_group(self, tasks: list[Task], scope: Scope, errors: list[Task] | None, concurrent: int = 1) -> State:
         """Run child tasks (in order, or `concurrent` at a time; 0 = all), then `errors` if they failed."""

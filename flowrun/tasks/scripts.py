@@ -8,7 +8,7 @@ import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import Field, field_validator
 
@@ -56,6 +56,22 @@ class TaskRunnerSpec(Strict):
         return extra.get("image")
 
 
+class AttemptHooks(Protocol):
+    """What a task type built on ScriptTask adds to one attempt (dbt: its log lines, node results, artifacts)."""
+
+    def on_line(self, line: str, is_err: bool) -> bool:
+        """Handle one output line; False lets the script protocol handle it."""
+        ...
+
+    def finish(self, wd: Path, result: ProcessResult, outputs: dict[str, Any]) -> None:
+        """After the commands ended (successfully or not): add to `outputs`."""
+        ...
+
+    def failure(self, error: TaskError) -> TaskError:
+        """The error the attempt fails with, given the script's own."""
+        ...
+
+
 class ScriptTask(Task):
     """Properties shared by every script task (Kestra's `AbstractExecScript`)."""
 
@@ -91,6 +107,11 @@ class ScriptTask(Task):
     def main_commands(self, ctx: RunContext, extra: dict[str, Any], own: list[Path]) -> list[str]:
         """The shell lines that run the task's script or commands (each concrete task type defines them)."""
         raise TypeError(f"{type(self).__name__} defines no commands")  # pragma: no cover
+
+    def attempt_hooks(self, ctx: RunContext, wd: Path, env: dict[str, str],
+                      extra: dict[str, Any]) -> AttemptHooks | None:
+        """Prepare what this task type adds to an attempt, once its files are in place (None: nothing)."""
+        return None
 
     # -- helpers ----------------------------------------------------------------------------------
     def image(self) -> str | None:
@@ -196,10 +217,11 @@ class ScriptTask(Task):
         env["WORKING_DIR"] = str(wd)
         if "outputDir" in extra:
             env["OUTPUT_DIR"] = extra["outputDir"]
+        hooks = self.attempt_hooks(ctx, wd, env, extra)
         setup = prepare_environment(self, ctx, wd, env, before)
         interpreter = self._list(ctx, self.interpreter, extra) or ["/bin/sh", "-c"]
         outputs: dict[str, Any] = {"exitCode": None, "vars": {}, "outputFiles": {}}
-        run = _Run(interpreter=interpreter, setup=setup)
+        run = _Run(interpreter=interpreter, setup=setup, hooks=hooks)
         result = self._execute(ctx, wd, env, run, main, outputs)
         patterns = self._list(ctx, self.output_files, extra)
         if "outputDir" in extra:
@@ -207,8 +229,11 @@ class ScriptTask(Task):
         skip = set(copies.values()) | set(own)
         rels = script_files.match_output_files(wd, patterns, skip, ctx.logger.warn) if patterns else []
         outputs["outputFiles"] = script_files.upload_output_files(ctx.storage, wd, rels)
+        if hooks is not None:
+            hooks.finish(wd, result, outputs)
         if result.exit_code != 0:
-            raise self._failure(run, result, wd, outputs)
+            error = self._failure(run, result, wd, outputs)
+            raise error if hooks is None else hooks.failure(error)
         return outputs
 
     def _execute(self, ctx: RunContext, wd: Path, env: dict[str, str], run: _Run, main: list[str],
@@ -233,6 +258,8 @@ class ScriptTask(Task):
         collected: dict[str, Any] = outputs["vars"]
 
         def on_line(line: str, is_err: bool) -> None:
+            if run.hooks is not None and run.hooks.on_line(line, is_err):
+                return
             message = parse_line(line)
             if message is None:
                 (ctx.logger.error if is_err else ctx.logger.info)(line)
@@ -290,6 +317,7 @@ class _Run:
 
     interpreter: list[str]
     setup: Environment
+    hooks: AttemptHooks | None = None
     program: str = ""
     step: str | None = None
 

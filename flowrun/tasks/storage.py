@@ -13,8 +13,7 @@ class PurgeCurrentExecutionFiles(Task):
     def run(self, ctx: RunContext) -> dict[str, Any]:
         from flowrun.storage.internal import execution_prefix
 
-        storage = ctx.storage
         prefix = execution_prefix(ctx.namespace, ctx.flow_id, ctx.execution_id)
-        uris = storage.internal.delete_prefix(prefix)  # type: ignore[attr-defined]
+        uris = ctx.services().storage.delete_prefix(prefix)
         ctx.logger.info(f"deleted {len(uris)} file(s)")
         return {"uris": uris}

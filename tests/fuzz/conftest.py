@@ -67,6 +67,7 @@ FLOWS = {
           - id: every_day
             type: io.kestra.plugin.core.trigger.Schedule
             cron: "0 9 * * *"
+            recoverMissedSchedules: NONE  # a case may tick at 1900-01-01: the next must not catch up 46,000 days
         """,
 }
 

@@ -221,6 +221,27 @@ def test_local_files_refuses_paths_outside_the_working_directory(project: Projec
     assert not (project.home / "tmp" / "escape.txt").exists()
 
 
+# -- PurgeCurrentExecutionFiles -------------------------------------------------------------------------------
+def test_purge_current_execution_files_deletes_this_executions_files_only(project: Project) -> None:
+    keep = run(project, f"  - id: write\n    type: {S}.Concat\n    files: [\"{{{{ inputs.file }}}}\"]\n",
+               {"file": str(file_input(project, "keep.txt", "kept"))}, flow_id="other", input_decl=FILE_INPUT)
+    kept = taskrun(keep, "write").outputs["uri"]
+    tasks = f"""\
+  - id: write
+    type: {S}.Concat
+    files: ["{{{{ inputs.file }}}}"]
+  - id: purge
+    type: {S}.PurgeCurrentExecutionFiles
+"""
+    execution = run(project, tasks, {"file": str(file_input(project, "a.txt", "gone"))}, input_decl=FILE_INPUT)
+    assert execution.state == "SUCCESS", taskrun(execution, "purge").error
+    written = taskrun(execution, "write").outputs["uri"]
+    uris = taskrun(execution, "purge").outputs["uris"]
+    assert written in uris and not local(project, written).exists()
+    assert all(execution.id in uri for uri in uris), uris
+    assert read(project, kept) == "kept"
+
+
 # -- validation ------------------------------------------------------------------------------------------------
 def test_validate_reports_every_bad_storage_task_at_once(project: Project) -> None:
     project.flow(f"""\
