@@ -68,14 +68,34 @@ def _walk(value: Any, path: Path_) -> Iterator[tuple[Path_, str]]:
                 yield from _walk(item, (*path, key))
 
 
+#: flowables that run task runs of their own, named after them (ForEachItem: `<id>_split`, `<id>_items`...)
+_SYNTHETIC_IDS = {"flow.ForEachItem": ("_split", "_items", "_merge"), "flows.ForEachItem": ("_split", "_items", "_merge")}
+
+
+def _task_maps(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every task mapping of the flow (an `id` and a `type`), at any depth."""
+    todo: list[Any] = [data.get(key) for key in TASK_GROUPS]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("id"), str) and isinstance(node.get("type"), str):
+                yield node
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+
+
 def task_ids(data: dict[str, Any]) -> set[str]:
-    """The id of every task at any depth (a mapping with an `id` and a `type`)."""
+    """The id of every task at any depth (a mapping with an `id` and a `type`), and the task runs some
+    flowables add (ForEachItem's `<id>_split`, `<id>_items`, `<id>_merge`)."""
     found: set[str] = set()
 
     def visit(node: Any) -> None:
         if isinstance(node, dict):
             if isinstance(node.get("id"), str) and isinstance(node.get("type"), str):
                 found.add(node["id"])
+                kind = node["type"].rsplit(".", 2)
+                found.update(node["id"] + suffix for suffix in _SYNTHETIC_IDS.get(".".join(kind[-2:]), ()))
             for child in node.values():
                 visit(child)
         elif isinstance(node, list):
@@ -95,13 +115,17 @@ class FlowNames:
     tasks: set[str]
     variables: set[str]
     has_trigger: bool
+    #: the flow includes a (deprecated) Template task, whose tasks come from `templates/` when it runs
+    has_template: bool = False
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> FlowNames:
         inputs = {str(item.get("id") or item.get("name")) for item in _items(data.get("inputs"))}
         variables = data.get("variables")
+        templated = any(str(node.get("type", "")).endswith((".flow.Template", ".flows.Template"))
+                        for node in _task_maps(data))
         return cls(inputs, task_ids(data), set(variables) if isinstance(variables, dict) else set(),
-                   bool(_items(data.get("triggers"))))
+                   bool(_items(data.get("triggers"))), templated)
 
 
 class TemplateChecker:
@@ -132,10 +156,12 @@ class TemplateChecker:
                                   ("vars", self.names.variables, "variable")):
             for ref in found.reads(root):
                 if ref.chain and not _declared(ref.chain[0], known):
-                    message = _undeclared(ref, what, known)
+                    message, severity = _undeclared(ref, what, known), ref_severity
                     if ref_severity != "error":
                         message += f"; variable '{path[1]}' is not used, so this only fails if a template reads it"
-                    self.add_ref(path, found, ref, message, ref_severity)
+                    elif what == "task" and self.names.has_template:
+                        message, severity = message + " (unless a Template task includes it)", "warning"
+                    self.add_ref(path, found, ref, message, severity)
         if not self.names.has_trigger:
             for ref in found.reads("trigger"):
                 message = (f"reads `{ref.text}` but the flow has no trigger: a manual run has no `trigger` "

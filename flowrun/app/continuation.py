@@ -50,14 +50,18 @@ def continue_execution(execution_id: str, mode: str, home: str | None = None, fr
     for key in _secret_values(execution.inputs, flow):
         services.masker.add(key)
     runs = execution.task_runs
+    reuse = reuse_map(runs)
     resumptions = plan_resumptions(execution, flow, services, resume_inputs, delays) if mode == "resume" else None
     if mode == "replay":
         execution, runs = _replay_of(execution, split_for_replay(runs, from_task or ""))
     else:
         _reopen(execution, mode, resumptions)
+        # the earlier iterations of a loop (LoopUntil) share their key with the last one: kept as recorded
+        execution.task_runs = [run for run in runs if reuse.get((run.task_id, run.value_path)) is not run]
     execution.start_date = execution.start_date or utcnow()
     options = RunOptions(home=home, listeners=listeners or [])
-    outcome = execute(flow, execution, services, options, reuse=reuse_map(runs), resumptions=resumptions)
+    outcome = execute(flow, execution, services, options, reuse=reuse if mode != "replay" else reuse_map(runs),
+                      resumptions=resumptions)
     return finish(execution, services, options, outcome)
 
 

@@ -260,3 +260,15 @@ def make_log_line(execution_id: str, taskrun: TaskRun | None, attempt: int | Non
                   message: str) -> LogLine:
     return LogLine(execution_id, taskrun.id if taskrun else None, taskrun.task_id if taskrun else None,
                    attempt, level, utcnow(), message)
+
+
+def readable_prefixes(execution: Any, own: str) -> tuple[str, ...]:
+    """The storage prefixes `read()` may open: this execution's, and its parent's for a subflow (as in Kestra,
+    a subflow reads the files its parent passes it, e.g. ForEachItem's `taskrun.items`)."""
+    from flowrun.storage.internal import execution_prefix
+
+    trigger = execution.trigger or {}
+    if execution.parent_id and trigger.get("namespace") and trigger.get("flowId"):
+        parent = execution_prefix(trigger["namespace"], trigger["flowId"], trigger.get("executionId") or execution.parent_id)
+        return (own, parent)
+    return (own,)

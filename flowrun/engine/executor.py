@@ -7,9 +7,9 @@ import threading
 import time
 from dataclasses import replace
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
-from flowrun.engine.context import TaskContext, TemplateRuntime, make_log_line
+from flowrun.engine.context import TaskContext, TemplateRuntime, make_log_line, readable_prefixes
 from flowrun.engine.events import Bus
 from flowrun.engine.outcomes import AttemptResult, Failure, attempt_result, capture
 from flowrun.engine.parallel import run_bounded
@@ -255,32 +255,25 @@ class Executor:
 
     def _reuse(self, task: Task, previous: TaskRun, scope: Scope) -> TaskRun | None:
         """Adopt a finished task run of an earlier run; None means: run it again in place."""
-        if previous not in self.execution.task_runs:
-            with self.lock:
-                self.execution.task_runs.append(previous)
-        if previous.state in (State.SUCCESS, State.WARNING, State.SKIPPED) and not task.flowable:
-            self.set_outputs(previous, previous.outputs)
-            self.set_task_state(previous, previous.state)
-            return previous
-        if getattr(task, "pausable", False) and previous.state in (State.PAUSED, State.SUCCESS, State.WARNING):
-            state = cast(Any, task).continue_paused(self, previous, scope)  # resumed, or kept as it was
-            if state is None:
-                return previous
-            return self._finish(previous, _allowances(task, State.KILLED if self.killed.is_set() else state))
-        previous.end_date, previous.error = None, None
-        return None
+        from flowrun.engine.reuse import adopt
+
+        return adopt(self, task, previous, scope)
 
     def keep_children(self, parent: TaskRun) -> None:
         """Keep, as they were recorded, the task runs below `parent` of the earlier run (it is not run again)."""
-        below = {parent.id}
-        for key, run in sorted(self.reuse.items(), key=lambda item: item[1].seq):
-            if run.parent_id in below:
-                below.add(run.id)
-                del self.reuse[key]
-                with self.lock:
-                    self.execution.task_runs.append(run)
-                self.set_outputs(run, run.outputs)
-                self.set_task_state(run, run.state)
+        from flowrun.engine.reuse import keep_children
+
+        keep_children(self, parent)
+
+    def retire_earlier_iterations(self, parent: TaskRun, first_task_id: str) -> None:
+        """A loop continued from an earlier run: its task runs of earlier iterations are kept, not reused."""
+        from flowrun.engine.reuse import retire_earlier_iterations
+
+        retire_earlier_iterations(self, parent, first_task_id)
+
+    def finish_taskrun(self, task: Task, taskrun: TaskRun, state: State) -> TaskRun:
+        """End a task run in `state`, after allowFailure and allowWarning (KILLED once the execution is)."""
+        return self._finish(taskrun, _allowances(task, State.KILLED if self.killed.is_set() else state))
 
     def new_taskrun(self, task: Task, scope: Scope, value: str | None = None,
                     iteration: int | None = None) -> TaskRun:
@@ -479,16 +472,6 @@ class Executor:
             return State.FAILED
         self.execution.outputs = outputs
         return state
-
-
-def readable_prefixes(execution: Execution, own: str) -> tuple[str, ...]:
-    """The storage prefixes `read()` may open: this execution's, and its parent's for a subflow (as in Kestra,
-    a subflow reads the files its parent passes it, e.g. ForEachItem's `taskrun.items`)."""
-    trigger = execution.trigger or {}
-    if execution.parent_id and trigger.get("namespace") and trigger.get("flowId"):
-        parent = execution_prefix(trigger["namespace"], trigger["flowId"], trigger.get("executionId") or execution.parent_id)
-        return (own, parent)
-    return (own,)
 
 
 def _allowances(task: Task, state: State) -> State:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
 from flowrun.errors import TaskError
 from flowrun.model.base import Strict
-from flowrun.model.execution import FAILED_LIKE, State
+from flowrun.model.execution import FAILED_LIKE, State, utcnow
 from flowrun.tasks.base import Task
 from flowrun.tasks.flowable import Flowable
 
@@ -50,13 +49,18 @@ class LoopUntil(Flowable):
 
         limits = self._limits(ex, taskrun, scope)
         inner = scope.child(taskrun)
-        started, count = time.monotonic(), 1
+        count = int(taskrun.outputs.get("iterationCount") or 1)  # a restart or resume goes on where it stopped
+        if count > 1:
+            first = next((task.id for task in self.tasks if not task.disabled), None)
+            if first is not None:
+                ex.retire_earlier_iterations(taskrun, first)
         while True:
             ex.set_outputs(taskrun, {"iterationCount": count})
             state = ex.run_group(self.tasks, inner, None)
             if state in FAILED_LIKE or state == State.PAUSED or ex.killed.is_set():
                 break
-            if self._reached(ex, taskrun, limits, count, time.monotonic() - started):
+            elapsed = (utcnow() - taskrun.start_date).total_seconds()
+            if self._reached(ex, taskrun, limits, count, elapsed):
                 if is_true(ex.render(self.fail_on_max_reached, ex.task_variables(self, taskrun, scope))):
                     state = State.FAILED
                 break

@@ -97,6 +97,10 @@ class Runner(Protocol):
         """Run each task once the tasks it depends on have ended, `limit` at a time (0 = all)."""
         ...
 
+    def retire_earlier_iterations(self, parent: TaskRun, first_task_id: str) -> None:
+        """A loop continued from an earlier run: its task runs of earlier iterations are kept, not reused."""
+        ...
+
     def keep_children(self, parent: TaskRun) -> None:
         """Keep, as they were recorded, the task runs below `parent` of an earlier run (it is not run again)."""
         ...

@@ -109,12 +109,22 @@ class TemplatedTask(Task):
             if not isinstance(raw, dict):
                 raise TaskError(f"the rendered spec must be a YAML mapping with a `type`, got: {text[:200]}")
             raw.setdefault("id", self.id)
-            if canonical(str(raw.get("type", ""))) == TEMPLATED_TASK:
+            kind = str(raw.get("type", ""))
+            if canonical(kind) == TEMPLATED_TASK:
                 raise TaskError(f"The templated task cannot be of type '{TEMPLATED_TASK}'")
+            if _is_flowable(kind):
+                raise TaskError(f"The templated task must be a runnable task; {kind} is a flowable task")
             task = build_task_group(doc, [raw], "spec", ctx.services().project.config.plugin_defaults)[0]
         except FlowrunError as exc:
             raise TaskError(f"the rendered spec is not a valid task: {exc.message}",
                             evidence={"spec": text}) from None
-        if task.flowable:
-            raise TaskError(f"The templated task must be a runnable task; {task.type} is a flowable task")
         return task.run(ctx)
+
+
+def _is_flowable(kind: str) -> bool:
+    from flowrun.tasks.registry import UnknownType, task_class
+
+    try:
+        return bool(task_class(kind).flowable)
+    except UnknownType:
+        return False  # the validator names the unknown type

@@ -68,3 +68,29 @@ def test_wait_for_keeps_kestra_1_1_defaults(project: Project) -> None:
                                   "loop.yaml")).tasks[0]
     assert (loop.check_frequency.max_iterations, loop.check_frequency.max_duration) == (None, None)
     assert loop.check_frequency.interval == "PT0.01S"
+
+
+def test_a_loop_that_pauses_goes_on_in_later_ticks(project: Project) -> None:
+    """Run in one CLI process, `tick` in another: each tick resumes the iteration's pause, the loop goes on where
+    it stopped (its iteration count, its earlier iterations' task runs kept), until the condition holds."""
+    from datetime import UTC, datetime, timedelta
+
+    from flowrun.app.inspect import show_execution
+    from flowrun.app.tick import tick
+
+    def later(hours: int) -> str:
+        return (datetime.now(UTC) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    first = project.cli("run", str(project.flow_file("loops/waitfor-pausing.yaml")), "--json")
+    assert first.code == 5, first.stderr
+    execution_id = first.json()["id"]
+    ticked = project.cli("tick", "--now", later(2))
+    assert ticked.code == 0 and f"resumed {execution_id} PAUSED" in ticked.stdout, ticked.stdout + ticked.stderr
+    middle = show_execution(str(project.home), execution_id)
+    assert [tr["taskId"] for tr in middle["taskRuns"]] == ["loop", "wait", "count", "wait"]
+    assert tick(str(project.home), str(project.root), later(4)).resumed[0]["state"] == "SUCCESS"
+    doc = show_execution(str(project.home), execution_id)
+    assert [tr["taskId"] for tr in doc["taskRuns"]] == ["loop", "wait", "count", "wait", "count", "after"]
+    assert [tr["outputs"].get("value") for tr in doc["taskRuns"] if tr["taskId"] == "count"] == ["2", "3"]
+    assert doc["taskRuns"][0]["outputs"] == {"iterationCount": 2}
+    assert doc["taskRuns"][-1]["outputs"]["value"] == "done at 2"
