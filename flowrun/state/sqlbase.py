@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 
-class SqlBase:
+class SqlBase(ABC):
     """The mixins of `flowrun.state.db.Database` (one per table family) call only these."""
 
     path: Path
@@ -18,19 +19,23 @@ class SqlBase:
         return str(self.path)
 
     @property
+    @abstractmethod
     def conn(self) -> sqlite3.Connection:
         """This thread's connection, for reads outside a write transaction."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def write(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE ... COMMIT)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def query_one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
-        raise NotImplementedError
+        ...
 
 
 def as_dict(row: sqlite3.Row | None) -> dict[str, Any] | None:
