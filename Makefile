@@ -23,13 +23,21 @@ lint: install
 	$(VENV)/bin/ruff check flowrun tests bench
 	$(VENV)/bin/mypy flowrun
 
-## lint, type-check and run the whole test suite (real Postgres, real venvs, local HTTP server)
+## lint, type-check and run the whole test suite (real Postgres, real venvs, local HTTP server) on
+## pytest-xdist workers: most tests wait on subprocesses, so more workers than cores pays (TEST_WORKERS=0: one
+## process). Tests that share a costly fixture run on one worker (tests/conftest.py, --dist loadgroup). The
+## rewritten test modules and flowrun's bytecode are cached even where PYTHONDONTWRITEBYTECODE is set, so
+## that no worker and no `flowrun` subprocess compiles them again.
+TEST_WORKERS ?= 4
 test: lint
-	$(PY) -m pytest -q -p no:cacheprovider
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 ## run the benchmarks and write docs/BENCHMARKS.md
+## (flowrun's bytecode is compiled first: where PYTHONDONTWRITEBYTECODE is set, an edited module would otherwise be
+## compiled again by every flowrun process the benchmarks start, and measured)
 bench: install
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev,bench]'
+	$(PY) -m compileall -q flowrun
 	$(PY) -m bench
 
 fmt: install

@@ -18,6 +18,8 @@ from typing import Any
 from bench import BENCH_TMP, ROOT, normalize, passed
 
 OUTPUT = ROOT / "docs" / "BENCHMARKS.md"
+#: the scale-out figures when they are measured alone (they start Celery workers, a Postgres database...)
+SCALEOUT = ROOT / "docs" / "BENCHMARKS-scaleout.md"
 SHOWN = {"module", "name", "command", "timed", "baseline", "runs", "flowrun_s", "baseline_s", "flowrun_median_s",
          "baseline_median_s", "ratio", "figure", "unit", "goal", "goal_ratio", "goal_max", "passed", "note", "span",
          "samples"}
@@ -112,14 +114,23 @@ def _section(row: dict[str, Any], tiny: bool) -> list[str]:
     return lines
 
 
+def _see_also() -> list[str]:
+    """A line linking the other reports beside BENCHMARKS.md (one module's rows, comparisons of commits)."""
+    reports = sorted(path.name for path in OUTPUT.parent.glob("BENCHMARKS-*.md"))
+    return ["- **See also:** " + ", ".join(f"[{name}]({name})" for name in reports)] if reports else []
+
+
 def render(rows: list[dict[str, Any]], started: datetime, seconds: float, tiny: bool) -> str:
     lines = ["# Benchmarks", "",
              "Written by `make bench` (`python -m bench`); do not edit by hand. Every figure times flowrun and its "
              "baseline alternately in the same run and reports the medians.", "",
              f"- **Date:** {started.strftime('%Y-%m-%d %H:%M UTC')} ({seconds:.0f} s)",
-             f"- **Machine:** {machine()}"]
+             f"- **Machine:** {machine()}", *_see_also()]
     if tiny:
         lines.append("- **Tiny mode:** one run at a small size per figure; the numbers mean nothing")
+    if SCALEOUT.exists() and not any(row["module"] == "bench.bench_scaleout" for row in rows):
+        lines.append(f"- **Scale-out on Celery:** measured on its own (`python -m bench --only bench_scaleout "
+                     f"--output docs/{SCALEOUT.name}`), see [{SCALEOUT.name}]({SCALEOUT.name})")
     lines += ["", "## Summary", "", *_summary(rows), "", "## Figures", ""]
     for row in rows:
         lines += _section(row, tiny)

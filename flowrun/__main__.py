@@ -1,5 +1,5 @@
 """`python -m flowrun` entry point."""
 
-from flowrun.cli import main
+from flowrun.cli import entry
 
-main()
+entry()

@@ -1,4 +1,4 @@
-"""Encryption of sensitive values at rest with a per-project Fernet key in `<state_dir>/secret.key`."""
+"""Encryption of sensitive values at rest with a per-project Fernet key (`<state_dir>/secret.key`, or a shared key file)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ class KeyGuard(Protocol):
     def record_fingerprint(self, fingerprint: str) -> None: ...
 
     def encrypted_values(self) -> int: ...
+
+    @property
+    def shared(self) -> bool:
+        """Whether processes on other machines use this state (each with its own copy of the key file)."""
+        ...
+
+    def record_first_fingerprint(self, fingerprint: str) -> str: ...
 
 
 def fingerprint(key: bytes) -> str:
@@ -74,14 +81,15 @@ class Cipher:
     with the old one, instead of silently starting a new key that cannot read them.
     """
 
-    def __init__(self, state_dir: Path, guard: KeyGuard | None = None) -> None:
+    def __init__(self, state_dir: Path, guard: KeyGuard | None = None, key_file: Path | None = None) -> None:
         self.state_dir = Path(state_dir)
+        self.key_file = Path(key_file) if key_file is not None else None
         self.guard = guard
         self._fernet: Any = None
 
     @property
     def key_path(self) -> Path:
-        return self.state_dir / KEY_FILE
+        return self.key_file if self.key_file is not None else self.state_dir / KEY_FILE
 
     def encrypt(self, text: str) -> str:
         token = self._cipher().encrypt(text.encode("utf-8"))
@@ -118,6 +126,7 @@ class Cipher:
 
     def _load_or_create_key(self) -> bytes:
         if not self.key_path.exists():
+            self._refuse_if_shared(f"the encryption key {self.key_path} is missing")
             self._refuse_if_values(f"the encryption key {self.key_path} is missing", "create a new key")
             self._create_key()
         key = self._read_key()
@@ -141,10 +150,27 @@ class Cipher:
                     pass
                 return new
         if recorded is not None:
+            self._refuse_if_shared(f"the encryption key {self.key_path} (fingerprint {current}) is not the key of "
+                                   f"this shared state (fingerprint {recorded})")
             self._refuse_if_values(f"the encryption key {self.key_path} (fingerprint {current}) is not the key "
                                    f"this state DB's values were encrypted with (fingerprint {recorded})", "use it")
+        if self.guard.shared:  # the first machine's key wins; any other one is refused
+            if self.guard.record_first_fingerprint(current) != current:
+                self._refuse_if_shared(f"the encryption key {self.key_path} (fingerprint {current}) is not the key "
+                                       "another machine has just recorded for this shared state")
+            return key
         self.guard.record_fingerprint(current)
         return key
+
+    def _refuse_if_shared(self, problem: str) -> None:
+        """On a state shared by several machines, a key other than the recorded one is always refused: another
+        machine may be encrypting with the recorded key right now, even if no value is encrypted yet."""
+        if self.guard is None or not self.guard.shared or self.guard.recorded_fingerprint() is None:
+            return
+        raise CryptoError(
+            f"{problem}; every machine that shares a Postgres state must use the same secret key",
+            hint=f"copy {KEY_FILE} from a machine that runs against this state to {self.key_path}, or point "
+                 "FLOWRUN_SECRET_KEY_FILE (or `secretKeyFile` in flowrun.yaml) at the shared key file")
 
     def _refuse_if_values(self, problem: str, refused: str) -> None:
         count = self.guard.encrypted_values() if self.guard is not None else 0
@@ -152,15 +178,15 @@ class Cipher:
             raise CryptoError(
                 f"{problem}; {count} value(s) in the state DB are encrypted with the lost key and another key "
                 f"cannot read them, so flowrun will not {refused}",
-                hint=f"restore {KEY_FILE} from a backup into {self.state_dir}; if it is lost for good, so are "
+                hint=f"restore {KEY_FILE} from a backup into {self.key_path.parent}; if it is lost for good, so are "
                      "those values: move the state dir aside to start afresh")
 
     def _create_key(self) -> None:
         from cryptography.fernet import Fernet
 
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.key_path.parent.mkdir(parents=True, exist_ok=True)
         key = Fernet.generate_key()
-        tmp = self.state_dir / f".{KEY_FILE}.{os.getpid()}.{uuid.uuid4().hex}"
+        tmp = self.key_path.parent / f".{KEY_FILE}.{os.getpid()}.{uuid.uuid4().hex}"
         try:
             _write_exclusive(tmp, key)
             os.link(tmp, self.key_path)
@@ -238,7 +264,7 @@ def rotate_key(cipher: Cipher, rewrite: Callable[[Callable[[str], str], str], in
         os.replace(new_path, cipher.key_path)
     except FileNotFoundError:  # another process loaded the key after the commit and moved it already
         pass
-    _fsync_dir(cipher.state_dir)
+    _fsync_dir(cipher.key_path.parent)
     old_path.unlink(missing_ok=True)
     cipher._fernet = new_fernet
     return fingerprint(old_key), fingerprint(new_key), count

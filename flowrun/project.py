@@ -11,6 +11,7 @@ from pydantic import ValidationError, field_validator
 
 from flowrun.errors import InvalidFlowError, Problem, UsageError
 from flowrun.model.base import PluginDefault, Strict
+from flowrun.scaleout.settings import ExecutorSettings, effective
 
 CONFIG_FILE = "flowrun.yaml"
 
@@ -48,6 +49,13 @@ class ProjectConfig(Strict):
     #: PAUSED for `flowrun tick` (or `flowrun resume`)
     pause_wait: str = "PT1M"
 
+    @field_validator("max_parallel")
+    @classmethod
+    def _check_max_parallel(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(f"maxParallel must be at least 1 (it caps the task attempts running at once), got {value}")
+        return value
+
     @field_validator("pause_wait")
     @classmethod
     def _check_pause_wait(cls, value: str) -> str:
@@ -57,6 +65,26 @@ class ProjectConfig(Strict):
         return value
 
     git: GitSettings | None = None
+    #: how executions run: in this process (local, the default) or on Celery workers (flowrun/scaleout)
+    executor: ExecutorSettings | None = None
+    #: where flowrun's own state lives: a postgresql:// URL shared by several machines (FLOWRUN_STATE wins);
+    #: unset, the embedded SQLite file in the state dir
+    state: str | None = None
+    #: the secret key file (FLOWRUN_SECRET_KEY_FILE wins): machines sharing one Postgres state need the same key
+    secret_key_file: str | None = None
+
+    @field_validator("state")
+    @classmethod
+    def _check_state(cls, value: str | None) -> str | None:
+        from flowrun.state.pg_url import check_url
+
+        if value is not None:
+            try:
+                check_url(value.strip(), "`state`")
+            except UsageError as exc:
+                raise ValueError(exc.message) from None
+        return value
+
     #: where `kestra://` files and namespace files live: `gs://bucket/prefix` or a shared dir (FLOWRUN_STORAGE wins)
     storage: str | None = None
 
@@ -80,6 +108,11 @@ class Project:
     home: Path = Path(".flowrun")
 
     @property
+    def executor(self) -> ExecutorSettings:
+        """`executor:` of flowrun.yaml with FLOWRUN_EXECUTOR / FLOWRUN_BROKER... applied."""
+        return effective(self.config.executor)
+
+    @property
     def flows_dir(self) -> Path:
         return self.root / "flows"
 
@@ -95,6 +128,17 @@ class Project:
     @property
     def db_path(self) -> Path:
         return self.home / "state.db"
+
+    @property
+    def secret_key_path(self) -> Path:
+        """The secret key file: FLOWRUN_SECRET_KEY_FILE, then `secretKeyFile` (relative to the root), else
+        `<state dir>/secret.key`."""
+        chosen = os.environ.get("FLOWRUN_SECRET_KEY_FILE", "").strip() or self.config.secret_key_file
+        if not chosen:
+            return self.home / "secret.key"
+        path = Path(chosen).expanduser()
+        return path if path.is_absolute() else (Path.cwd() if os.environ.get("FLOWRUN_SECRET_KEY_FILE") else
+                                                 self.root) / path
 
     @property
     def storage_dir(self) -> Path:
@@ -154,7 +198,7 @@ def load_config(root: Path) -> ProjectConfig:
     """`flowrun.yaml` validated; all defaults when it is absent, empty or holds only comments."""
     path = root / CONFIG_FILE
     if not path.is_file():
-        return ProjectConfig()
+        return defaults()
     from flowrun.model.parse import parse_yaml
     from flowrun.model.problems import pydantic_problems
 
@@ -163,10 +207,10 @@ def load_config(root: Path) -> ProjectConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidFlowError([Problem(f"cannot read the project config: {exc}", file=str(path))]) from None
     if _holds_nothing(text):
-        return ProjectConfig()
+        return defaults()
     doc = parse_yaml(text, str(path))
     if doc.data is None:  # e.g. only `---` and comments
-        return ProjectConfig()
+        return defaults()
     if not isinstance(doc.data, dict):
         kind = "a list" if isinstance(doc.data, list) else f"the {type(doc.data).__name__} {doc.data!r}"[:80]
         raise InvalidFlowError([Problem(f"the project config must be a mapping of settings, not {kind}",
@@ -179,8 +223,16 @@ def load_config(root: Path) -> ProjectConfig:
         raise InvalidFlowError(pydantic_problems(doc, exc, (), None, ProjectConfig)) from None
 
 
+def defaults() -> ProjectConfig:
+    """The config of a project without settings. Defaults need no validation, so the model's validator (built
+    on first use: ~2 ms) is not built on a run that never reads a `flowrun.yaml`."""
+    return ProjectConfig.model_construct()
+
+
 def _holds_nothing(text: str) -> bool:
     """True for YAML with no document node: empty, blank, comments and `---` only."""
+    if not text.strip():
+        return True  # without importing the YAML parser
     import yaml
 
     try:
@@ -215,7 +267,18 @@ def resolve_flow_ref(ref: str, home: str | None = None) -> tuple[Path, Project]:
         found = project.find_flow(namespace, flow_id)
         if found:
             return found, project
-        raise UsageError(f"no flow `{flow_id}` in namespace `{namespace}` under {project.flows_dir}",
-                         hint="run `flowrun validate flows/` to list the project's flows")
+        close = closest_flow(project, ref)
+        raise UsageError(f"no flow `{flow_id}` in namespace `{namespace}` under {project.flows_dir}"
+                         + (f"; did you mean {close}?" if close else ""),
+                         hint="list the project's flows with `flowrun flows list`")
     raise InvalidFlowError([Problem("file not found", file=ref)],
                            hint="check the path, or name the flow as NAMESPACE/FLOW_ID")
+
+
+def closest_flow(project: Project, ref: str) -> str | None:
+    """The NAMESPACE/FLOW_ID under flows/ most like `ref` (a typo), if any is close enough."""
+    import difflib
+
+    known = [f"{ns}/{fid}" for ns, fid in map(_peek_ids, project.flow_files()) if ns and fid]
+    close = difflib.get_close_matches(ref, known, n=1, cutoff=0.6)
+    return close[0] if close else None

@@ -15,7 +15,8 @@ COMMON = {
     "allowFailure": "A failure of this task does not fail the execution (it ends WARNING).",
     "allowWarning": "A WARNING of this task counts as SUCCESS.", "timeout": "ISO-8601 duration, e.g. PT10M.",
     "retry": "How failed attempts are retried.", "logLevel": "The minimum level of the logs kept.",
-    "logToFile": "Store the logs in a file instead of the state DB.", "workerGroup": "Accepted; no effect here.",
+    "logToFile": "Store the logs in a file instead of the state DB.",
+    "workerGroup": "With the celery executor, `key` is the Celery queue of the task's attempts; locally no effect.",
     "conditions": "Conditions that must all hold for the trigger to start an execution.",
     "inputs": "Input values of the executions it starts.", "labels": "Labels of the executions it starts.",
 }

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ValidationError
 
 from flowrun.defaults import apply_defaults, apply_nested
 from flowrun.errors import InvalidFlowError, Problem
-from flowrun.flow_templates import check_templates
 from flowrun.model.document import Document, Path_
 from flowrun.model.flow import TASK_ID, Flow, FlowDoc, PluginDefault
+from flowrun.model.flow_templates import check_templates
 from flowrun.model.problems import pydantic_problems
 from flowrun.tasks.base import Task
 from flowrun.tasks.registry import UnknownType, describe_unknown, task_class

@@ -11,6 +11,7 @@ A fixture that cannot start an emulator fails the tests loudly; nothing is skipp
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import signal
@@ -271,3 +272,17 @@ def cli(project_root: Path, *args: str, env: dict[str, str] | None = None, timeo
     full_env = {**os.environ, "FLOWRUN_HOME": str(project_root / ".flowrun"), **(env or {})}
     return subprocess.run([sys.executable, *python_args, "-m", "flowrun", *args], cwd=project_root, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def service_account_json(project: str = "kestra-sandbox") -> str:
+    """A service-account key of the real shape, with a freshly generated RSA key (never used for anything)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    return json.dumps({
+        "type": "service_account", "project_id": project, "private_key_id": "0123456789abcdef",
+        "private_key": pem, "client_email": f"kestra@{project}.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token"})

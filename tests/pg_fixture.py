@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import glob
+import json
 import os
 import pwd
 import shutil
@@ -12,7 +14,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +49,11 @@ class PgDatabase:
 
     server: PgServer
     name: str
+
+    @property
+    def url(self) -> str:
+        """The database as a postgresql:// URL (what `state:` / FLOWRUN_STATE take)."""
+        return f"postgresql://{self.server.user}@{self.server.host}:{self.server.port}/{self.name}"
 
     @property
     def jdbc_url(self) -> str:
@@ -115,24 +124,75 @@ def _start_cluster() -> tuple[PgServer, str]:
     return PgServer("127.0.0.1", port, "postgres"), data
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """The Postgres the tests use; fails loudly when none can be had."""
-    if _reachable(HOST, PORT, USER):
-        yield PgServer(HOST, PORT, USER)
-        return
-    server, data = _start_cluster()
+def _wait_ready(server: PgServer, data: str) -> None:
     deadline = time.monotonic() + 10
     while not _reachable(server.host, server.port, server.user):
         if time.monotonic() > deadline:
             pytest.fail(f"throwaway Postgres in {data} did not accept connections", pytrace=False)
         time.sleep(0.1)
+
+
+def _stop_cluster(data: str) -> None:
+    subprocess.run(_as_postgres([_pg_bin("pg_ctl"), "-D", f"{data}/db", "-m", "immediate", "stop"]),
+                   capture_output=True)
+    shutil.rmtree(data, ignore_errors=True)
+
+
+@contextmanager
+def _own_cluster() -> Iterator[PgServer]:
+    server, data = _start_cluster()
+    try:
+        _wait_ready(server, data)
+        yield server
+    finally:
+        _stop_cluster(data)
+
+
+@contextmanager
+def _shared_cluster(shared: Path) -> Iterator[PgServer]:
+    """One throwaway cluster for all the xdist workers of a run: the first starts it, the last one out stops it.
+
+    `shared/pg.json` (under `shared/pg.lock`) records its port, data dir and how many workers use it.
+    """
+    record = shared / "pg.json"
+
+    @contextmanager
+    def locked() -> Iterator[dict[str, Any]]:
+        with open(shared / "pg.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            state = json.loads(record.read_text()) if record.is_file() else {}
+            yield state
+            if state.get("users"):
+                record.write_text(json.dumps(state))
+            else:
+                record.unlink(missing_ok=True)
+
+    with locked() as state:
+        if not state:
+            server, data = _start_cluster()
+            _wait_ready(server, data)
+            state.update(port=server.port, data=data, users=0)
+        state["users"] += 1
+        server = PgServer("127.0.0.1", state["port"], "postgres")
     try:
         yield server
     finally:
-        subprocess.run(_as_postgres([_pg_bin("pg_ctl"), "-D", f"{data}/db", "-m", "immediate", "stop"]),
-                       capture_output=True)
-        shutil.rmtree(data, ignore_errors=True)
+        with locked() as state:
+            state["users"] -= 1
+            if not state["users"]:
+                _stop_cluster(state["data"])
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[PgServer]:
+    """The Postgres the tests use; fails loudly when none can be had. Safe under pytest-xdist: every worker
+    shares the local server, or one throwaway cluster (workers of one run share its base temp dir)."""
+    if _reachable(HOST, PORT, USER):
+        yield PgServer(HOST, PORT, USER)
+        return
+    worker = hasattr(pytestconfig, "workerinput")
+    with _shared_cluster(tmp_path_factory.getbasetemp().parent) if worker else _own_cluster() as server:
+        yield server
 
 
 @pytest.fixture
@@ -144,5 +204,8 @@ def pg_db(pg_server: PgServer) -> Iterator[PgDatabase]:
     try:
         yield PgDatabase(pg_server, name)
     finally:
+        from flowrun.state.postgres import close_stores
+
+        close_stores(PgDatabase(pg_server, name).url)  # a store this process opened on it (the shared one)
         with pg_server.connect() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

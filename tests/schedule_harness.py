@@ -56,7 +56,16 @@ def schedule_flow(project: Project, flow_id: str, triggers: str, tasks: str = RE
     return path
 
 
-def db_rows(project: Project, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+def db_rows(project: Project, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """Rows of the project's state: its SQLite file, or the Postgres database FLOWRUN_STATE names."""
+    if os.environ.get("FLOWRUN_STATE"):
+        import psycopg
+        from psycopg.rows import dict_row
+
+        from flowrun.state.pg_sql import translate
+
+        with psycopg.connect(os.environ["FLOWRUN_STATE"], row_factory=dict_row) as pg:
+            return pg.execute(translate(sql), params).fetchall()
     conn = sqlite3.connect(project.home / "state.db")
     conn.row_factory = sqlite3.Row
     try:

@@ -10,6 +10,9 @@ import pytest
 from bench import passed
 from bench.__main__ import module_names, render, run_module
 
+#: the modules share the bench dir (bench.BENCH_TMP, removed when empty) and load the machine: one xdist worker
+pytestmark = pytest.mark.xdist_group("bench")
+
 REQUIRED = {"name", "command", "timed", "baseline", "goal", "runs", "flowrun_median_s"}
 
 
@@ -17,6 +20,7 @@ def test_core_module_is_found() -> None:
     assert "bench.bench_core" in module_names()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", module_names())
 def test_module_runs_tiny(name: str) -> None:
     rows = run_module(name, tiny=True)
@@ -45,6 +49,7 @@ def test_report_shape() -> None:
     ]
     text = render(rows, datetime(2026, 1, 2, 3, 4, tzinfo=UTC), 12.0, tiny=False)
     assert "2026-01-02 03:04 UTC" in text and "**Machine:**" in text
+    assert "- **See also:** [BENCHMARKS-dbt.md](BENCHMARKS-dbt.md), " in text  # the reports beside it
     assert "| ratio figure | 1 s | 0.5 s | 2.0 | <= 1.5x | FAIL |" in text
     assert "| absolute figure | 1.5 s (1.5 ms/task) | – | – | <= 2 ms per task | pass |" in text
     assert "- **Command:** `flowrun run a.yaml`" in text and "- **Timed span:** process" in text

@@ -11,9 +11,9 @@ import pytest
 from conftest import Project
 
 PACKAGE = Path(__file__).resolve().parent.parent / "flowrun"
-UPPER = ("flowrun.app", "flowrun.cli")
-#: modules above the use cases: the command line and `python -m flowrun`
-ENTRY = ("flowrun.cli", "flowrun.__main__")
+UPPER = ("flowrun.app", "flowrun.cli", "flowrun.web")
+#: modules above the use cases: the command line, the web UI and `python -m flowrun`
+ENTRY = ("flowrun.cli", "flowrun.__main__", "flowrun.web")
 
 
 def _module_name(path: Path, root: Path = PACKAGE) -> str:
@@ -61,7 +61,13 @@ def test_nothing_below_the_app_layer_imports_app_or_cli() -> None:
 
 
 def test_the_app_layer_does_not_import_the_cli() -> None:
-    found = [item for item in _upward_imports((), ("flowrun.cli",)) if ": flowrun.app" in item]
+    found = [item for item in _upward_imports((), ("flowrun.cli", "flowrun.web")) if ": flowrun.app" in item]
+    assert found == []
+
+
+def test_the_web_layer_does_not_import_the_cli() -> None:
+    """web -> app, beside cli: a page handler calls the same use cases, never a typer command."""
+    found = [item for item in _upward_imports((), ("flowrun.cli",)) if ": flowrun.web" in item]
     assert found == []
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from flowrun.app.execute import execute
 from flowrun.app.run import finish, subflow_starter
-from flowrun.app.services import open_services
+from flowrun.app.services import open_services, use_workers
 from flowrun.engine.launch import RunOptions
 from flowrun.errors import UsageError
 from flowrun.model.execution import Execution, new_id
@@ -31,13 +31,14 @@ def continue_execution(execution_id: str, mode: str, home: str | None = None, fr
     that says the file on disk differs from the revision being run. A resume continues the first PAUSED Pause
     with `resume_inputs`, or (from tick) the pauses of `delays` (task run id -> flowrun.state.pauses.Due).
     """
+    from flowrun.app.flow_choice import choose_flow
     from flowrun.app.resume import plan_resumptions
     from flowrun.engine.resume import load_execution, reuse_map, split_for_replay
-    from flowrun.flow_choice import choose_flow
     from flowrun.model.execution import utcnow
 
     project = open_project(home, start)
     services = open_services(project)
+    use_workers(services)
     services.start_execution = subflow_starter(0)
     execution = load_execution(services.db, execution_id, services.cipher.unseal)
     _check_continuable(execution, mode)

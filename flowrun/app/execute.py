@@ -20,7 +20,8 @@ class Outcome:
     interrupted: bool  # Ctrl-C or SIGTERM stopped it
 
 
-def _seal_for(services: Services) -> Any:
+def seal_for(services: Services) -> Any:
+    """How values are made safe to store: secret inputs and any string holding a known secret are sealed."""
     from flowrun.crypto import is_sealed
 
     def seal(value: Any, secret_ids: set[str]) -> Any:
@@ -66,10 +67,11 @@ def execute(flow: Any, execution: Execution, services: Services, options: RunOpt
     if execution.flow_revision is None and execution.flow_source:
         execution.flow_revision = services.db.record_revision(execution.namespace, execution.flow_id,
                                                   execution.flow_source)
-    recorder = Recorder(services.db, _seal_for(services), on_failure=lambda _: executor.kill())
+    recorder = Recorder(services.db, seal_for(services), on_failure=lambda _: executor.kill(), hold=True,
+                        pure_types=frozenset(task.type for task in flow.all_tasks() if task.pure))
     bus = Bus([recorder, *options.listeners])
     executor = Executor(flow, execution, services, bus, max_parallel=_max_parallel(services, options),
-                        reuse=reuse, resumptions=resumptions)
+                        reuse=reuse, resumptions=resumptions, mocks=options.mocks)
     if execution.state == "CREATED":
         bus.execution_updated(execution)
         recorder.raise_if_failed(execution)
@@ -117,3 +119,13 @@ def _admitted(flow: Any, execution: Execution, services: Services, bus: Any, sto
     execution.set_state(outcome)
     bus.execution_updated(execution)
     return False
+
+
+def attempt_executor(flow: Any, execution: Execution, services: Services, bus: Any) -> Any:
+    """An executor over a recorded execution, to run one of its attempts here (a Celery worker): the recorded
+    task runs' outputs and states are its context; it publishes only what `bus` keeps."""
+    from flowrun.engine.executor import Executor
+
+    executor = Executor(flow, execution, services, bus)
+    executor.adopt_recorded()
+    return executor

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flowrun.app.execute import Outcome, execute
-from flowrun.app.services import open_services
+from flowrun.app.services import open_services, use_workers
 from flowrun.engine.launch import RunOptions
 from flowrun.engine.services import Services, StartExecution
 from flowrun.errors import FlowrunError, InvalidFlowError, Problem, UsageError
@@ -45,6 +45,14 @@ def run_flow(ref: str | Path, options: RunOptions | None = None, trigger_id: str
     return start_execution(str(ref), options or RunOptions(), trigger_id, date, notify).run()
 
 
+def _check_max_parallel(value: int | None) -> None:
+    """A UsageError for a `--max-parallel` that would let no task attempt run (0 or less)."""
+    if value is not None and value < 1:
+        raise UsageError(f"--max-parallel must be at least 1, got {value}",
+                         hint="it caps the task attempts running at once; leave it out for maxParallel in "
+                              "flowrun.yaml, else max(32, 8 x CPUs)")
+
+
 def start_execution(ref: str, options: RunOptions, trigger_id: str | None = None, date: str | None = None,
                     notify: Callable[[str], None] | None = None) -> Run:
     """Everything that can fail before anything runs: load and validate the flow (once), resolve its inputs.
@@ -52,10 +60,11 @@ def start_execution(ref: str, options: RunOptions, trigger_id: str | None = None
     With `trigger_id`, run as that trigger would (its inputs and labels; with `date`, that schedule date);
     `notify` gets the warning when the date is not one of the trigger's.
     """
-    from flowrun.load import load_flow
+    from flowrun.load import load_project_flow
 
+    _check_max_parallel(options.max_parallel)
     path, project = resolve_flow_ref(ref, options.home)
-    flow = load_flow(path, project.config.plugin_defaults)
+    flow = load_project_flow(path, project)
     if trigger_id:
         options = _as_trigger(flow, options, trigger_id, date, notify)
     elif date:
@@ -64,6 +73,7 @@ def start_execution(ref: str, options: RunOptions, trigger_id: str | None = None
         raise InvalidFlowError([Problem("the flow is disabled (`disabled: true`)", file=str(path))],
                                hint="set `disabled: false` to run it")
     services = open_services(project)
+    use_workers(services)
     services.start_execution = subflow_starter(options.trigger_depth)
     publish_namespace_files(project, services.namespace_files)
     execution = Execution(id=new_id(), namespace=flow.namespace, flow_id=flow.id, trigger=options.trigger,
@@ -100,6 +110,9 @@ def _start_nested(ref: str, options: RunOptions, depth: int) -> Run:
 
 
 def _set_inputs(execution: Execution, flow: Any, options: RunOptions, services: Services) -> None:
+    if not flow.inputs and not options.inputs:  # nothing to type: the inputs machinery is not even imported
+        execution.inputs, execution.secret_inputs = {}, set()
+        return
     resolved = _resolve_inputs(flow, options.inputs, services, execution.id, options.strict_inputs)
     for secret_id in resolved.secret_ids:
         value = resolved.flat.get(secret_id)

@@ -1,4 +1,4 @@
-"""Use cases of `flowrun state`: check the state DB and its secret key, rotate the key."""
+"""Use cases of `flowrun state`: check, migrate or copy the state; check and rotate its secret key."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from flowrun.errors import FlowrunError, StateError, UsageError
 
 if TYPE_CHECKING:
     from flowrun.crypto import Cipher
+    from flowrun.project import Project
+    from flowrun.state.pg_copy import Copied
+    from flowrun.state.upgrade import Migrated
 
 
 @dataclass
 class CheckReport:
     """What `flowrun state check` found: one line per check, and the error to exit with (None when sound)."""
 
-    db_path: Path
+    db_path: Path | str
     lines: list[str] = field(default_factory=list)
     error: FlowrunError | None = None
 
@@ -31,6 +34,8 @@ def check_state(home: str | None = None, db_file: str | None = None) -> CheckRep
     from flowrun.state import integrity
 
     project = None if db_file else open_project(home)
+    if project is not None and _postgres_url(project):
+        return _check_postgres(project)
     path = Path(db_file) if db_file else project.db_path  # type: ignore[union-attr]
     report = CheckReport(path)
     if not path.exists():
@@ -58,14 +63,64 @@ def check_state(home: str | None = None, db_file: str | None = None) -> CheckRep
     return report
 
 
+def _postgres_url(project: Project) -> str | None:
+    from flowrun.state.location import state_url
+
+    chosen = state_url(project)
+    return chosen[0] if chosen else None
+
+
+def _check_postgres(project: Project) -> CheckReport:
+    """A Postgres state: reachable, migrated, and its secret key (the server keeps its own integrity)."""
+    from flowrun.state.location import describe
+    from flowrun.state.upgrade import migrate_state
+
+    report = CheckReport(describe(project))
+    done = migrate_state(project)
+    report.lines.append(f"postgres: reachable, {done.total} migration(s) applied"
+                        + (f" ({len(done.applied)} just now)" if done.applied else ""))
+    _check_key(project, report)
+    return report
+
+
+def migrate(home: str | None = None) -> Migrated:
+    """`flowrun state migrate`: apply the pending migrations of the project's state (idempotent)."""
+    from flowrun.project import open_project
+    from flowrun.state.upgrade import migrate_state
+
+    return migrate_state(open_project(home))
+
+
+def copy_to_postgres(to: str, home: str | None = None) -> Copied:
+    """`flowrun state copy --to URL`: the project's SQLite history into an empty Postgres database."""
+    from flowrun.project import open_project
+    from flowrun.state.db import Database
+    from flowrun.state.pg_copy import copy_state
+    from flowrun.state.pg_url import check_url
+    from flowrun.state.store import reap_dead
+
+    url = check_url(to.strip(), "--to")
+    project = open_project(home)
+    if not project.db_path.is_file():
+        raise UsageError(f"no SQLite state at {project.db_path}: nothing to copy",
+                         hint="run it in the project whose history you move (or pass --home)")
+    db = Database(project.db_path)
+    reap_dead(db)
+    running = db.active_execution_ids()
+    if running:
+        raise UsageError(f"{len(running)} execution(s) are still running (e.g. {running[0]}): a copy would miss "
+                         "what they record next", hint="wait until they end, then copy")
+    return copy_state(project.db_path, url)
+
+
 def _check_key(project: Any, report: CheckReport) -> None:
     """Is secret.key the DB's key, and does every encrypted value decrypt with it?"""
-    from flowrun.crypto import NEW_KEY_FILE, OLD_KEY_FILE, Cipher, CryptoError
-    from flowrun.state.db import Database
-    from flowrun.state.keys import KeyLedger
+    from flowrun.crypto import NEW_KEY_FILE, OLD_KEY_FILE, CryptoError
+    from flowrun.engine.services import checked_cipher
+    from flowrun.state.location import open_store
 
-    db = Database(project.db_path)
-    cipher = Cipher(project.home, guard=KeyLedger(db))
+    db = open_store(project)
+    cipher = checked_cipher(project, db)
     tokens = db.encrypted_tokens()
     if not cipher.key_path.exists() and not tokens:
         report.lines.append("secret key: none yet (no value is encrypted)")
@@ -80,8 +135,8 @@ def _check_key(project: Any, report: CheckReport) -> None:
     report.lines.append(f"secret key: {cipher.key_path} (fingerprint {key}), {len(tokens)} encrypted value(s)"
                         + (f", {unreadable} of them unreadable with it" if unreadable else ", all readable"))
     for leftover in (NEW_KEY_FILE, OLD_KEY_FILE):
-        if (project.home / leftover).exists():
-            report.lines.append(f"note: {project.home / leftover} is left from an interrupted rotate-key; "
+        if cipher.key_path.with_name(leftover).exists():
+            report.lines.append(f"note: {cipher.key_path.with_name(leftover)} is left from an interrupted rotate-key; "
                                 "run `flowrun state rotate-key` again to finish cleanly")
     if unreadable:
         report.error = CryptoError(f"{unreadable} encrypted value(s) cannot be decrypted with {cipher.key_path}",
@@ -103,7 +158,8 @@ def _decrypts(cipher: Cipher, token: str) -> bool:
 def rotate_secret_key(home: str | None = None) -> dict[str, Any]:
     """Re-encrypt every encrypted value of the state DB with a new secret.key, atomically."""
     from flowrun.app.services import open_state
-    from flowrun.crypto import Cipher, rotate_key
+    from flowrun.crypto import rotate_key
+    from flowrun.engine.services import checked_cipher
     from flowrun.project import open_project
     from flowrun.state import integrity
     from flowrun.state.keys import KeyLedger, reencrypt_copy
@@ -115,7 +171,7 @@ def rotate_secret_key(home: str | None = None) -> dict[str, Any]:
         raise StateError(f"{len(running)} execution(s) are running (e.g. {running[0]}): a value they encrypt "
                          "during the rotation would use the old key",
                          hint="wait until they end (`flowrun executions list --state RUNNING`), then rotate")
-    cipher = Cipher(project.home, guard=KeyLedger(db))
+    cipher = checked_cipher(project, db)
     if not cipher.key_path.exists() and not KeyLedger(db).encrypted_values():
         raise UsageError(f"there is no {cipher.key_path.name} yet (no value was ever encrypted): nothing to rotate")
     backup = integrity.backup_path(project.db_path)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flowrun.app.services import open_services, open_state, project_state
+from flowrun.engine.services import StartExecution
 from flowrun.errors import FlowrunError, InputError
 from flowrun.project import open_project
 from flowrun.schedule.tick import TickReport
@@ -22,7 +23,15 @@ def tick(home: str | None, path: str | None, now: str | None) -> TickReport:
     project = open_project(home, Path(path).resolve() if path else None)
     moment = parse_now(now)
     db = open_state(project)
-    report = run_tick(project, db, moment, start_execution, services=lambda: open_services(project))
+    start: StartExecution = start_execution
+    parallel = 1
+    if project.executor.celery:  # each due date is a whole execution on a worker; this tick waits for them
+        from flowrun.app.enqueue import IN_FLIGHT, remote_starter
+        from flowrun.scaleout.broker import check
+
+        check(project.executor)
+        start, parallel = remote_starter(start_execution), IN_FLIGHT
+    report = run_tick(project, db, moment, start, services=lambda: open_services(project), parallel=parallel)
     if not report.interrupted:
         resume_due(project, db, moment, report)
     return report

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from flowrun.cli.complete import flow_files, flow_refs
 from flowrun.cli.options import Home, JsonFlag, err
 from flowrun.errors import ExitCode, UsageError
 
@@ -15,31 +16,40 @@ group = typer.Typer(no_args_is_help=True, help="Inspect flows and their stored r
 
 
 def graph(
-    flow: Annotated[str, typer.Argument(help="A flow file, or NAMESPACE/FLOW_ID.")],
+    flow: Annotated[str, typer.Argument(help="A flow file, NAMESPACE/FLOW_ID, or an execution id (its tasks "
+                                        "coloured by state).", metavar="FLOW|ID",
+                                        autocompletion=flow_refs)],
     format: Annotated[str, typer.Option("--format", help="tree, mermaid or dot.")] = "tree",
     home: Home = None,
 ) -> None:
-    """Draw a flow's topology, nested flowables included.
+    """Draw a flow's topology, nested flowables included; given an execution id, the revision it ran with each
+    task coloured by its state.
 
-    Example: flowrun graph flows/hello.yaml --format mermaid
+    Example: flowrun graph flows/hello.yaml --format mermaid   (or: flowrun graph 4bWcR8u3mRkNp2WJmY0E7H)
     """
-    from flowrun.app.flows import load_flow_ref
+    from flowrun.app.flows import execution_graph, is_execution_ref, load_flow_ref
     from flowrun.report import graph as pictures
 
-    loaded = load_flow_ref(flow, home)
+    if format not in ("tree", "mermaid", "dot"):
+        raise UsageError(f"unknown format `{format}`", hint="use tree, mermaid or dot")
+    states = None
+    if is_execution_ref(flow, home):
+        loaded, states = execution_graph(flow, home)
+    else:
+        loaded = load_flow_ref(flow, home)
     if format == "tree":
         from rich.console import Console
 
-        Console().print(pictures.graph_tree(loaded))
-    elif format in ("mermaid", "dot"):
-        typer.echo(pictures.graph_mermaid(loaded) if format == "mermaid" else pictures.graph_dot(loaded))
+        Console().print(pictures.graph_tree(loaded, states))
     else:
-        raise UsageError(f"unknown format `{format}`", hint="use tree, mermaid or dot")
+        draw = pictures.graph_mermaid if format == "mermaid" else pictures.graph_dot
+        typer.echo(draw(loaded, states))
 
 
 def validate(
     paths: Annotated[list[str] | None, typer.Argument(help="Flow files or directories (searched recursively).",
-                                                      metavar="PATH...", show_default=False)] = None,
+                                                      metavar="PATH...", show_default=False,
+                                                      autocompletion=flow_files)] = None,
     changed: Annotated[bool, typer.Option("--changed", help="[REF] Also the flows under flows/ that changed since "
                                           "git REF (default HEAD; the argument that is not a file): committed "
                                           "since, staged, modified or untracked.")] = False,
@@ -103,9 +113,40 @@ def _changed_paths(args: list[str], home: str | None) -> tuple[list[str], list[s
     return [arg for arg in args if arg not in refs], changed_flow_files(ref, home), ref
 
 
+@group.command("list")
+def flows_list(json_output: JsonFlag = False, home: Home = None) -> None:
+    """List the project's flows (under flows/): namespace, id, revision, triggers, file and valid or invalid.
+
+    The revision is the stored one the file is; `3+` when the file changed since revision 3 (it becomes the
+    next revision when it runs), `-` when it never ran.
+
+    Example: flowrun flows list --json
+    """
+    from flowrun.app.flows import list_flows
+
+    rows = list_flows(home)
+    if json_output:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = [("NAMESPACE", "ID", "REV", "TRIGGERS", "FILE", "VALID")]
+    for row in rows:
+        revision = "-" if row["revision"] is None else f"{row['revision']}{'+' if row['changed'] else ''}"
+        triggers = ",".join(f"{t['id']}:{str(t['type']).rsplit('.', 1)[-1]}" for t in row["triggers"]) or "-"
+        table.append((row["namespace"] or "?", row["id"] or "?", revision, triggers, row["file"],
+                      "valid" if row["valid"] else f"invalid ({_problems_text(len(row['problems']))})"))
+    widths = [max(len(str(line[i])) for line in table) for i in range(5)]
+    for line in table:
+        typer.echo("  ".join(str(cell).ljust(width) for cell, width in zip(line[:5], widths, strict=True))
+                   + "  " + line[5])
+
+
+def _problems_text(count: int) -> str:
+    return f"{count} problem" + ("" if count == 1 else "s")
+
+
 @group.command("revisions")
 def flows_revisions(
-    flow: Annotated[str, typer.Argument(help="A flow file, or NAMESPACE/FLOW_ID.")],
+    flow: Annotated[str, typer.Argument(help="A flow file, or NAMESPACE/FLOW_ID.", autocompletion=flow_refs)],
     show: Annotated[int | None, typer.Option("--show", help="Print the source of this revision.",
                                              show_default=False)] = None,
     json_output: JsonFlag = False,

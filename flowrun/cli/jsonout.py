@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-
-import typer
 
 from flowrun.errors import FlowrunError, InvalidFlowError, Problem
 
@@ -34,5 +33,6 @@ def json_errors(enabled: bool) -> Iterator[None]:
         yield
     except FlowrunError as exc:
         if enabled:
-            typer.echo(json.dumps(error_json(exc), indent=2, default=str))
+            sys.stdout.write(json.dumps(error_json(exc), indent=2, default=str) + "\n")
+            sys.stdout.flush()
         raise

@@ -7,12 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from flowrun.cli.options import Home, read_option_file
+from flowrun.cli.complete import kv_keys, kv_namespaces
+from flowrun.cli.durations import duration_option
+from flowrun.cli.options import Home, JsonFlag, read_option_file
 from flowrun.errors import UsageError
 
 group = typer.Typer(no_args_is_help=True, help="Read and write the per-namespace KV store.")
-KVNamespace = Annotated[str, typer.Argument(help="A namespace, e.g. company.team.", show_default=False)]
-KVKey = Annotated[str, typer.Argument(help="A key: letters, digits, `.`, `_`, `-`.", show_default=False)]
+KVNamespace = Annotated[str, typer.Argument(help="A namespace, e.g. company.team.", show_default=False,
+                                            autocompletion=kv_namespaces)]
+KVKey = Annotated[str, typer.Argument(help="A key: letters, digits, `.`, `_`, `-`.", show_default=False,
+                                      autocompletion=kv_keys)]
 Reveal = Annotated[bool, typer.Option("--reveal", help="Show secret values in clear (masked by default).")]
 
 
@@ -31,13 +35,20 @@ def _kv_shown(value: Any, secret: bool, reveal: bool) -> str:
 
 
 @group.command("list")
-def kv_list(namespace: KVNamespace, reveal: Reveal = False, home: Home = None) -> None:
+def kv_list(namespace: KVNamespace, reveal: Reveal = False, json_output: JsonFlag = False, home: Home = None) -> None:
     """List the keys of a namespace with their type, expiry and value (secret values masked).
 
-    Example: flowrun kv list zoomcamp
+    Example: flowrun kv list zoomcamp --json
     """
-    for row in kv_store(home).list(namespace, values=True):
-        shown = _kv_shown(row["value"], row["secret"], reveal)
+    rows = kv_store(home).list(namespace, values=True)
+    for row in rows:
+        if row["secret"] and not reveal:
+            row["value"] = _kv_shown(row["value"], True, False)
+    if json_output:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    for row in rows:
+        shown = _kv_shown(row["value"], row["secret"], True)
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         typer.echo(f"{row['key']}  {row['type']}{'  secret' if row['secret'] else ''}  "
                    f"expires={row.get('expires_at') or '-'}  value={shown}")
@@ -74,7 +85,9 @@ def kv_set(
         raise UsageError(f"--type `{type_}` is not a KV type", hint=f"use one of {', '.join(KV_TYPES)}")
     if value.startswith("@"):
         value = read_option_file(value[1:], f"value {value}")
-    kv_store(home).set(namespace, key, value, kv_type=type_.upper() if type_ else None, ttl=ttl, secret=secret)
+    expires_in = duration_option(ttl, "--ttl", positive=True)
+    kv_store(home).set(namespace, key, value, kv_type=type_.upper() if type_ else None, ttl=expires_in,
+                       secret=secret)
 
 
 @group.command("delete")

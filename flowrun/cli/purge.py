@@ -69,7 +69,7 @@ def purge(
 def build_filter(before: str | None, flow: str | None, namespace: str | None, states: list[str] | None,
                  keep_last: int) -> ExecutionFilter:
     """The options as a filter; UsageError (exit 2) for a bad cutoff, state or flow."""
-    from flowrun.cutoff import ACCEPTED, CutoffError, parse_cutoff, utc_stamp
+    from flowrun.state.cutoff import ACCEPTED, CutoffError, parse_cutoff, utc_stamp
     from flowrun.state.purge import ExecutionFilter
 
     if before is None and not keep_last:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from flowrun.cli.complete import flow_refs, trigger_ids
 from flowrun.cli.options import Home, JsonFlag, is_tty, pairs
 from flowrun.errors import ExitCode, UsageError
 
@@ -15,14 +16,17 @@ group = typer.Typer(no_args_is_help=True, help="Inspect schedule triggers; print
 
 
 def backfill(
-    flow: Annotated[str, typer.Argument(help="A flow file or NAMESPACE/FLOW_ID; `list` shows past backfills.")],
+    flow: Annotated[str, typer.Argument(help="A flow file or NAMESPACE/FLOW_ID; `list` shows past backfills.",
+                                        autocompletion=flow_refs)],
     from_: Annotated[str | None, typer.Option("--from", help="First date (2019-01-01 or a full timestamp).")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last date, inclusive (a bare date is its whole day).")] = None,
     trigger: Annotated[list[str] | None, typer.Option("--trigger", help="Only this trigger (repeatable; "
-                                                      "default: every Schedule trigger).")] = None,
+                                                      "default: every Schedule trigger).",
+                                                      autocompletion=trigger_ids)] = None,
     input: Annotated[list[str] | None, typer.Option("--input", "-i", help="An input key=value.")] = None,
     label: Annotated[list[str] | None, typer.Option("--label", "-l", help="An extra label key=value.")] = None,
-    parallel: Annotated[int, typer.Option("--parallel", help="Dates run at once.")] = 1,
+    parallel: Annotated[int, typer.Option("--parallel", help="Dates run at once (0: 1 locally, 16 with the "
+                                          "celery executor, where each date runs on a worker).")] = 0,
     reprocess: Annotated[str, typer.Option("--reprocess", help="missing, failed or all.")] = "missing",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print each date and its action; run nothing.")] = False,
     json_output: JsonFlag = False,
@@ -93,22 +97,9 @@ def tick(
 
     Example: flowrun tick --now 2019-01-02T00:00:00Z
     """
-    from flowrun.app.tick import tick as run_tick
+    from flowrun.cli.fastrun import tick_command
 
-    report = run_tick(home, path, now)
-    for problem in report.problems:
-        sys.stderr.write(f"warning: {problem}\n")
-    if json_output:
-        typer.echo(json.dumps({"now": report.now, "enqueued": report.enqueued, "runs": report.runs,
-                               "resumed": report.resumed, "interrupted": report.interrupted}, indent=2))
-    else:
-        for run in report.runs:
-            typer.echo(f"{report.now} {run['flow']} {run['trigger']} {run['date']} {run['state']} "
-                       f"{run['executionId'] or run['error']}")
-        for run in report.resumed:
-            typer.echo(f"{report.now} {run['flow']} resumed {run['executionId']} {run['state']}")
-    if report.failed or report.interrupted:
-        raise typer.Exit(ExitCode.FLOW_FAILED)
+    raise typer.Exit(tick_command(path, now, json_output, home))
 
 
 @group.command("list")

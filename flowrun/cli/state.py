@@ -1,4 +1,4 @@
-"""`state check|rotate-key`: check the state DB and its secret key; rotate the key."""
+"""`state check|migrate|copy|rotate-key`: check, migrate or copy the state; rotate its secret key."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import typer
 
 from flowrun.cli.options import Home, JsonFlag
 
-group = typer.Typer(no_args_is_help=True, help="Check the state DB and its secret key; rotate the key.")
+group = typer.Typer(no_args_is_help=True, help="Check, migrate or copy the state (SQLite or Postgres); rotate "
+                                               "its secret key.")
 
 
 @group.command("check")
@@ -19,7 +20,9 @@ def state_check(
     json_output: JsonFlag = False,
     home: Home = None,
 ) -> None:
-    """Check the state DB (`PRAGMA integrity_check`) and its secret key. Exits 0 when sound, 4 when damaged.
+    """Check the state (SQLite: `PRAGMA integrity_check`; Postgres: reachable and migrated) and its secret key.
+
+    Exits 0 when sound, 4 when damaged or unreachable.
 
     Example: flowrun state check
     """
@@ -34,6 +37,52 @@ def state_check(
             typer.echo(f"  {line}")
     if report.error is not None:
         raise report.error
+
+
+@group.command("migrate")
+def state_migrate(json_output: JsonFlag = False, home: Home = None) -> None:
+    """Apply the pending schema migrations to the configured state (`state:` / FLOWRUN_STATE, else SQLite).
+
+    Idempotent: a second run applies nothing. Every command also migrates on open; this does it ahead, e.g.
+    once before starting workers against a new Postgres database.
+
+    Example: FLOWRUN_STATE=postgresql://flowrun@db.internal/flowrun flowrun state migrate
+    """
+    from flowrun.app.state import migrate
+
+    done = migrate(home)
+    if json_output:
+        typer.echo(json.dumps({"state": done.location, "backend": done.backend, "applied": done.applied,
+                               "migrations": done.total}, indent=2))
+        return
+    typer.echo(f"state: {done.location}")
+    typer.echo(f"  applied {len(done.applied)} migration(s): {', '.join(done.applied)}" if done.applied
+               else f"  up to date ({done.total} migration(s) applied before)")
+
+
+@group.command("copy")
+def state_copy(
+    to: Annotated[str, typer.Option("--to", help="The empty Postgres database to copy into "
+                                    "(postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE).", show_default=False)],
+    json_output: JsonFlag = False,
+    home: Home = None,
+) -> None:
+    """Copy the project's whole SQLite history into an empty Postgres database, in one transaction.
+
+    Executions, task runs, attempts, logs, outputs, labels, KV, revisions, triggers, claims and backfills
+    all move. Run it while no flow runs; then set `state:` (or FLOWRUN_STATE) to the URL and give every
+    machine the same secret.key.
+
+    Example: flowrun state copy --to postgresql://flowrun@db.internal/flowrun
+    """
+    from flowrun.app.state import copy_to_postgres
+
+    copied = copy_to_postgres(to, home)
+    if json_output:
+        typer.echo(json.dumps({"target": copied.target, "rows": copied.rows}, indent=2))
+        return
+    typer.echo(f"copied to {copied.target}: " + ", ".join(f"{table} {count}" for table, count in copied.rows.items()
+                                                          if count))
 
 
 @group.command("rotate-key")

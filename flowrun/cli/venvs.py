@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from flowrun.cli.durations import duration_option
 from flowrun.cli.options import Home
 
 group = typer.Typer(no_args_is_help=True, help="Manage the cached virtualenvs of script tasks.")
@@ -34,7 +35,6 @@ def venvs_prune(
     Example: flowrun venvs prune --older-than P7D
     """
     from flowrun.app.inspect import prune_venvs
-    from flowrun.durations import parse_duration
 
-    removed = prune_venvs(home, parse_duration(older_than) if older_than else None)
+    removed = prune_venvs(home, duration_option(older_than, "--older-than"))
     typer.echo(f"removed {len(removed)} virtualenv(s)")

@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
-HIDDEN_LABELS = ("system.correlationId",)
-
-
-def seconds_between(start: Any, end: Any) -> float | None:
-    """Seconds from one ISO-8601 date to another; None when either is missing."""
-    if not start or not end:
-        return None
-    parse = datetime.fromisoformat
-    return (parse(str(end).replace("Z", "+00:00")) - parse(str(start).replace("Z", "+00:00"))).total_seconds()
-
-
-def duration_text(start: Any, end: Any) -> str:
-    took = seconds_between(start, end)
-    if took is None:
-        return "-"
-    return f"{took:.2f}s" if took < 60 else f"{int(took // 60)}m{int(took % 60):02d}s"
+from flowrun.report.labels import shown_labels
+from flowrun.report.timing import span_text
 
 
 def value_text(value: Any) -> str:
@@ -33,13 +18,13 @@ def pairs_text(values: dict[str, Any]) -> str:
 
 
 def labels_text(labels: list[dict[str, Any]] | None) -> str:
-    shown = {label["key"]: label["value"] for label in labels or [] if label["key"] not in HIDDEN_LABELS}
+    shown = {label["key"]: label["value"] for label in shown_labels(labels)}
     return ",".join(f"{key}={value_text(value)}" for key, value in shown.items()) or "-"
 
 
 def execution_lines(data: dict[str, Any]) -> list[str]:
     """The `executions show` page: header, inputs, outputs, labels, then one row per task run (nested)."""
-    took = duration_text(data.get("startDate"), data.get("endDate"))
+    took = span_text(data.get("startDate"), data.get("endDate"))
     lines = [f"{data['namespace']}/{data['flowId']}  {data['id']}  {data['state']}  ({took})",
              f"  revision {data.get('flowRevision') or '-'}  start {data['startDate']}  end {data['endDate'] or '-'}",
              f"  labels   {labels_text(data.get('labels'))}",
@@ -54,7 +39,9 @@ def execution_lines(data: dict[str, Any]) -> list[str]:
         value = f" [{value_text(run['value'])}]" if run.get("value") is not None else ""
         name = "  " * depth + run["taskId"] + value
         attempts = str(len(run["attempts"])) if run.get("attempts") else "-"  # a flowable has no attempt
-        line = f"  {run['state']:<9} {name:<30} {duration_text(run.get('startDate'), run.get('endDate')):>9}  {attempts}"
+        workers = [a["worker"] + (" lost" if a.get("lost") else "") for a in run.get("attempts") or [] if a.get("worker")]
+        attempts += f" on {', '.join(workers)}" if workers else ""  # the Celery workers that ran them
+        line = f"  {run['state']:<9} {name:<30} {span_text(run.get('startDate'), run.get('endDate')):>9}  {attempts}"
         lines.append(line + (f"  error: {run['error']}" if run.get("error") else ""))
     return lines
 

@@ -150,6 +150,16 @@ class TaskContext:
     def add_labels(self, labels: dict[str, str]) -> None:
         self.executor.add_labels(labels)
 
+    def set_variables(self, values: dict[str, Any], overwrite: bool) -> None:
+        from flowrun.engine.variables import set_variables
+
+        set_variables(self.executor, values, overwrite)
+
+    def unset_variables(self, names: list[str], ignore_missing: bool) -> None:
+        from flowrun.engine.variables import unset_variables
+
+        unset_variables(self.executor, names, ignore_missing)
+
     def process_started(self, pgid: int) -> None:
         self.executor.emit_process_started(self.taskrun, self.attempt, pgid)
 

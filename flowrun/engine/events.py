@@ -30,6 +30,7 @@ class Listener(Protocol):
                tags: dict[str, Any]) -> None: ...
     def process_started(self, execution: Execution, taskrun: TaskRun, attempt: int, pgid: int) -> None: ...
     def process_ended(self, execution: Execution, taskrun: TaskRun, attempt: int, pgid: int) -> None: ...
+    def flush(self) -> None: ...
 
 
 class BaseListener:
@@ -53,6 +54,10 @@ class BaseListener:
         return None
 
     def process_ended(self, execution: Execution, taskrun: TaskRun, attempt: int, pgid: int) -> None:
+        return None
+
+    def flush(self) -> None:
+        """Write what is held back now: another process is about to read the execution's state."""
         return None
 
 
@@ -99,3 +104,6 @@ class Bus:
 
     def process_ended(self, execution: Execution, taskrun: TaskRun, attempt: int, pgid: int) -> None:
         self._emit("process_ended", execution, taskrun, attempt, pgid)
+
+    def flush(self) -> None:
+        self._emit("flush")

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from flowrun.engine.context import TaskContext, TemplateRuntime, make_log_line, readable_prefixes
+from flowrun.engine.deadline import start_timer
 from flowrun.engine.events import Bus
+from flowrun.engine.mocks import TaskMock, find_mock, run_mock
 from flowrun.engine.outcomes import AttemptResult, Failure, attempt_result, capture
 from flowrun.engine.parallel import run_bounded
-from flowrun.engine.retry import next_delay
+from flowrun.engine.retry import next_delay, resubmit_delay
 from flowrun.engine.services import Services
 from flowrun.engine.template_errors import render_located
+from flowrun.engine.template_vars import base_variables
 from flowrun.model.execution import (
     FAILED_LIKE,
     TERMINAL,
@@ -40,7 +42,7 @@ class Executor:
 
     def __init__(self, flow: Flow, execution: Execution, services: Services, bus: Bus,
                  max_parallel: int = 4, reuse: dict[tuple[str, tuple[str, ...]], TaskRun] | None = None,
-                 resumptions: dict[str, Any] | None = None) -> None:
+                 resumptions: dict[str, Any] | None = None, mocks: list[TaskMock] | None = None) -> None:
         self.flow = flow
         self.execution = execution
         self.services = services
@@ -55,6 +57,7 @@ class Executor:
         self.reuse = reuse or {}
         #: PAUSED task runs of the earlier run to resume, by task run id (flowrun.engine.pause.Resumption)
         self.resumptions: dict[str, Any] = dict(resumptions or {})
+        self.mocks = mocks or []  #: tasks a unit test's fixtures stand in for (flowrun.engine.mocks)
         #: set by Exit (or a Pause resumed to CANCELLED): the state the execution ends in, no more tasks start
         self.ended: State | None = None
         self.background: list[threading.Thread] = []
@@ -64,28 +67,9 @@ class Executor:
         self._seq = itertools.count(first_seq)
         self.storage_prefix = execution_prefix(flow.namespace, flow.id, execution.id)
         self.runtime = TemplateRuntime(services, flow.namespace, readable_prefixes(execution, self.storage_prefix))
-        self.base_vars = self._base_variables()
+        self.base_vars = base_variables(flow, execution, services)
 
     # -- variables -------------------------------------------------------------------------------------
-    def _base_variables(self) -> dict[str, Any]:
-        ex = self.execution
-        base: dict[str, Any] = {
-            "flow": {"id": self.flow.id, "namespace": self.flow.namespace, "revision": ex.flow_revision or 1,
-                     "tenantId": None},
-            "execution": {"id": ex.id, "startDate": _iso(ex.start_date), "originalId": ex.original_id or ex.id,
-                          "state": str(ex.state)},
-            "inputs": ex.inputs,
-            "vars": self.flow.variables,
-            "labels": ex.labels_map(),
-            "envs": self.services.envs,
-            "globals": self.services.globals,
-        }
-        if ex.trigger is not None:
-            base["trigger"] = ex.trigger
-            if "date" in ex.trigger:
-                base["schedule"] = ex.trigger
-        return base
-
     def task_variables(self, task: Task | None, taskrun: TaskRun | None, scope: Scope) -> dict[str, Any]:
         variables = dict(self.base_vars)
         with self.lock:
@@ -102,6 +86,8 @@ class Executor:
         if scope.parents:
             variables["parents"] = scope.parents
             variables["parent"] = scope.parents[0]
+        if scope.shared_dir is not None and scope.parent_run is not None:  # a WorkingDirectory's child
+            variables["workerTaskrun"] = {"id": scope.parent_run.id, "value": scope.parent_run.value}
         return variables
 
     def render(self, value: Any, variables: dict[str, Any], typed: bool = False) -> Any:
@@ -139,16 +125,17 @@ class Executor:
         if isinstance(capture(self._run_groups, errors=False), Failure):  # Ctrl-C or SIGTERM between tasks
             self.interrupted = True
             self.kill()
-        top = [tr for tr in ex.task_runs if tr.parent_id is None and tr.task_id in self._top_ids()]
+        top_ids = self._top_ids()  # once: the set is built from the flow's tasks, not per task run
+        top = [tr for tr in ex.task_runs if tr.parent_id is None and tr.task_id in top_ids]
         state = State.KILLED if self.killed.is_set() else self.ended or final_state([tr.state for tr in top])
-        if state not in FAILED_LIKE and self.flow.doc.outputs:
-            state = self._render_flow_outputs(state)
+        if state not in (State.KILLED, State.CANCELLED) and self.flow.doc.outputs:
+            state = self._render_flow_outputs(state)  # a FAILED execution has outputs too (FlowCaseTest#waitFailed)
         ex.end_date = utcnow()
         ex.set_state(state)
         self.bus.execution_updated(ex)
         self.ended = None  # afterExecution runs even after Exit
         if self.flow.after_execution:
-            self.base_vars["execution"]["state"] = str(state)
+            self.base_vars["execution"].update(state=str(state), outputs=ex.outputs)  # AfterExecutionTestCase
             self.run_list(self.flow.after_execution, Scope())
         return ex
 
@@ -277,8 +264,11 @@ class Executor:
 
     def new_taskrun(self, task: Task, scope: Scope, value: str | None = None,
                     iteration: int | None = None) -> TaskRun:
+        parent = scope.parent_run
+        if value is None and parent is not None:
+            value = parent.value  # as Kestra's TaskRun.of: a task run below a loop iteration keeps its value
         taskrun = TaskRun(id=new_id(), execution_id=self.execution.id, task_id=task.id, task_type=task.type,
-                          seq=next(self._seq), parent_id=scope.parent_run.id if scope.parent_run else None,
+                          seq=next(self._seq), parent_id=parent.id if parent else None,
                           value=value, iteration=iteration, value_path=scope.value_path)
         with self.lock:
             self.execution.task_runs.append(taskrun)
@@ -314,6 +304,9 @@ class Executor:
                 return self._finish(taskrun, State.FAILED, error=f"runIf: {condition.message}")
             if not is_true(condition):
                 return self._finish(taskrun, State.SKIPPED)
+        mock = find_mock(self.mocks, task.id, taskrun.value) if self.mocks else None
+        if mock is not None:
+            return run_mock(self, task, taskrun, scope, mock)
         if task.flowable:
             return self._run_flowable(task, taskrun, scope)
         return self._run_attempts(task, taskrun, scope)
@@ -347,7 +340,7 @@ class Executor:
             state = result.state
             if state != State.FAILED or self.killed.is_set():
                 break
-            delay = next_delay(policy, taskrun) if policy else None
+            delay = next_delay(policy, taskrun) if policy else resubmit_delay(result.lost, taskrun)
             if delay is None:
                 break
             self.set_task_state(taskrun, State.RETRYING)
@@ -363,17 +356,34 @@ class Executor:
         return self._finish(taskrun, _allowances(task, state))
 
     def _start_attempt(self, task: Task, taskrun: TaskRun, scope: Scope) -> TaskContext:
-        taskrun.attempts.append(Attempt(state=State.RUNNING, start_date=utcnow()))
+        worker = self.services.worker_name  # a Celery worker that took the whole execution
+        taskrun.attempts.append(Attempt(state=State.RUNNING, start_date=utcnow(), worker=worker))
+        taskrun.worker = worker or taskrun.worker
         ctx = TaskContext(self, taskrun, task, scope, len(taskrun.attempts))
         self.set_task_state(taskrun, State.RUNNING)
         return ctx
 
     def _attempt(self, task: Task, ctx: TaskContext) -> AttemptResult:
-        """Run one attempt under the task's timeout (its caller holds a parallelism slot); the outcome is a value."""
+        """Run one attempt under the task's timeout (its caller holds a parallelism slot); the outcome is a value.
+
+        With the Celery executor (`services.dispatch`), a task's attempt runs on a worker, unless it must stay
+        here: a task that changes the execution, or one inside a WorkingDirectory (its dir is on this disk)."""
         self.active[ctx.taskrun_id] = ctx
         if self.killed.is_set():  # killed while this attempt was starting: kill() did not see it
             ctx.cancel.set()
-        timer = self._start_timer(task, ctx)
+        dispatch = self.services.dispatch
+        if dispatch is not None and task.remote and ctx.scope.shared_dir is None:
+            self.bus.flush()  # the worker reads the task run, RUNNING, from the state store
+            try:
+                return dispatch(self, task, ctx)
+            finally:
+                self.active.pop(ctx.taskrun_id, None)
+        return self.run_attempt_here(task, ctx)
+
+    def run_attempt_here(self, task: Task, ctx: TaskContext) -> AttemptResult:
+        """Run one attempt in this process (a Celery worker runs the attempts it is sent through this)."""
+        self.active[ctx.taskrun_id] = ctx
+        timer = start_timer(self, task, ctx)
         try:
             outcome = capture(partial(self._run_bounded, task, ctx))
         finally:
@@ -402,31 +412,16 @@ class Executor:
                 self.interrupted = True
                 self.kill()
         attempt = taskrun.attempts[-1]
-        attempt.state, attempt.end_date = result.state, utcnow()
+        attempt.state, attempt.end_date, attempt.lost = result.state, utcnow(), result.lost
         self.set_outputs(taskrun, result.outputs)
-
-    def _start_timer(self, task: Task, ctx: TaskContext) -> threading.Timer | None:
-        if not task.timeout:
-            return None
-        from flowrun.durations import parse_duration
-
-        seconds = parse_duration(str(self.render(task.timeout, ctx.variables))).total_seconds()
-        ctx.deadline = time.monotonic() + seconds
-
-        def expire() -> None:
-            ctx.timed_out = True
-            ctx.cancel.set()
-
-        timer = threading.Timer(seconds, expire)
-        timer.daemon = True
-        timer.start()
-        return timer
 
     def _record_error(self, taskrun: TaskRun, attempt: int, message: str, evidence: dict[str, Any]) -> None:
         taskrun.error = self.services.masker.mask(message)
+        from flowrun.engine.evidence import evidence_lines
+
         self.emit_log(taskrun, attempt, "ERROR", message)
-        for key, value in evidence.items():
-            self.emit_log(taskrun, attempt, "ERROR", f"  {key}: {value}")
+        for line in evidence_lines(evidence):
+            self.emit_log(taskrun, attempt, "ERROR", line)
 
     def set_outputs(self, taskrun: TaskRun, outputs: dict[str, Any]) -> None:
         taskrun.outputs = outputs
@@ -443,6 +438,18 @@ class Executor:
 
     def set_task_state(self, taskrun: TaskRun, state: str) -> None:
         taskrun.set_state(state)
+        self.note_state(taskrun)
+        self._update(taskrun)
+
+    def adopt_recorded(self) -> None:
+        """Take the outputs and states of the execution's recorded task runs as this run's (a worker rebuilding
+        the context of one attempt), without publishing anything."""
+        for taskrun in self.execution.task_runs:
+            self.set_outputs(taskrun, taskrun.outputs)
+            self.note_state(taskrun)
+
+    def note_state(self, taskrun: TaskRun) -> None:
+        """`tasks.<id>.state` of the templates, from the task run's state."""
         state = taskrun.state
         with self.lock:
             if taskrun.value_path:
@@ -452,7 +459,6 @@ class Executor:
                 node[taskrun.value_path[-1]] = {"state": str(state)}
             else:
                 self.task_states[taskrun.task_id] = {"state": str(state)}
-        self._update(taskrun)
 
     def _finish(self, taskrun: TaskRun, state: State, error: str | None = None) -> TaskRun:
         taskrun.end_date = utcnow()
@@ -468,7 +474,7 @@ class Executor:
         outputs = capture(lambda: render_flow_outputs(self.flow.doc.outputs or [], self, variables), interrupts=False)
         if isinstance(outputs, Failure):
             self.emit_log(None, None, "ERROR", f"flow outputs: {outputs.message}")
-            self.execution.error = outputs.message
+            self.execution.error = self.execution.error if state == State.FAILED else outputs.message
             return State.FAILED
         self.execution.outputs = outputs
         return state

@@ -31,3 +31,4 @@ class RunOptions:
     parent_id: str | None = None
     strict_inputs: set[str] = field(default_factory=set)  # supplied input ids that must be declared (typed by the user)
     trigger_depth: int = 0  # how many Flow triggers led to this execution (a chain deeper than a cap is cut)
+    mocks: list[Any] = field(default_factory=list)  # flowrun.engine.mocks.TaskMock: tasks a unit test stands in for

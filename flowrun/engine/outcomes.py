@@ -57,6 +57,8 @@ class AttemptResult:
     evidence: dict[str, Any] = field(default_factory=dict)
     #: Ctrl-C or SIGTERM reached the attempt: the whole execution stops
     interrupted: bool = False
+    #: the Celery worker running it stopped beating (scale-out): it is resubmitted
+    lost: bool = False
 
 
 def attempt_result(outcome: dict[str, Any] | Failure, timed_out: bool, timeout: str | None) -> AttemptResult:

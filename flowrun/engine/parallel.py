@@ -5,8 +5,10 @@ from __future__ import annotations
 import heapq
 import threading
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 
@@ -27,6 +29,8 @@ def run_bounded(jobs: Sequence[Callable[[], T]], limit: int, failed: Callable[[T
     width = len(jobs) if limit <= 0 else min(limit, len(jobs))
     if width == 1:  # one at a time: stay in this thread
         return _one_at_a_time(jobs, failed, stop, queue)
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # imports logging: on first use
+
     results: dict[int, T] = {}
     running: dict[Future[T], int] = {}
     halted = False

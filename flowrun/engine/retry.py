@@ -44,3 +44,15 @@ def next_delay(policy: Any, taskrun: TaskRun) -> float | None:
     if policy.max_attempt is None and not policy.max_duration:
         return None
     return delay
+
+
+#: how many times an attempt whose Celery worker died is resubmitted when the task has no `retry` policy
+MAX_RESUBMITS = 2
+
+
+def resubmit_delay(lost: bool, taskrun: TaskRun) -> float | None:
+    """Without a retry policy: an attempt lost with its worker is resubmitted at once (as Kestra's worker
+    resubmission), at most MAX_RESUBMITS times; any other failure is final."""
+    if lost and sum(1 for attempt in taskrun.attempts if attempt.lost) <= MAX_RESUBMITS:
+        return 0.0
+    return None

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from flowrun.engine.launch import RunOptions
 from flowrun.project import Project
-from flowrun.state.db import Database
+from flowrun.state.location import open_store
 from flowrun.state.protocol import StateStore
 
 if TYPE_CHECKING:
@@ -51,6 +51,11 @@ class Services:
     globals: dict[str, Any] = field(default_factory=dict)
     #: `StartExecution` for subflows, set by the layer that runs the execution
     start_execution: StartExecution | None = None
+    #: with the Celery executor, runs one attempt on a worker: (executor, task, ctx) -> AttemptResult
+    #: (flowrun.engine.remote.RemoteAttempts); None runs every attempt in this process
+    dispatch: Callable[..., Any] | None = None
+    #: the Celery worker running this execution, recorded on its task runs (None: a local run)
+    worker_name: str | None = None
 
 
 def env_variables(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -59,16 +64,24 @@ def env_variables(environ: dict[str, str] | None = None) -> dict[str, str]:
     return {k[4:].lower(): v for k, v in environ.items() if k.startswith("ENV_")}
 
 
-def open_services(project: Project, db: StateStore | None = None) -> Services:
+def checked_cipher(project: Project, db: StateStore) -> Cipher:
+    """The project's cipher, guarded by the state's key ledger: the key's fingerprint is recorded on first use
+    and a key other than the state's is refused before anything is encrypted with it. Every path that encrypts
+    or decrypts (a run, `kv set --secret`, `state check`) builds its cipher here."""
     from flowrun.crypto import Cipher
-    from flowrun.secrets import Masker, Secrets
     from flowrun.state.keys import KeyLedger
+
+    return Cipher(project.home, guard=KeyLedger(db), key_file=project.secret_key_path)
+
+
+def open_services(project: Project, db: StateStore | None = None) -> Services:
+    from flowrun.secrets import Masker, Secrets
     from flowrun.storage.kv import KVStore
     from flowrun.storage.location import open_storage
 
-    db = db or Database(project.db_path)
+    db = db or open_store(project)
     masker = Masker()
-    cipher = Cipher(project.home, guard=KeyLedger(db))
+    cipher = checked_cipher(project, db)
     storage, namespace_files = open_storage(project)
     return Services(
         project=project, db=db, storage=storage, namespace_files=namespace_files, kv=KVStore(db, cipher),

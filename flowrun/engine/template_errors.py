@@ -9,7 +9,6 @@ from typing import Any
 from flowrun.errors import FlowrunError, TaskError
 from flowrun.model.document import Path_
 from flowrun.templating import TemplateError, render, render_typed
-from flowrun.templating.check import analyze, syntax_message
 from flowrun.templating.errors import EvalError, MissingError
 
 
@@ -47,6 +46,8 @@ def _render(runtime: Any, value: Any, variables: Mapping[str, Any], typed: bool)
 def template_task_error(exc: TemplateError, leaf: str, flow: Any, task_id: str | None,
                         trigger_set: bool) -> TaskError:
     """The TaskError for a template that failed while rendering the string `leaf` of task `task_id`."""
+    from flowrun.templating.check import syntax_message  # the checker is imported only once a template failed
+
     nested = bool(exc.template) and exc.template != leaf  # failed inside render() of another templated value
     text = _plain_message(exc)
     line = exc.line or syntax_message(exc.message, exc.template)[1]
@@ -64,6 +65,8 @@ def template_task_error(exc: TemplateError, leaf: str, flow: Any, task_id: str |
 
 def _plain_message(exc: TemplateError) -> str:
     """The engine's message without the whole template echoed: the failing template line instead."""
+    from flowrun.templating.check import syntax_message
+
     text, _ = syntax_message(exc.message, exc.template)
     missing = re.match(r"(Unable to find `[^`]*`) used in the expression .* at line \d+$", text, re.S)
     if missing:
@@ -91,8 +94,8 @@ def _describe(flow: Any, path: Path_ | None, line: int) -> str | None:
     """`labels.file` at flows/x.yaml:27:13 for a document path, relative to its task when inside one."""
     if path is None or flow is None or flow.document is None:
         return None
-    from flowrun.flow_templates import format_path
-    from flowrun.scalar_spans import ScalarSpans
+    from flowrun.model.flow_templates import format_path
+    from flowrun.model.scalar_spans import ScalarSpans
 
     position = ScalarSpans(flow.document.text).position(path, max(line, 1), 1) or flow.document.locate(path)
     task_path = max((p for p in flow.task_paths.values() if path[: len(p)] == p), key=len, default=None)
@@ -151,6 +154,8 @@ def _trigger_advice(exc: TemplateError, flow: Any) -> str | None:
     cause = exc.__cause__
     if not isinstance(cause, MissingError) or cause.name not in ("trigger", "schedule") or flow is None:
         return None
+    from flowrun.templating.check import analyze
+
     reads = [r.text for r in analyze(exc.template).reads(cause.name) if r.chain] or [cause.name]
     return manual_run_advice(flow, reads[0])
 

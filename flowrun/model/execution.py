@@ -74,12 +74,21 @@ class Attempt:
     state: State
     start_date: datetime
     end_date: datetime | None = None
+    #: the Celery worker that ran it (scale-out), None when it ran in the process of the execution
+    worker: str | None = None
+    #: its worker stopped beating while it ran (killed, crashed, cut off): the attempt was resubmitted
+    lost: bool = False
 
     def __post_init__(self) -> None:
         self.state = State(self.state)  # a record read back from the state DB holds the plain text
 
     def to_json(self) -> dict[str, Any]:
-        return {"state": self.state, "startDate": iso(self.start_date), "endDate": iso(self.end_date)}
+        data: dict[str, Any] = {"state": self.state, "startDate": iso(self.start_date), "endDate": iso(self.end_date)}
+        if self.worker:
+            data["worker"] = self.worker
+        if self.lost:
+            data["lost"] = True
+        return data
 
 
 @dataclass
@@ -102,6 +111,8 @@ class TaskRun:
     value_path: tuple[str, ...] = ()
     #: every state the task run went through, with its date (Kestra's `state.histories`)
     histories: list[dict[str, Any]] = field(default_factory=list)
+    #: the worker that ran its latest attempt (scale-out on Celery); None when it ran in this process
+    worker: str | None = None
 
     def __post_init__(self) -> None:
         self.state = State(self.state)  # a record read back from the state DB holds the plain text
@@ -141,6 +152,10 @@ class Execution:
     flow_path: str | None = None
     flow_source: str | None = None
     flow_revision: int | None = None
+    #: `vars` as SetVariables and UnsetVariables left them (None: the flow's `variables`, unchanged). Recorded
+    #: with the execution, as Kestra records an execution's variables: a worker rendering a later task, a resume
+    #: and a restart see them
+    variables: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.state = State(self.state)  # a record read back from the state DB holds the plain text

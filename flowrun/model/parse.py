@@ -8,7 +8,7 @@ import yaml
 
 from flowrun.errors import InvalidFlowError, Problem
 from flowrun.model.document import Document, Path_
-from flowrun.yaml_nodes import Loader, check_node_graph
+from flowrun.model.yaml_nodes import Loader, check_node_graph
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _BOOL = "tag:yaml.org,2002:bool"

@@ -5,19 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flowrun.report.timing import parse_date, seconds_text
+
 #: bar character per state; unknown or running states fall back to `░`
 BARS = {"SUCCESS": "█", "WARNING": "▒", "FAILED": "▓", "KILLED": "▓", "CANCELLED": "▓", "SKIPPED": "·",
         "PAUSED": "-", "RETRYING": "░"}
 MIN_BAR = 10
-
-
-def parse_date(value: Any) -> datetime | None:
-    """An ISO-8601 date as stored in the state DB (`...Z` or with an offset); None when absent."""
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def _depths(task_runs: list[dict[str, Any]]) -> dict[str, int]:
@@ -37,13 +30,6 @@ def _label(tr: dict[str, Any], depth: int) -> str:
     value = tr.get("value")
     suffix = f" [{value}]" if value not in (None, "") else ""
     return "  " * depth + str(tr.get("taskId", "?")) + suffix
-
-
-def _seconds(text: float) -> str:
-    if text < 60:
-        return f"{text:.2f}s"
-    minutes, seconds = divmod(int(text), 60)
-    return f"{minutes}m{seconds:02d}s"
 
 
 def gantt_text(execution_json: dict[str, Any], width: int = 100) -> str:
@@ -73,14 +59,14 @@ def gantt_text(execution_json: dict[str, Any], width: int = 100) -> str:
     lines = [_axis(label_width, bar_width, span)]
     for label, state, start, end in zip(labels, states, starts, ends, strict=True):
         bar = _bar(start, end, origin, span, bar_width, state)
-        took = _seconds(((end or finish) - start).total_seconds()) if start else "-"
+        took = seconds_text(((end or finish) - start).total_seconds()) if start else "-"
         lines.append(f"{label[:label_width].ljust(label_width)} │{bar}│ {state.ljust(state_width)} {took:>8}")
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 def _axis(label_width: int, bar_width: int, span: float) -> str:
     """The header: `0s` under the bar's left edge, the total span under its right edge, the middle between."""
-    middle, total = _seconds(span / 2), _seconds(span)
+    middle, total = seconds_text(span / 2), seconds_text(span)
     ruler = [" "] * bar_width
     marks = [(0, "0s"), (bar_width - len(total), total)]
     if bar_width >= len(middle) + len(total) + 10:

@@ -1,4 +1,5 @@
-"""Draws a validated flow's topology: a terminal tree, a Mermaid flowchart or a Graphviz DOT digraph."""
+"""Draws a validated flow's topology: a terminal tree, a Mermaid flowchart or a Graphviz DOT digraph; with the
+states of an execution, each task coloured by its state."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flowrun.model.flow import child_groups
+from flowrun.report.palette import colour_of
 
 if TYPE_CHECKING:
     from flowrun.model.flow import Flow
     from flowrun.tasks.base import Task
 
+States = dict[str, str]
 #: type names whose last segment alone is ambiguous (shell.Commands vs python.Commands)
 _GENERIC = {"Commands", "Script", "Query", "Queries", "Request", "Download", "Set", "Get", "Delete", "GetKeys",
             "CopyIn", "CopyOut"}
@@ -58,8 +61,9 @@ def _label(task: Task) -> str:
 
 
 # -- tree -------------------------------------------------------------------------------------------------
-def graph_tree(flow: Flow) -> Any:
-    """A `rich.tree.Tree` of the flow: groups, nested flowables, Dag dependencies and errors branches."""
+def graph_tree(flow: Flow, states: States | None = None) -> Any:
+    """A `rich.tree.Tree` of the flow: groups, nested flowables, Dag dependencies and errors branches; with
+    `states` (task id -> state), each task's state after it, coloured."""
     from rich.tree import Tree
 
     root = Tree(f"[bold]{flow.namespace}.{flow.id}[/bold]")
@@ -69,18 +73,18 @@ def graph_tree(flow: Flow) -> Any:
             continue
         branch = root.add(_group_markup(label))
         for task in tasks:
-            _add_tree(branch, task, {})
+            _add_tree(branch, task, {}, states or {})
     return root
 
 
-def tree_text(flow: Flow, width: int = 100) -> str:
+def tree_text(flow: Flow, width: int = 100, states: States | None = None) -> str:
     """The tree as plain text (no colours), for pipes and tests."""
     import io
 
     from rich.console import Console
 
     console = Console(width=width, record=True, color_system=None, file=io.StringIO())
-    console.print(graph_tree(flow))
+    console.print(graph_tree(flow, states))
     return console.export_text()
 
 
@@ -90,12 +94,17 @@ def _group_markup(label: str) -> str:
     return f"[dim]{label}[/dim]"
 
 
-def _add_tree(parent: Any, task: Task, deps: dict[str, list[str]]) -> None:
+def _add_tree(parent: Any, task: Task, deps: dict[str, list[str]], states: States) -> None:
     from rich.markup import escape
 
     text = escape(_label(task))
     if deps.get(task.id):
         text += f" [dim]← {escape(', '.join(deps[task.id]))}[/dim]"
+    if task.id in states:
+        state = states[task.id]
+        text += f"  [{colour_of(state).style or 'default'}]{state}[/]"
+    elif states:
+        text += "  [dim]not run[/dim]"
     node = parent.add(f"[dim]{text}[/dim]" if task.disabled else text)
     groups = task_groups(task)
     inner_deps = {child.id: needs for child, needs in dag_nodes(task)}
@@ -105,7 +114,7 @@ def _add_tree(parent: Any, task: Task, deps: dict[str, list[str]]) -> None:
         label = group_label(name)
         holder = node if plain and label == "tasks" else node.add(_group_markup(label))
         for child in children:
-            _add_tree(holder, child, inner_deps)
+            _add_tree(holder, child, inner_deps, states)
 
 
 # -- graph model shared by Mermaid and DOT ----------------------------------------------------------------
@@ -114,6 +123,7 @@ class Node:
     key: str
     label: str
     kind: str  # "flow", "task", "flowable", "branch", "disabled"
+    task_id: str = ""  # the task's id ("" for the flow's own node), to colour a node by its task runs' state
 
 
 @dataclass
@@ -129,9 +139,9 @@ class Graph:
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
 
-    def add_node(self, label: str, kind: str) -> str:
+    def add_node(self, label: str, kind: str, task_id: str = "") -> str:
         key = f"n{len(self.nodes)}"
-        self.nodes.append(Node(key, label, kind))
+        self.nodes.append(Node(key, label, kind, task_id))
         return key
 
 
@@ -165,7 +175,7 @@ def _add_sequence(graph: Graph, parent: str, tasks: list[Task], label: str, styl
 def _add_task(graph: Graph, task: Task) -> str:
     kind = "disabled" if task.disabled else ("branch" if short_type(task.type) in _BRANCHING else
                                              "flowable" if getattr(task, "flowable", False) else "task")
-    key = graph.add_node(_label(task), kind)
+    key = graph.add_node(_label(task), kind, task.id)
     dag = dag_nodes(task)
     if dag:
         keys = {child.id: _add_task(graph, child) for child, _ in dag}
@@ -200,8 +210,9 @@ def _mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
-def graph_mermaid(flow: Flow) -> str:
-    """A Mermaid `flowchart TD`: flowables as subroutine boxes, If/Switch as rhombi, errors as dashed links."""
+def graph_mermaid(flow: Flow, states: States | None = None) -> str:
+    """A Mermaid `flowchart TD`: flowables as subroutine boxes, If/Switch as rhombi, errors as dashed links;
+    with `states`, one class per state filling its tasks."""
     graph = build_graph(flow)
     lines = ["flowchart TD"]
     for node in graph.nodes:
@@ -215,7 +226,18 @@ def graph_mermaid(flow: Flow) -> str:
     if disabled:
         lines.append("    classDef disabled stroke-dasharray: 4 4,color:#888")
         lines.append(f"    class {','.join(disabled)} disabled")
+    for state, keys in _nodes_by_state(graph, states or {}).items():
+        lines.append(f"    classDef {state.lower()} fill:{colour_of(state).light}")
+        lines.append(f"    class {','.join(keys)} {state.lower()}")
     return "\n".join(lines) + "\n"
+
+
+def _nodes_by_state(graph: Graph, states: States) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for node in graph.nodes:
+        if node.task_id in states:
+            found.setdefault(states[node.task_id], []).append(node.key)
+    return found
 
 
 # -- DOT --------------------------------------------------------------------------------------------------
@@ -227,12 +249,23 @@ def _dot_text(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def graph_dot(flow: Flow) -> str:
-    """A Graphviz `digraph`: same nodes and edges as the Mermaid chart; errors/finally edges dashed red."""
+def graph_dot(flow: Flow, states: States | None = None) -> str:
+    """A Graphviz `digraph`: same nodes and edges as the Mermaid chart; errors/finally edges dashed red; with
+    `states`, each task filled with its state's colour."""
     graph = build_graph(flow)
     lines = [f"digraph {_dot_text(flow.namespace + '.' + flow.id)} {{", "    rankdir=TB;",
              '    node [fontname="Helvetica"];']
+    states = states or {}
     for node in graph.nodes:
+        fill = ""
+        if node.task_id in states:
+            colour = colour_of(states[node.task_id]).light
+            shape = _DOT_SHAPES[node.kind].replace('style="rounded,bold"', 'style="rounded,bold,filled"')
+            shape = shape.replace("style=dashed", 'style="dashed,filled"')
+            shape = shape if "style=" in shape else shape + ", style=filled"
+            fill = f', fillcolor="{colour}", tooltip={_dot_text(states[node.task_id])}'
+            lines.append(f"    {node.key} [label={_dot_text(node.label)}, {shape}{fill}];")
+            continue
         lines.append(f"    {node.key} [label={_dot_text(node.label)}, {_DOT_SHAPES[node.kind]}];")
     for edge in graph.edges:
         attrs = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import signal
+import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 from flowrun.errors import UsageError
 from flowrun.schedule.plan import ScheduleSpec, parse_moment, schedule_specs, utc_text
 from flowrun.schedule.runner import Job, JobResult, WorkerPool
+from flowrun.state.liveness import HEARTBEAT_SECONDS
 from flowrun.state.protocol import StateStore
 from flowrun.state.records import Claim, DateStatus
 
@@ -62,7 +64,9 @@ class DatePlan:
 
     @property
     def date_text(self) -> str:
-        return self.spec.variables(self.date)["date"]
+        from flowrun.schedule.cron import format_date
+
+        return format_date(self.date, self.spec.zone)  # what variables()["date"] holds, without next/previous
 
 
 @dataclass
@@ -181,13 +185,14 @@ class _Dispatcher:
     """Claims each date right before it starts and keeps at most `parallel` dates running."""
 
     def __init__(self, db: StateStore, result: BackfillResult, request: BackfillRequest, home: str,
-                 progress: Progress | None, worker: list[str]) -> None:
+                 progress: Progress | None, worker: list[str] | Any) -> None:
         self.db, self.result, self.request, self.home, self.progress = db, result, request, home, progress
         size = min(request.parallel, max(1, sum(plan.action == "run" for plan in result.plans)))
-        self.pool = WorkerPool(size, _log_path(home, result.id), worker)
+        self.pool = WorkerPool(size, _log_path(home, result.id), worker) if isinstance(worker, list) else worker
         self.threads = ThreadPoolExecutor(size, thread_name_prefix="backfill")
         self.running: dict[Future[JobResult], tuple[DatePlan, Claim]] = {}
         self.stopping = False
+        self.beaten = time.monotonic()
 
     def _job(self, plan: DatePlan, claim: Claim) -> Job:
         spec, variables = plan.spec, plan.spec.variables(plan.date)
@@ -230,10 +235,21 @@ class _Dispatcher:
             done, _ = wait(list(self.running), timeout=0.25, return_when=FIRST_COMPLETED)
             for future in done:
                 self.settle(future)
+            self.beat()
             if self.progress:
                 self.progress.refresh()
             if self.stopping and not self.running:
                 return
+
+    def beat(self) -> None:
+        """Refresh the backfill's heartbeat every HEARTBEAT_SECONDS, so that another host sharing the state
+        takes it for dead (and resumes it) only once this loop stopped."""
+        if time.monotonic() - self.beaten >= HEARTBEAT_SECONDS:
+            self.beaten = time.monotonic()
+            try:
+                self.db.beat_backfill(str(self.result.id))
+            except Exception:  # a missed beat is harmless; the next one retries
+                pass
 
     def interrupt(self) -> None:
         self.stopping = True
@@ -256,7 +272,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 
 def _execute(db: StateStore, result: BackfillResult, request: BackfillRequest, home: str,
-             progress: Progress | None, worker: list[str]) -> None:
+             progress: Progress | None, worker: list[str] | Any) -> None:
     dispatcher = _Dispatcher(db, result, request, home, progress, worker)
     todo = deque(p for p in result.plans if p.action == "run")
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -274,9 +290,9 @@ def _execute(db: StateStore, result: BackfillResult, request: BackfillRequest, h
 
 
 def run_backfill(request: BackfillRequest, flow: Any, db: StateStore, specs: list[ScheduleSpec], home: str,
-                 worker: list[str], progress: Progress | None = None) -> BackfillResult:
-    """Plan the window; unless it is a dry run, run the dates marked `run` (each in a `worker` process) and
-    record the backfill."""
+                 worker: list[str] | Any, progress: Progress | None = None) -> BackfillResult:
+    """Plan the window; unless it is a dry run, run the dates marked `run` (each in a `worker` process, or
+    through `worker`, a pool object such as runner.InProcessPool) and record the backfill."""
     name = f"{flow.namespace}/{flow.id}"
     if request.dry_run:
         return BackfillResult(None, name, plan_backfill(db, specs, request, None))

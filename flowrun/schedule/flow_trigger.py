@@ -6,20 +6,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.errors import FlowrunError
 from flowrun.model.execution import iso, utcnow
-from flowrun.model.triggers import FlowTrigger
 from flowrun.schedule import trigger_state
-from flowrun.schedule.conditions import (
-    EXECUTION_CONDITIONS,
-    ConditionContext,
-    ConditionError,
-    ExecutionFacts,
-    all_true,
-)
 from flowrun.state.protocol import StateStore
+
+if TYPE_CHECKING:  # imported on use: most executions end in a project without any Flow trigger
+    from flowrun.model.triggers import FlowTrigger
+    from flowrun.schedule.conditions import ExecutionFacts
 
 #: a chain of Flow triggers deeper than this is cut (a flow that triggers itself forever)
 MAX_DEPTH = 10
@@ -28,6 +24,8 @@ _MARKERS = ("core.trigger.Flow", "triggers.types.Flow")
 
 
 def _facts(execution: Any) -> ExecutionFacts:
+    from flowrun.schedule.conditions import ExecutionFacts
+
     return ExecutionFacts(execution.namespace, execution.flow_id, str(execution.state), list(execution.labels),
                           dict(execution.outputs or {}))
 
@@ -43,14 +41,14 @@ def trigger_variables(execution: Any) -> dict[str, Any]:
 
 def _candidates(project: Any) -> list[tuple[Path, Any]]:
     """(path, flow) of every valid, enabled flow of the project that declares a Flow trigger."""
-    from flowrun.load import load_flow
+    from flowrun.load import load_project_flow
 
     found = []
     for path in project.flow_files():
         try:
             if not any(marker in path.read_text(encoding="utf-8") for marker in _MARKERS):
                 continue
-            flow = load_flow(path, project.config.plugin_defaults)
+            flow = load_project_flow(path, project)
         except (OSError, UnicodeDecodeError, FlowrunError):
             continue
         if not flow.doc.disabled:
@@ -77,6 +75,8 @@ def _upstream_matches(entry: dict[str, Any], facts: ExecutionFacts) -> bool:
 def _preconditions_met(db: StateStore, key: tuple[str, str, str], preconditions: dict[str, Any] | None,
                        facts: ExecutionFacts) -> bool:
     """Each upstream flow of `preconditions.flows` ended as wanted within the time window (this one included)."""
+    from flowrun.schedule.conditions import ConditionError
+
     if not preconditions:
         return True
     if preconditions.get("where"):
@@ -100,6 +100,8 @@ def _preconditions_met(db: StateStore, key: tuple[str, str, str], preconditions:
 
 def matches(db: StateStore, flow: Any, trigger: FlowTrigger, execution: Any) -> bool:
     """Whether an ended execution fires this Flow trigger (states, conditions, preconditions)."""
+    from flowrun.schedule.conditions import EXECUTION_CONDITIONS, ConditionContext, all_true
+
     key = (flow.namespace, flow.id, trigger.id)
     if trigger.disabled or trigger_state.is_disabled(db, key):
         return False
@@ -117,7 +119,7 @@ def matches(db: StateStore, flow: Any, trigger: FlowTrigger, execution: Any) -> 
 
 
 def _short(type_name: str) -> str:
-    from flowrun.schedule.conditions import condition_class
+    from flowrun.schedule.conditions import ConditionError, condition_class
 
     try:
         return condition_class(type_name).__name__
@@ -157,7 +159,12 @@ def matching_runs(project: Any, db: StateStore, execution: Any) -> Iterator[Trig
     Lazy: a trigger is matched only once the run of the one before is done, so that its conditions see that run.
     A trigger whose conditions or inputs cannot be evaluated is passed over.
     """
-    for path, flow in _candidates(project):
+    candidates = _candidates(project)
+    if not candidates:
+        return
+    from flowrun.model.triggers import FlowTrigger
+
+    for path, flow in candidates:
         for trigger in (t for t in flow.triggers if isinstance(t, FlowTrigger)):
             try:
                 found = _triggered(db, path, flow, trigger, execution) if matches(db, flow, trigger, execution) \

@@ -46,12 +46,12 @@ class HttpSpec:
 
 def http_specs(project: Any) -> list[HttpSpec]:
     """The http.Triggers of the project's flows (flows that do not load are reported by the schedule scan)."""
-    from flowrun.load import load_flow
+    from flowrun.load import load_project_flow
 
     specs: list[HttpSpec] = []
     for path in project.flow_files():
         try:
-            flow = load_flow(path, project.config.plugin_defaults)
+            flow = load_project_flow(path, project)
         except FlowrunError:
             continue
         if not flow.doc.disabled:

@@ -99,7 +99,7 @@ class ScheduleSpec:
 
     def next_after(self, moment: datetime) -> datetime | None:
         if not self.conditions:
-            return next(self._plain(moment, None), None)
+            return self.cron.next_after(moment) if self.cron is not None else next(self._plain(moment, None), None)
         horizon = moment + timedelta(days=366 * _SEARCH_YEARS)
         for count, candidate in enumerate(self._plain(moment, horizon)):
             if count >= _SEARCH_LIMIT:

@@ -79,6 +79,25 @@ def run_job(job: Job, start: StartExecution) -> JobResult:
     return result
 
 
+class InProcessPool:
+    """Runs each job in the calling thread with `start` (the celery executor: the execution runs on a Celery
+    worker while this thread waits for its end); the interface of `WorkerPool`."""
+
+    def __init__(self, start: StartExecution) -> None:
+        self.start = start
+
+    def run(self, job: Job) -> JobResult:
+        return run_job(job, self.start)
+
+    def interrupt(self) -> None:
+        stop = getattr(self.start, "interrupt", None)  # e.g. withdraw the executions no worker took yet
+        if stop is not None:
+            stop()
+
+    def close(self) -> None:
+        return None
+
+
 class WorkerPool:
     """N long-lived worker processes (`command`, serving `serve_stdio`), each running one job at a time.
 

@@ -41,6 +41,13 @@ def list_schedules(project: Any, db: StateStore, now: datetime, count: int = 5) 
     return [_describe(spec, db, now, count) for spec in discover(project, problems, include_disabled=True)], problems
 
 
+def flow_schedules(flow: Any, db: StateStore, now: datetime, count: int = 5) -> list[dict[str, Any]]:
+    """The schedule triggers of one loaded flow, described as `list_schedules` describes them."""
+    from flowrun.schedule.plan import schedule_specs
+
+    return [_describe(spec, db, now, count) for spec in schedule_specs(flow)]
+
+
 def flowrun_command() -> str:
     script = Path(sys.executable).parent / "flowrun"
     return shlex.quote(str(script)) if script.exists() else f"{shlex.quote(sys.executable)} -m flowrun"

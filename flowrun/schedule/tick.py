@@ -13,7 +13,7 @@ from flowrun.schedule import trigger_state
 from flowrun.schedule.plan import ScheduleSpec, parse_moment, schedule_specs, utc_text
 from flowrun.schedule.runner import Job, JobResult, run_job
 from flowrun.state.protocol import StateStore
-from flowrun.state.records import Claim
+from flowrun.state.records import Claim, Key
 
 #: an occurrence this close to `now` is "due now", not "missed" (cron starts ticks a little late)
 GRACE = timedelta(seconds=60)
@@ -43,12 +43,12 @@ def parse_now(text: str | None) -> datetime:
 
 def discover(project: Any, problems: list[str], include_disabled: bool = False) -> list[ScheduleSpec]:
     """Every enabled schedule trigger of every enabled, valid flow of the project (or every one at all)."""
-    from flowrun.load import load_flow
+    from flowrun.load import load_project_flow
 
     specs: list[ScheduleSpec] = []
     for path in project.flow_files():
         try:
-            flow = load_flow(path, project.config.plugin_defaults)
+            flow = load_project_flow(path, project)
             if include_disabled or not flow.doc.disabled:
                 specs.extend(s for s in schedule_specs(flow) if include_disabled or not s.trigger.disabled)
         except InvalidFlowError as exc:
@@ -91,7 +91,7 @@ def _job(spec: ScheduleSpec, claim: Claim, home: str) -> Job:
                spec.trigger.stop_after)
 
 
-def run_claim(db: StateStore, specs: dict[tuple[str, str, str], ScheduleSpec], claim: Claim,
+def run_claim(db: StateStore, specs: dict[Key, ScheduleSpec], claim: Claim,
               home: str, start: StartExecution) -> JobResult | None:
     """Run one claimed date. None when it was skipped (trigger gone or disabled)."""
     spec = specs.get(claim.key)
@@ -111,9 +111,11 @@ def run_claim(db: StateStore, specs: dict[tuple[str, str, str], ScheduleSpec], c
 
 
 def tick(project: Any, db: StateStore, now: datetime, start: StartExecution,
-         services: Callable[[], Any] | None = None) -> TickReport:
+         services: Callable[[], Any] | None = None, parallel: int = 1) -> TickReport:
     """Enqueue what is due for every trigger, run pending claims (from any tick) until none is left, then poll the
-    http.Triggers whose interval has passed (`services()` opens what their requests need)."""
+    http.Triggers whose interval has passed (`services()` opens what their requests need).
+
+    With `parallel` > 1 (the celery executor: each run is an execution on a worker), that many claims run at once."""
     report = TickReport(utc_text(now))
     specs = {spec.key: spec for spec in discover(project, report.problems)}
     for spec in specs.values():
@@ -122,6 +124,46 @@ def tick(project: Any, db: StateStore, now: datetime, start: StartExecution,
         except FlowrunError as exc:
             report.problems.append(exc.message)
     home = str(project.home)
+    if parallel > 1:
+        _run_claims_at_once(db, specs, home, start, parallel, report)
+    else:
+        _run_claims(db, specs, home, start, report)
+    if services is not None and not report.interrupted:
+        _poll_http(project, db, now, start, services, report)
+    return report
+
+
+def _report_run(report: TickReport, claim: Claim, result: JobResult) -> None:
+    report.runs.append({"flow": f"{claim.key[0]}/{claim.key[1]}", "trigger": claim.key[2], "date": claim.date,
+                        "executionId": result.execution_id, "state": result.state, "error": result.error})
+
+
+def _run_claims_at_once(db: StateStore, specs: dict[Key, ScheduleSpec], home: str, start: StartExecution,
+                        parallel: int, report: TickReport) -> None:
+    """Take every pending claim and run up to `parallel` of them at once, each in a thread that waits for it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(parallel, thread_name_prefix="tick") as pool:
+        running = []
+        try:
+            while (claim := db.take_next_claim()) is not None:
+                running.append((claim, pool.submit(run_claim, db, specs, claim, home, start)))
+            for _, future in running:
+                future.result()
+        except KeyboardInterrupt:  # what no worker took yet is withdrawn; what runs is waited for
+            report.interrupted = True
+            stop = getattr(start, "interrupt", None)
+            if stop is not None:
+                stop()
+        for claim, future in running:
+            result = future.result()
+            if result is not None:
+                _report_run(report, claim, result)
+                report.interrupted = report.interrupted or result.interrupted
+
+
+def _run_claims(db: StateStore, specs: dict[Key, ScheduleSpec], home: str, start: StartExecution,
+                report: TickReport) -> None:
     while (claim := db.take_next_claim()) is not None:
         try:
             result = run_claim(db, specs, claim, home, start)
@@ -130,14 +172,10 @@ def tick(project: Any, db: StateStore, now: datetime, start: StartExecution,
             break
         if result is None:
             continue
-        report.runs.append({"flow": f"{claim.key[0]}/{claim.key[1]}", "trigger": claim.key[2], "date": claim.date,
-                            "executionId": result.execution_id, "state": result.state, "error": result.error})
+        _report_run(report, claim, result)
         if result.interrupted:
             report.interrupted = True
             break
-    if services is not None and not report.interrupted:
-        _poll_http(project, db, now, start, services, report)
-    return report
 
 
 def _poll_http(project: Any, db: StateStore, now: datetime, start: StartExecution, services: Callable[[], Any],

@@ -63,10 +63,44 @@ def default_python(path_env: str | None = None) -> Interpreter | None:
     for name in ("python3", "python"):
         found = shutil.which(name, path=path_env)
         if found:
-            interp = probe(found)
+            interp = probe(pyenv_target(found, name) or found)
             if interp:
                 return interp
     return None
+
+
+def pyenv_target(found: str, name: str) -> str | None:
+    """The interpreter a pyenv shim would exec, read the way pyenv chooses it (PYENV_VERSION, else the nearest
+    `.python-version`, else `$PYENV_ROOT/version`); None when `found` is no shim or the choice is not plain.
+
+    Probing the shim itself runs bash and `pyenv exec`: 0.24 s of a 1.3 s run of the seed flow here, against
+    ~25 ms for the interpreter it names.
+    """
+    root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    if os.path.dirname(found) != os.path.join(root, "shims") or "PYENV_DIR" in os.environ:
+        return None
+    version = os.environ.get("PYENV_VERSION") or _version_file(Path.cwd()) or _first_word(Path(root) / "version")
+    if not version or ":" in version or "/" in version or version == "system":
+        return None
+    target = os.path.join(root, "versions", version, "bin", name)
+    return target if os.path.isfile(target) and os.access(target, os.X_OK) else None
+
+
+def _version_file(start: Path) -> str | None:
+    for directory in (start, *start.parents):
+        candidate = directory / ".python-version"
+        if candidate.is_file():
+            return _first_word(candidate) or "system"  # an empty file: let the shim decide
+    return None
+
+
+def _first_word(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    words = [w for line in text.splitlines() for w in line.split("#", 1)[0].split()]
+    return words[0] if len(words) == 1 else None  # several versions: the shim's rules apply
 
 
 def _candidates(version: str) -> list[str]:

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flowrun.pgroups import group_alive, kill_group
-from flowrun.scripts.lifeline import GUARDIAN, death_signal_hook
+from flowrun.scripts.lifeline import GUARDIAN
+from flowrun.state.pgroups import group_alive, kill_group
 
 #: called with (line, is_stderr) for every complete output line, in the calling thread
 LineSink = Callable[[str, bool], None]
@@ -74,16 +74,14 @@ def run_program(
 
     On timeout or cancel the whole process group (children and grandchildren) is terminated. The group
     dies with this process too (see flowrun.scripts.lifeline), and `on_start` can record it for a later
-    flowrun to stop if this one dies. This thread waits for the program, as the death signal requires.
+    flowrun to stop if this one dies.
     Raises FileNotFoundError/PermissionError when the program itself cannot be started.
     """
     start = time.monotonic()
-    GUARDIAN.prepare()
-    proc = subprocess.Popen(
-        argv, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, start_new_session=True, close_fds=True, preexec_fn=death_signal_hook(),
-    )
-    GUARDIAN.register(proc.pid)
+    task_env = GUARDIAN.environ(env)
+    proc = GUARDIAN.spawn(lambda: subprocess.Popen(
+        argv, cwd=str(cwd), env=task_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, start_new_session=True, close_fds=True))
     try:
         if on_start is not None:
             on_start(proc.pid)

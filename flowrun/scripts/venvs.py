@@ -18,6 +18,7 @@ from pathlib import Path
 
 from flowrun.errors import TaskError
 from flowrun.scripts.interpreters import Interpreter
+from flowrun.secrets import task_environ
 
 META = ".flowrun-venv.json"
 LAST_USED = ".flowrun-last-used"
@@ -144,7 +145,8 @@ def is_ready(path: Path) -> bool:
 
 
 def ensure_venv(state_dir: Path, spec: VenvSpec, on_wait: Callable[[str], None] | None = None) -> VenvInfo:
-    """Return the cached venv for `spec`, building it once (under a lock) when absent."""
+    """Return the cached venv for `spec`, building it once (under a lock) when absent; `on_wait` hears of a
+    wait for another process's build and of a build starting."""
     start = time.monotonic()
     root = venvs_root(state_dir)
     path = root / spec.key
@@ -161,6 +163,8 @@ def ensure_venv(state_dir: Path, spec: VenvSpec, on_wait: Callable[[str], None] 
             return VenvInfo(path, spec.key, False, time.monotonic() - start)
         if path.exists():
             shutil.rmtree(path)
+        if on_wait is not None:  # the live view shows it beside a spinner while the build runs
+            on_wait(f"building venv {spec.key} for {', '.join(spec.requirements) or 'no requirements'}")
         log = _build(path, spec)
         meta = {"key": spec.key, "python": spec.interpreter.version, "interpreter": spec.interpreter.path,
                 "requirements": list(spec.requirements), "seed": spec.seed, "tool": log[0],
@@ -189,7 +193,7 @@ def uv_binary() -> str | None:
 
 
 def _run(argv: list[str], what: str, spec: VenvSpec, path: Path) -> str:
-    env = dict(os.environ)
+    env = task_environ(os.environ)
     env.pop("VIRTUAL_ENV", None)
     env.setdefault("UV_PYTHON_DOWNLOADS", "never")
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"

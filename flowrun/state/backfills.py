@@ -1,15 +1,14 @@
-"""SQLite rows of backfills: one per `flowrun backfill` window, resumed when interrupted, with its final counts."""
+"""Rows of backfills: one per `flowrun backfill` window, resumed when interrupted, with its final counts."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from typing import Any
 
 from flowrun.model.execution import new_id
-from flowrun.state.liveness import pid_alive
+from flowrun.state.liveness import host_name, owner_alive
 from flowrun.state.records import Row
 from flowrun.state.sqlbase import SqlBase
 
@@ -19,7 +18,8 @@ def _stamp() -> str:
 
 
 def _dead(row: Any) -> bool:
-    return row["host"] == socket.gethostname() and not pid_alive(row["pid"])
+    """Its process is gone: by its pid on this host, by a stale heartbeat on another (a shared Postgres state)."""
+    return not owner_alive(row["host"], row["pid"], row["heartbeat"])
 
 
 class SqliteBackfills(SqlBase):
@@ -29,19 +29,24 @@ class SqliteBackfills(SqlBase):
                        options: dict[str, Any]) -> tuple[str, bool]:
         params = (namespace, flow_id, json.dumps(triggers), start, end, json.dumps(options, sort_keys=True))
         with self.write() as conn:
+            self.lock(conn, "backfill", namespace, flow_id)
             for row in conn.execute("SELECT * FROM backfills WHERE namespace = ? AND flow_id = ? AND triggers = ? "
                                     "AND window_start = ? AND window_end = ? AND options = ? AND state IN "
                                     "('INTERRUPTED', 'RUNNING') ORDER BY created_at DESC", params).fetchall():
                 if row["state"] == "RUNNING" and not _dead(row):
                     continue
-                conn.execute("UPDATE backfills SET state = 'RUNNING', pid = ?, host = ?, ended_at = NULL WHERE id = ?",
-                             (os.getpid(), socket.gethostname(), row["id"]))
+                conn.execute("UPDATE backfills SET state = 'RUNNING', pid = ?, host = ?, heartbeat = ?, "
+                             "ended_at = NULL WHERE id = ?", (os.getpid(), host_name(), time.time(), row["id"]))
                 return row["id"], True
             backfill_id = new_id()
             conn.execute("INSERT INTO backfills (id, namespace, flow_id, triggers, window_start, window_end, options, "
-                         "state, created_at, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?)",
-                         (backfill_id, *params, _stamp(), os.getpid(), socket.gethostname()))
+                         "state, created_at, pid, host, heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?)",
+                         (backfill_id, *params, _stamp(), os.getpid(), host_name(), time.time()))
         return backfill_id, False
+
+    def beat_backfill(self, backfill_id: str) -> None:
+        with self.write() as conn:
+            conn.execute("UPDATE backfills SET heartbeat = ? WHERE id = ?", (time.time(), backfill_id))
 
     def finish_backfill(self, backfill_id: str, state: str, total: int, succeeded: int, failed: int,
                         skipped: int) -> None:

@@ -1,26 +1,25 @@
-"""SQLite schedule claims: one row per (flow, trigger, date), taken under the write lock, dead ones taken over."""
+"""Schedule claims: one row per (flow, trigger, date), each taken by one process at a time, dead ones taken over."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 from flowrun.state.liveness import DIED, owner, owner_alive
 from flowrun.state.records import Claim, DateStatus, Key, Row
-from flowrun.state.sqlbase import SqlBase, as_dict
+from flowrun.state.sqlbase import Connection, SqlBase, as_dict
 from flowrun.state.triggers import read_trigger, write_last_tick
 
 FINISHED = frozenset({"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"})
 
 
-def _execution(conn: sqlite3.Connection, execution_id: str | None) -> sqlite3.Row | None:
+def _execution(conn: Connection, execution_id: str | None) -> Any:
     if not execution_id:
         return None
     return conn.execute("SELECT state, error, heartbeat FROM executions WHERE id = ?", (execution_id,)).fetchone()
 
 
-def is_dead(conn: sqlite3.Connection, row: sqlite3.Row) -> bool:
+def is_dead(conn: Connection, row: Any) -> bool:
     """A running claim whose process is gone before its execution finished (or was reaped as dead)."""
     execution = _execution(conn, row["execution_id"])
     if execution is not None and execution["state"] in FINISHED:
@@ -29,7 +28,7 @@ def is_dead(conn: sqlite3.Connection, row: sqlite3.Row) -> bool:
     return not owner_alive(row["claimed_host"], row["claimed_pid"], max(heartbeat or 0.0, row["claimed_at"] or 0.0))
 
 
-def _take(conn: sqlite3.Connection, row: sqlite3.Row, **changes: Any) -> Claim:
+def _take(conn: Connection, row: Any, **changes: Any) -> Claim:
     pid, host, now = owner()
     values = {"status": "running", "claimed_pid": pid, "claimed_host": host, "claimed_at": now, **changes}
     sets = ", ".join(f"{k} = :{k}" for k in values)
@@ -37,7 +36,7 @@ def _take(conn: sqlite3.Connection, row: sqlite3.Row, **changes: Any) -> Claim:
     return Claim.of(conn.execute("SELECT * FROM schedule_claims WHERE id = ?", (row["id"],)).fetchone())
 
 
-def _status(conn: sqlite3.Connection, row: sqlite3.Row) -> DateStatus:
+def _status(conn: Connection, row: Any) -> DateStatus:
     execution = _execution(conn, row["execution_id"])
     if execution is not None:
         return DateStatus(row["execution_id"], execution["state"], row["backfill_id"])
@@ -49,37 +48,38 @@ def _status(conn: sqlite3.Connection, row: sqlite3.Row) -> DateStatus:
     return DateStatus(None, None)
 
 
-def _date_row(conn: sqlite3.Connection, key: Key, date: str) -> sqlite3.Row | None:
+def _date_row(conn: Connection, key: Key, date: str) -> Any:
     return conn.execute("SELECT * FROM schedule_claims WHERE namespace = ? AND flow_id = ? AND trigger_id = ? "
                         "AND date = ?", (*key, date)).fetchone()
 
 
 class SqliteClaims(SqlBase):
-    """The `schedule_claims` table; BEGIN IMMEDIATE makes each take exclusive across processes."""
+    """The `schedule_claims` table; each take is exclusive across processes and machines: SQLite's BEGIN
+    IMMEDIATE, or on Postgres a row lock (`lock`, `SELECT ... FOR UPDATE SKIP LOCKED`) and the unique date."""
 
     def enqueue_due(self, key: Key, flow_path: str,
                     plan: Callable[[str | None], tuple[list[str], str | None]]) -> int:
         with self.write() as conn:
+            self.lock(conn, "trigger", *key)
             row = read_trigger(conn, key)
             if row is not None and row["disabled"]:
                 return 0
             dates, last_tick = plan(row["last_tick"] if row is not None else None)
             if last_tick is not None:
                 write_last_tick(conn, key, last_tick)
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO schedule_claims (namespace, flow_id, trigger_id, date, status, source, "
-                "flow_path) VALUES (?, ?, ?, ?, 'pending', 'tick', ?)", [(*key, date, flow_path) for date in dates])
-            return conn.total_changes - before
+            return sum(conn.execute(
+                "INSERT INTO schedule_claims (namespace, flow_id, trigger_id, date, status, source, flow_path) "
+                "VALUES (?, ?, ?, ?, 'pending', 'tick', ?) ON CONFLICT (namespace, flow_id, trigger_id, date) "
+                "DO NOTHING", (*key, date, flow_path)).rowcount for date in dates)
 
     def take_next_claim(self) -> Claim | None:
         with self.write() as conn:
             row = conn.execute("SELECT * FROM schedule_claims WHERE status = 'pending' ORDER BY date, id LIMIT 1"
-                               ).fetchone()
+                               + self.skip_locked).fetchone()
             if row is not None:
                 return _take(conn, row)
             for row in conn.execute("SELECT * FROM schedule_claims WHERE status = 'running' AND source = 'tick' "
-                                    "ORDER BY date, id").fetchall():
+                                    "ORDER BY date, id" + self.skip_locked).fetchall():
                 if not is_dead(conn, row):
                     continue
                 execution = _execution(conn, row["execution_id"])
@@ -92,6 +92,7 @@ class SqliteClaims(SqlBase):
     def take_date_claim(self, key: Key, date: str, expected: str | None, source: str, flow_path: str,
                         backfill_id: str | None = None) -> Claim | None:
         with self.write() as conn:
+            self.lock(conn, "claim", *key, date)
             row = _date_row(conn, key, date)
             if row is None:
                 if expected is not None:
@@ -135,6 +136,7 @@ class SqliteClaims(SqlBase):
     def record_manual_claim(self, key: Key, date: str, execution_id: str, flow_path: str) -> None:
         pid, host, now = owner()
         with self.write() as conn:
+            self.lock(conn, "claim", *key, date)
             row = _date_row(conn, key, date)
             if row is None:
                 conn.execute(

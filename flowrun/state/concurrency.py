@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import sqlite3
 import threading
 import time
 
 from flowrun.model.execution import Execution, iso, utcnow
+from flowrun.state.liveness import host_name
 from flowrun.state.protocol import StateStore
-from flowrun.state.sqlbase import SqlBase
+from flowrun.state.sqlbase import Connection, SqlBase
 from flowrun.state.store import reap_dead
 
 BUSY = ("RUNNING", "PAUSED", "RETRYING", "KILLING")
@@ -19,21 +18,21 @@ POLL_SECONDS = 0.2
 OUTCOMES = {"QUEUE": "QUEUED", "CANCEL": "CANCELLED", "FAIL": "FAILED"}
 
 
-def _insert(conn: sqlite3.Connection, execution: Execution, state: str) -> None:
+def _insert(conn: Connection, execution: Execution, state: str) -> None:
     execution.set_state(state)
     conn.execute(
-        "INSERT OR IGNORE INTO executions (id, namespace, flow_id, state, created_at, start_date, labels, histories, pid, "
+        "INSERT INTO executions (id, namespace, flow_id, state, created_at, start_date, labels, histories, pid, "
         "host, heartbeat, parent_id, original_id, flow_path, flow_source) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
         (execution.id, execution.namespace, execution.flow_id, state, iso(utcnow()), iso(execution.start_date),
          json.dumps([{"key": k, "value": v} for k, v in execution.labels]), json.dumps(execution.histories),
-         os.getpid(), socket.gethostname(), time.time(), execution.parent_id, execution.original_id,
+         os.getpid(), host_name(), time.time(), execution.parent_id, execution.original_id,
          execution.flow_path, execution.flow_source))
     conn.execute("UPDATE executions SET state = ?, histories = ? WHERE id = ?",
                  (state, json.dumps(execution.histories), execution.id))
 
 
-def _busy(conn: sqlite3.Connection, execution: Execution) -> int:
+def _busy(conn: Connection, execution: Execution) -> int:
     placeholders = ",".join("?" * len(BUSY))
     row = conn.execute(
         f"SELECT COUNT(*) FROM executions WHERE namespace = ? AND flow_id = ? AND state IN ({placeholders}) "
@@ -42,16 +41,18 @@ def _busy(conn: sqlite3.Connection, execution: Execution) -> int:
 
 
 class SqliteConcurrency(SqlBase):
-    """Counting the busy executions of a flow and recording the new one happen under one write lock."""
+    """Counting the busy executions of a flow and recording the new one happen under one lock of the flow."""
 
     def admit_execution(self, execution: Execution, limit: int, behavior: str) -> str:
         with self.write() as conn:
+            self.lock(conn, "flow", execution.namespace, execution.flow_id)
             outcome = "RUNNING" if _busy(conn, execution) < limit else OUTCOMES[behavior]
             _insert(conn, execution, outcome)
             return outcome
 
     def start_if_next(self, execution: Execution, limit: int) -> bool:
         with self.write() as conn:
+            self.lock(conn, "flow", execution.namespace, execution.flow_id)
             first = conn.execute(
                 "SELECT id FROM executions WHERE namespace = ? AND flow_id = ? AND state = 'QUEUED' "
                 "ORDER BY created_at, rowid LIMIT 1", (execution.namespace, execution.flow_id)).fetchone()

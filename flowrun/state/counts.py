@@ -1,4 +1,4 @@
-"""SQLite counts of executions per flow, by states and start-date range (Kestra's `executionCounts`)."""
+"""Counts of executions per flow, by states and start-date range (Kestra's `executionCounts`)."""
 
 from __future__ import annotations
 

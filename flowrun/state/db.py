@@ -8,9 +8,11 @@ docstring for the rule that keeps one migration list valid on SQLite and Postgre
 
 from __future__ import annotations
 
+import atexit
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +24,7 @@ from flowrun.state.backfills import SqliteBackfills
 from flowrun.state.claims import SqliteClaims
 from flowrun.state.concurrency import SqliteConcurrency
 from flowrun.state.counts import SqliteCounts
+from flowrun.state.dispatch import SqliteDispatch
 from flowrun.state.executions import SqliteExecutions
 from flowrun.state.keys import SqliteKeys
 from flowrun.state.kv import SqliteKV
@@ -92,12 +95,28 @@ def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False,
                            factory=_Connection)
     conn.db_path = path  # type: ignore[attr-defined]
+    _OPEN.add(conn)
     return conn
+
+
+#: this process's open state connections, closed at exit: flowrun's program skips the interpreter's teardown,
+#: and the last connection to close folds the WAL back into state.db, so that the file alone holds the whole
+#: state once flowrun has exited (a copy of it loses nothing)
+_OPEN: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for conn in list(_OPEN):
+        try:
+            conn.close()
+        except sqlite3.Error:  # a daemon thread's statement still running: SQLite keeps the WAL, still safe
+            pass
 
 
 class Database(SqliteExecutions, SqliteLogSearch, SqliteConcurrency, SqliteProcesses, SqliteRevisions,
                SqliteTriggers, SqliteClaims, SqliteBackfills, SqliteKV, SqliteKeys, SqliteTaskStates, SqlitePurge,
-               SqlitePauses, SqliteCounts):
+               SqlitePauses, SqliteCounts, SqliteDispatch):
     """One SQLite file shared by every flowrun process of a project; the embedded `StateStore`.
 
     Reads use the thread's connection directly. Writes go through `write()`, which opens the transaction
@@ -106,6 +125,8 @@ class Database(SqliteExecutions, SqliteLogSearch, SqliteConcurrency, SqliteProce
     A DB that existed is never recreated: `state.id` beside it is written when it is first migrated, and a
     missing, emptied or foreign file is refused (integrity.py). A damaged file raises DamagedStateError.
     """
+
+    driver_errors = (sqlite3.Error,)
 
     def __init__(self, path: Path, busy_timeout_ms: int = 30_000) -> None:
         self.path = path
@@ -124,6 +145,14 @@ class Database(SqliteExecutions, SqliteLogSearch, SqliteConcurrency, SqliteProce
             damaged = integrity.translate(exc, path) if isinstance(exc, sqlite3.Error) else None
             raise damaged or StateError(f"cannot open the state database {path}: {exc}",
                                         hint="check that the state dir is writable, or pass --home") from exc
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @property
+    def shared(self) -> bool:
+        return False
 
     def _connect(self) -> sqlite3.Connection:
         conn = connect(self.path, timeout=self.busy_timeout_ms / 1000)

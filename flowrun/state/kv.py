@@ -1,4 +1,4 @@
-"""SQLite rows of the KV store: one per (namespace, key), with its type, JSON text, secret flag and expiry."""
+"""Rows of the KV store: one per (namespace, key), with its type, JSON text, secret flag and expiry."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ class SqliteKV(SqlBase):
                now: str, overwrite: bool = True) -> bool:
         with self.write() as conn:
             conn.execute("DELETE FROM kv WHERE namespace = ? AND key = ? AND expires_at <= ?", (namespace, key, now))
-            if not overwrite and conn.execute("SELECT 1 FROM kv WHERE namespace = ? AND key = ?",
-                                              (namespace, key)).fetchone():
-                return False
+            if not overwrite:  # a key another process just stored is kept, on every backend
+                return bool(conn.execute(
+                    "INSERT INTO kv (namespace, key, type, value, secret, expires_at, updated_at) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?) ON CONFLICT (namespace, key) DO NOTHING",
+                    (namespace, key, kind, value, int(secret), expires_at, now)).rowcount)
             conn.execute(
                 "INSERT INTO kv (namespace, key, type, value, secret, expires_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (namespace, key) DO UPDATE SET type = excluded.type,"

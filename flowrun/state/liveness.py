@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
 
 #: the execution states in which some flowrun process is (or should be) working on it
@@ -13,6 +12,13 @@ DIED = "the flowrun process running it died"
 HEARTBEAT_SECONDS = 5.0
 #: a process on another host whose latest sign of life is older than this counts as gone
 STALE_SECONDS = 60.0
+#: the `host` of an execution handed to the broker (scale-out) that no worker has taken yet: no process owns it
+ENQUEUED_HOST = "(enqueued)"
+
+
+def host_name() -> str:
+    """This machine's host name, as `socket.gethostname()` gives it (without importing socket: start-up)."""
+    return os.uname().nodename
 
 
 def pid_alive(pid: int) -> bool:
@@ -35,11 +41,11 @@ def _is_zombie(pid: int) -> bool:
 
 def owner_alive(host: str | None, pid: int | None, last_seen: float | None) -> bool:
     """A process recorded as (host, pid), last seen at `last_seen` (Unix time): is it still there?"""
-    if host == socket.gethostname():
+    if host == host_name():
         return bool(pid) and pid_alive(int(pid or 0))
     return (last_seen or 0.0) > time.time() - STALE_SECONDS
 
 
 def owner() -> tuple[int, str, float]:
     """(pid, host, now) of this process, as recorded on the rows it takes."""
-    return os.getpid(), socket.gethostname(), time.time()
+    return os.getpid(), host_name(), time.time()

@@ -1,18 +1,17 @@
-"""SQLite rows of timed Pause task runs: the resume date recorded when a pause starts, taken once by whoever resumes
+"""Rows of timed Pause task runs: the resume date recorded when a pause starts, taken once by whoever resumes
 it; and whether another process still runs an execution."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flowrun.state.liveness import HEARTBEAT_SECONDS, STALE_SECONDS, pid_alive
+from flowrun.state.liveness import HEARTBEAT_SECONDS, STALE_SECONDS, host_name, pid_alive
 from flowrun.state.records import Row
 from flowrun.state.sqlbase import SqlBase, as_dict, as_dicts
 
@@ -36,7 +35,7 @@ def moment_text(moment: datetime) -> str:
 def run_by_live_process(row: Row) -> bool:
     """Whether another flowrun process still runs the execution (`row`: its pid, host and heartbeat)."""
     heartbeat = row["heartbeat"] or 0.0
-    if row["host"] != socket.gethostname():
+    if row["host"] != host_name():
         return bool(heartbeat > time.time() - STALE_SECONDS)
     if not row["pid"] or row["pid"] == os.getpid() or not pid_alive(row["pid"]):
         return False
@@ -49,8 +48,10 @@ class SqlitePauses(SqlBase):
     def record_pause_delay(self, execution_id: str, task_run_id: str, resume_at: datetime, state: str,
                            inputs: Any = None) -> None:
         with self.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO pause_delays (task_run_id, execution_id, resume_at, state, inputs, "
-                         "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            conn.execute("INSERT INTO pause_delays (task_run_id, execution_id, resume_at, state, inputs, created_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (task_run_id) DO UPDATE SET execution_id = "
+                         "excluded.execution_id, resume_at = excluded.resume_at, state = excluded.state, "
+                         "inputs = excluded.inputs, created_at = excluded.created_at",
                          (task_run_id, execution_id, moment_text(resume_at), state,
                           json.dumps(inputs) if inputs is not None else None, moment_text(datetime.now(UTC))))
 
@@ -68,7 +69,8 @@ class SqlitePauses(SqlBase):
             for row in rows:
                 if row["execution_state"] != "PAUSED" or busy(dict(row)):
                     continue
-                conn.execute("DELETE FROM pause_delays WHERE task_run_id = ?", (row["task_run_id"],))
+                if not conn.execute("DELETE FROM pause_delays WHERE task_run_id = ?", (row["task_run_id"],)).rowcount:
+                    continue  # another process took it first
                 inputs = json.loads(row["inputs"]) if row["inputs"] else None
                 taken.setdefault(row["execution_id"], {})[row["task_run_id"]] = Due(row["state"], inputs)
         return taken

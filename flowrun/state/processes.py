@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
+from typing import Any
 
-from flowrun.pgroups import is_recorded_group, kill_group, process_alive, start_identity
+from flowrun.state.liveness import host_name
+from flowrun.state.pgroups import is_recorded_group, kill_group, own_identity, process_alive, start_identity
 from flowrun.state.protocol import StateStore
 from flowrun.state.records import Row
 from flowrun.state.sqlbase import SqlBase, as_dicts
@@ -15,30 +16,40 @@ from flowrun.state.sqlbase import SqlBase, as_dicts
 ORPHAN_GRACE_S = 1.0
 
 
+def insert_process(conn: Any, execution_id: str, task_run_id: str, task_id: str, attempt: int | None,
+                   pgid: int) -> None:
+    """Record task process group `pgid`, started by this process, in the open transaction `conn`."""
+    conn.execute(
+        "INSERT INTO task_processes (execution_id, task_run_id, task_id, attempt, host, pgid, "
+        "leader_identity, runner_pid, runner_identity, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (execution_id, task_run_id, task_id, attempt, host_name(), pgid,
+         start_identity(pgid) or "", os.getpid(), own_identity() or "", time.time()))
+
+
+def delete_process(conn: Any, pgid: int) -> None:
+    """Forget task process group `pgid` (it ended) in the open transaction `conn`."""
+    conn.execute("DELETE FROM task_processes WHERE host = ? AND pgid = ? AND runner_pid = ?",
+                 (host_name(), pgid, os.getpid()))
+
+
 class SqliteProcesses(SqlBase):
     """The `task_processes` table: one row per live task process group, keyed by host and runner pid."""
 
     def record_process(self, execution_id: str, task_run_id: str, task_id: str, attempt: int | None,
                        pgid: int) -> None:
-        runner = os.getpid()
         with self.write() as conn:
-            conn.execute(
-                "INSERT INTO task_processes (execution_id, task_run_id, task_id, attempt, host, pgid, "
-                "leader_identity, runner_pid, runner_identity, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (execution_id, task_run_id, task_id, attempt, socket.gethostname(), pgid,
-                 start_identity(pgid) or "", runner, start_identity(runner) or "", time.time()))
+            insert_process(conn, execution_id, task_run_id, task_id, attempt, pgid)
 
     def forget_process(self, pgid: int) -> None:
         with self.write() as conn:
-            conn.execute("DELETE FROM task_processes WHERE host = ? AND pgid = ? AND runner_pid = ?",
-                         (socket.gethostname(), pgid, os.getpid()))
+            delete_process(conn, pgid)
 
     def process_rows(self, execution_id: str | None = None) -> list[Row]:
         if execution_id is None:
             return as_dicts(self.query("SELECT * FROM task_processes WHERE host = ? ORDER BY id",
-                                       (socket.gethostname(),)))
+                                       (host_name(),)))
         return as_dicts(self.query("SELECT * FROM task_processes WHERE execution_id = ? AND host = ? ORDER BY id",
-                                   (execution_id, socket.gethostname())))
+                                   (execution_id, host_name())))
 
     def delete_processes(self, ids: list[int]) -> None:
         with self.write() as conn:

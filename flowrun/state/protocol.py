@@ -21,13 +21,18 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from flowrun.model.execution import Execution, TaskRun
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from flowrun.state.counts import FlowCount
     from flowrun.state.pauses import Due
+    from flowrun.state.remote_waits import AttemptSignal
 from flowrun.state.records import (
+    Batch,
     Claim,
     DateStatus,
     Deleted,
     ExecutionFilter,
+    ExecutionQuery,
     Key,
     LogFilter,
     Revision,
@@ -44,9 +49,15 @@ class StateStore(Protocol):
     def location(self) -> str:
         """Where this state lives, for messages (a file path; a URL without its password)."""
 
+    @property
+    def shared(self) -> bool:
+        """Whether processes on other machines may use this state (Postgres): their liveness is known only by
+        heartbeat, and they hold their own copy of the secret key."""
+
     # -- executions, task runs, logs, metrics (flowrun.state.executions) ---------------------------------
-    def save_execution(self, execution: Execution, inputs: Any, outputs: Any) -> None:
-        """Insert or update an execution row (`inputs`/`outputs` already sealed), owned by this process."""
+    def save_execution(self, execution: Execution, inputs: Any, outputs: Any, variables: Any = None) -> None:
+        """Insert or update an execution row (`inputs`/`outputs`/`variables` already sealed), owned by this
+        process; `variables` None: the flow's are unchanged."""
 
     def insert_task_run(self, taskrun: TaskRun, outputs: Any) -> None:
         """Write a task run's whole row, replacing one with the same id (a restart reuses ids)."""
@@ -62,6 +73,11 @@ class StateStore(Protocol):
                    tags: dict[str, Any]) -> None:
         """Append one metric of a task run, stamped now."""
 
+    def record(self, batch: Batch) -> None:
+        """Write a batch of the recorder in one transaction: the execution row (as `save_execution`), each task
+        run (`insert_task_run` for a `TaskRunWrite.insert`, else `update_task_run`), then the log lines and
+        metrics in their order."""
+
     def beat(self, execution_id: str) -> None:
         """Refresh an execution's heartbeat (the time its process last showed it was alive)."""
 
@@ -69,15 +85,24 @@ class StateStore(Protocol):
         """`id, pid, host, heartbeat` of every execution in an active state (CREATED, QUEUED, RUNNING...)."""
 
     def mark_killed(self, execution_ids: list[str], stamp: str, error: str, message: str) -> None:
-        """Mark these executions and their active task runs KILLED at `stamp`, with an ERROR log line."""
+        """Mark these executions (those still active) and their active task runs KILLED at `stamp`, with an ERROR
+        log line on each execution it marked (a second reaper racing the first marks and logs nothing)."""
 
     def abandon_execution(self, execution_id: str, error: str, stamp: str) -> bool:
         """Best effort, on a store that failed a write: mark the execution (then, separately, its active task
         runs) FAILED with `error`. True when the execution is no longer active; never raises."""
 
     def list_executions(self, namespace: str | None, flow_id: str | None, state: str | None,
-                        limit: int) -> list[Row]:
-        """Execution rows, newest first, filtered by whichever of namespace, flow id and state is given."""
+                        limit: int, *, within: str | None = None, since: str | None = None,
+                        until: str | None = None, labels: dict[str, str] | None = None) -> list[Row]:
+        """Execution rows, newest first, filtered by whichever of namespace, flow id and state is given;
+        `within` a namespace or any below it, created at or after `since` and before `until` (ISO-8601 UTC
+        strings as `iso` writes them), carrying every one of `labels`."""
+
+    def page_executions(self, query: ExecutionQuery, offset: int, limit: int) -> tuple[list[Row], int]:
+        """One page of the executions `query` matches, newest first, and how many match in all. Rows carry
+        `id, namespace, flow_id, state, start_date, end_date, labels, trigger, created_at` (labels and trigger
+        as stored JSON text)."""
 
     def find_execution(self, id_or_prefix: str) -> Row | None:
         """The execution row with this id, else the only one whose id starts with it, else None."""
@@ -87,6 +112,10 @@ class StateStore(Protocol):
 
     def log_rows(self, execution_id: str, task_id: str | None = None) -> list[Row]:
         """An execution's log rows (of one task when given) in the order they were written."""
+
+    def log_rows_after(self, execution_id: str, after_id: int, limit: int) -> list[Row]:
+        """An execution's log rows whose `id` is greater than `after_id`, in the order written, at most `limit`
+        (following a running execution's logs)."""
 
     def execution_exists(self, namespace: str, flow_id: str, execution_id: str) -> bool:
         """Whether this execution id is one of this flow's."""
@@ -199,6 +228,10 @@ class StateStore(Protocol):
         """(id, resumed): continue the latest interrupted (or dead) backfill with the same parameters, owned
         by this process from now on, or record a new RUNNING one."""
 
+    def beat_backfill(self, backfill_id: str) -> None:
+        """Refresh a running backfill's heartbeat: on a shared state, another host takes a backfill whose
+        heartbeat is stale for dead and resumes it."""
+
     def finish_backfill(self, backfill_id: str, state: str, total: int, succeeded: int, failed: int,
                         skipped: int) -> None:
         """Record a backfill's end state and counts."""
@@ -253,6 +286,10 @@ class StateStore(Protocol):
     def record_fingerprint(self, fingerprint: str) -> None:
         """Record the key's fingerprint."""
 
+    def record_first_fingerprint(self, fingerprint: str) -> str:
+        """Record the key's fingerprint unless one is recorded already; the one recorded now (a shared state:
+        of two machines starting with different keys, exactly one wins)."""
+
     def encrypted_values(self) -> int:
         """How many stored values hold at least one encrypted token (a full scan)."""
 
@@ -305,6 +342,49 @@ class StateStore(Protocol):
                          states: list[str] | None, start: datetime | None, end: datetime | None) -> list[FlowCount]:
         """Executions per flow: each of `flows` (0 when it has none) and each flow with executions in (or below)
         `namespaces`; only those in `states`, started within [start, end]."""
+
+    # -- remote attempts and executions of the Celery executor (flowrun.state.dispatch) ----------------
+    def claim_attempt(self, execution_id: str, task_run_id: str, attempt: int, worker: str) -> bool:
+        """Take this attempt for `worker` (INSERT ... ON CONFLICT DO NOTHING); False when it was taken before."""
+
+    def beat_attempt(self, task_run_id: str, attempt: int, worker: str) -> str | None:
+        """Refresh the heartbeat of an attempt `worker` runs; returns its status (`running`, `lost`...)."""
+
+    def finish_attempt(self, task_run_id: str, attempt: int, worker: str, result: str) -> bool:
+        """Record the attempt's result (sealed JSON), only while `worker` still holds it `running`."""
+
+    def task_run_versions(self, execution_id: str) -> dict[str, str] | None:
+        """Each task run's id and its row's version, in `seq` order (Postgres: `xmin`, new with every write of
+        the row); None where the store has none (SQLite: read `task_run_rows`)."""
+
+    def task_run_rows_by_id(self, execution_id: str, ids: list[str]) -> list[Row]:
+        """The rows of these task runs of the execution (any order; ids it does not hold are left out)."""
+
+    def session(self) -> AbstractContextManager[None]:
+        """This thread's statements on one connection until the block ends (Postgres: one pool borrow and check
+        for them all); for a few statements in a row, not around long work."""
+
+    def attempt_waiting(self, task_run_id: str, attempt: int) -> AbstractContextManager[AttemptSignal | None]:
+        """While open: a signal notified when the attempt's result is recorded (Postgres), or None where nothing
+        notifies (SQLite: the waiter polls the row). Enter it before the attempt is sent."""
+
+    def settle_attempt(self, execution_id: str, task_run_id: str, attempt: int, status: str,
+                       stale_before: float | None = None) -> bool:
+        """Move a `running` (or not yet claimed) attempt to `status` (`lost`, `cancelled`); with `stale_before`,
+        only if its heartbeat is older. True when this call changed it."""
+
+    def attempt_claim(self, task_run_id: str, attempt: int) -> Row | None:
+        """`status, worker, heartbeat, result, claimed_at` of a remote attempt, None before a worker took it."""
+
+    def hand_over_execution(self, execution_id: str) -> None:
+        """The execution waits in the broker: no process owns it (the reaper leaves it alone)."""
+
+    def take_execution(self, execution_id: str) -> bool:
+        """A worker takes a handed-over CREATED execution; False when another one (or nobody) may run it."""
+
+    def withdraw_execution(self, execution_id: str, stamp: str, error: str) -> bool:
+        """Mark KILLED at `stamp` a handed-over execution no worker has taken yet (its enqueuer was stopped);
+        False when a worker has it."""
 
     def close(self) -> None:
         """Release this thread's connection."""

@@ -1,4 +1,4 @@
-"""Purge in SQLite: select finished executions by filters and delete their rows, task runs, logs and metrics."""
+"""Purge: select finished executions by filters and delete their rows, task runs, logs and metrics."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flowrun.model.execution import TERMINAL
+from flowrun.state.executions import namespace_clause
 from flowrun.state.records import Deleted, ExecutionFilter, LogFilter, Selection
 from flowrun.state.sqlbase import SqlBase
 
@@ -31,8 +32,9 @@ def _where(spec: ExecutionFilter) -> tuple[str, list[Any]]:
         clauses.append("namespace = ?")
         params.append(spec.namespace)
     elif spec.namespace:
-        clauses.append("(namespace = ? OR substr(namespace, 1, ?) = ?)")
-        params += [spec.namespace, len(spec.namespace) + 1, spec.namespace + "."]
+        clause, more = namespace_clause(spec.namespace)
+        clauses.append(clause)
+        params += more
     if spec.flow_id:
         clauses.append("flow_id = ?")
         params.append(spec.flow_id)
@@ -65,7 +67,7 @@ class SqlitePurge(SqlBase):
         rows = self.query(
             f"SELECT {_COLUMNS}, state IN {_FINISHED_SQL} AS finished FROM ("
             f"SELECT *, rowid AS seq, ROW_NUMBER() OVER (PARTITION BY namespace, flow_id ORDER BY created_at DESC, rowid DESC) "
-            f"AS recency FROM executions) WHERE {where} ORDER BY created_at, seq", tuple(params))
+            f"AS recency FROM executions) AS ranked WHERE {where} ORDER BY created_at, seq", tuple(params))
         selection = Selection()
         for row in rows:
             item = {"id": row["id"], "namespace": row["namespace"], "flowId": row["flow_id"], "state": row["state"],

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowrun.model.execution import Execution
 
 #: a schedule trigger: (namespace, flow id, trigger id)
 Key = tuple[str, str, str]
@@ -53,7 +56,7 @@ class Revision:
 
 @dataclass(frozen=True)
 class ExecutionFilter:
-    """Which executions to purge. Dates are fixed-width UTC stamps (`flowrun.cutoff.utc_stamp`).
+    """Which executions to purge. Dates are fixed-width UTC stamps (`flowrun.state.cutoff.utc_stamp`).
 
     `ended_before`: the execution ended at or before it (executions that never started count by their
     creation). `started_after`: it started at or after it. `namespace` takes its child namespaces too unless
@@ -67,6 +70,20 @@ class ExecutionFilter:
     flow_id: str | None = None
     states: tuple[str, ...] = ()
     keep_last: int = 0
+
+
+@dataclass(frozen=True)
+class ExecutionQuery:
+    """Which executions a page lists (the web UI's filters). `namespace` takes its child namespaces too;
+    `labels` are (key, value) pairs that must all be present; `started_from`/`started_to` are ISO-8601 UTC
+    stamps compared with the start date (an execution that never started counts by its creation)."""
+
+    namespace: str | None = None
+    flow_id: str | None = None
+    states: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    started_from: str | None = None
+    started_to: str | None = None
 
 
 @dataclass
@@ -127,3 +144,32 @@ class StoredState:
 
     data: str
     secret: bool = False
+
+
+@dataclass
+class TaskRunWrite:
+    """One task run as the recorder saw it last: its row (`flowrun.state.executions.taskrun_row`) and whether
+    this process has yet to write it (then the whole row is upserted, else its changing columns updated)."""
+
+    row: Row
+    insert: bool
+
+
+@dataclass
+class Batch:
+    """What the recorder writes in one transaction (`StateStore.record`): an execution row, then the latest row
+    of each task run, then log lines and metrics, each a tuple of `add_log`'s / `add_metric`'s parameters (the
+    metric's tags as JSON text, then its timestamp)."""
+
+    #: (execution, sealed inputs, sealed outputs, sealed variables: None while the flow's are unchanged)
+    execution: tuple[Execution, Any, Any, Any] | None = None
+    task_runs: dict[str, TaskRunWrite] = field(default_factory=dict)
+    logs: list[tuple[Any, ...]] = field(default_factory=list)
+    metrics: list[tuple[Any, ...]] = field(default_factory=list)
+    #: task processes started (`record_process`'s parameters) and ended (their pgid), written after the task runs
+    processes: list[tuple[Any, ...]] = field(default_factory=list)
+    ended_processes: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.execution or self.task_runs or self.logs or self.metrics or self.processes
+                    or self.ended_processes)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import time
 from typing import Any
 
 from flowrun.state.records import Revision
-from flowrun.state.sqlbase import SqlBase
+from flowrun.state.sqlbase import Connection, SqlBase
 
 __all__ = ["Revision", "SqliteRevisions", "source_hash"]
 
@@ -21,7 +20,7 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
 
 
-def _number_for(conn: sqlite3.Connection, namespace: str, flow_id: str, source: str, created_at: str) -> int:
+def _number_for(conn: Connection, namespace: str, flow_id: str, source: str, created_at: str) -> int:
     """The revision holding `source`, inserted as the next number when it is new."""
     digest = source_hash(source)
     row = conn.execute("SELECT revision FROM flow_revisions WHERE namespace = ? AND flow_id = ? AND source_hash = ?",
@@ -39,7 +38,7 @@ _PENDING = ("SELECT 1 FROM executions WHERE namespace = ? AND flow_id = ? AND fl
             "AND flow_source IS NOT NULL LIMIT 1")
 
 
-def _backfill(conn: sqlite3.Connection, namespace: str, flow_id: str) -> None:
+def _backfill(conn: Connection, namespace: str, flow_id: str) -> None:
     """Give a revision to the flow's executions recorded before revisions existed, oldest first."""
     if conn.execute(_PENDING, (namespace, flow_id)).fetchone() is None:  # the partial index answers this
         return
@@ -61,6 +60,7 @@ class SqliteRevisions(SqlBase):
 
     def record_revision(self, namespace: str, flow_id: str, source: str) -> int:
         with self.write() as conn:
+            self.lock(conn, "revisions", namespace, flow_id)
             _backfill(conn, namespace, flow_id)
             return _number_for(conn, namespace, flow_id, source, _now())
 
@@ -72,6 +72,7 @@ class SqliteRevisions(SqlBase):
     def number_old_executions(self, namespace: str, flow_id: str) -> None:
         if self.query_one(_PENDING, (namespace, flow_id)) is not None:  # cheap when none are left
             with self.write() as conn:
+                self.lock(conn, "revisions", namespace, flow_id)
                 _backfill(conn, namespace, flow_id)
 
     def get_revision(self, namespace: str, flow_id: str, number: int) -> Revision | None:

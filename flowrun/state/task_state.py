@@ -31,6 +31,7 @@ class SqliteTaskStates(SqlBase):
     def update_task_state(self, scope: StateScope,
                           change: Callable[[StoredState | None], StoredState]) -> StoredState:
         with self.write() as conn:
+            self.lock(conn, "task_state", *_params(scope))
             row = conn.execute(f"SELECT data, secret FROM task_states WHERE {_WHERE}", _params(scope)).fetchone()
             new = change(StoredState(row[0], bool(row[1])) if row is not None else None)
             conn.execute(

@@ -1,24 +1,24 @@
-"""SQLite rows of per-trigger scheduler state: the last tick that evaluated a trigger, and stopAfter disabling."""
+"""Rows of per-trigger scheduler state: the last tick that evaluated a trigger, and stopAfter disabling."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
+from typing import Any
 
 from flowrun.state.records import Key, Row
-from flowrun.state.sqlbase import SqlBase, as_dict
+from flowrun.state.sqlbase import Connection, SqlBase, as_dict
 
 
 def _stamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def read_trigger(conn: sqlite3.Connection, key: Key) -> sqlite3.Row | None:
+def read_trigger(conn: Connection, key: Key) -> Any:
     return conn.execute("SELECT * FROM trigger_state WHERE namespace = ? AND flow_id = ? AND trigger_id = ?",
                         key).fetchone()
 
 
-def write_last_tick(conn: sqlite3.Connection, key: Key, last_tick: str) -> None:
+def write_last_tick(conn: Connection, key: Key, last_tick: str) -> None:
     """Inside the caller's write transaction: record how far the trigger has been evaluated."""
     conn.execute("INSERT INTO trigger_state (namespace, flow_id, trigger_id, last_tick, updated_at) "
                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (namespace, flow_id, trigger_id) DO UPDATE SET "

@@ -29,6 +29,12 @@ class Task(Strict):
 
     #: Flowable tasks hold child tasks and are driven by the executor, not by `run`.
     flowable: ClassVar[bool] = False
+    #: with the Celery executor, an attempt may run on any worker; False keeps it in the orchestrating process
+    #: (a task that changes the execution itself, e.g. its labels)
+    remote: ClassVar[bool] = True
+    #: the task acts on nothing outside its execution (it renders, logs, returns outputs): running it again after
+    #: a crash changes nothing else, so its end need not be committed before the next task starts
+    pure: ClassVar[bool] = False
 
     id: str
     type: str
@@ -192,6 +198,14 @@ class RunContext(Protocol):
 
     def add_labels(self, labels: dict[str, str]) -> None:
         """Merge labels into the execution's labels (same key overwritten)."""
+        ...
+
+    def set_variables(self, values: dict[str, Any], overwrite: bool) -> None:
+        """Deep-merge `values` into the execution's `vars` (refused for an existing name unless `overwrite`)."""
+        ...
+
+    def unset_variables(self, names: list[str], ignore_missing: bool) -> None:
+        """Remove names (or dotted paths) from the execution's `vars`."""
         ...
 
     def register_secret(self, value: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from flowrun.errors import TaskError, TaskKilled
 from flowrun.tasks.base import RunContext, Task
@@ -24,19 +24,26 @@ def _level(value: str) -> str:
 class Log(Task):
     """Log a message (or each message of a list) at a level: TRACE, DEBUG, INFO (default), WARN or ERROR."""
 
-    message: str | list[str]
+    pure: ClassVar[bool] = True
+
+    message: str | list[Any]
     level: str = "INFO"
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
+        from flowrun.templating.output import to_output
+
         level = _level(str(ctx.render(self.level)))
         messages = self.message if isinstance(self.message, list) else [self.message]
-        for message in messages:
-            ctx.logger.log(level, str(ctx.render(message)))
+        for message in messages:  # a number or boolean in the list is logged as its text (Kestra's LogTest)
+            rendered = ctx.render(message) if isinstance(message, str) else message
+            ctx.logger.log(level, rendered if isinstance(rendered, str) else to_output(rendered))
         return {}
 
 
 class Return(Task):
     """Render `format` and return it as the output `value`."""
+
+    pure: ClassVar[bool] = True
 
     format: Any = None
 
@@ -50,6 +57,8 @@ class Return(Task):
 
 class Echo(Task):
     """Deprecated: log the rendered `format` at `level`."""
+
+    pure: ClassVar[bool] = True
 
     format: str
     level: str = "INFO"
@@ -79,6 +88,8 @@ class Fail(Task):
 class Labels(Task):
     """Add or overwrite execution labels (a map, a list of {key, value}, or a JSON object string)."""
 
+    remote: ClassVar[bool] = False  # it changes the execution in the orchestrating process
+
     labels: dict[str, Any] | list[dict[str, Any]] | str
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
@@ -103,10 +114,17 @@ class Labels(Task):
 class OutputValues(Task):
     """Render `values` recursively, keeping types, and expose them as `outputs.<id>.values`."""
 
+    pure: ClassVar[bool] = True
+
     values: dict[str, Any]
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         return {"values": ctx.render_typed(self.values)}
+
+
+#: the longest single wait of a Sleep. CPython runs signal handlers in the main thread only, and a process-wide
+#: SIGINT may be delivered to another thread (a heartbeat's): the main thread sees it when its wait ends.
+WAIT_SLICE_S = 0.25
 
 
 class Sleep(Task):
@@ -121,6 +139,10 @@ class Sleep(Task):
             seconds = parse_duration(str(ctx.render(self.duration))).total_seconds()
         except ValueError as exc:
             raise TaskError(f"duration: {exc}") from None
-        if ctx.cancel.wait(seconds):
-            raise TaskKilled()
-        return {}
+        deadline = time.monotonic() + seconds
+        while True:  # in slices: a Ctrl-C the kernel hands to another thread runs its handler only between them
+            left = deadline - time.monotonic()
+            if ctx.cancel.wait(max(0.0, min(left, WAIT_SLICE_S))):
+                raise TaskKilled()
+            if left <= WAIT_SLICE_S:
+                return {}

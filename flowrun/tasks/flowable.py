@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from flowrun.errors import TaskError
 from flowrun.model.base import Strict
-from flowrun.model.execution import State
+from flowrun.model.execution import State, final_state
 from flowrun.tasks.base import Task
 
 if TYPE_CHECKING:
@@ -21,20 +21,36 @@ class Flowable(Task):
     """A task that holds child tasks; the executor drives it through `execute`."""
 
     flowable: ClassVar[bool] = True
+    #: whether the type has Kestra's `finally` (Subflow and the deprecated Template do not)
+    takes_finally: ClassVar[bool] = True
     errors: list[Task] | None = None
+    finally_: list[Task] | None = Field(default=None, alias="finally")
+
+    @model_validator(mode="after")
+    def _finally_allowed(self) -> Flowable:
+        if self.finally_ is not None and not self.takes_finally:
+            raise ValueError(f"unknown property 'finally': {self.type} has no `finally` (use the flow's `finally`)")
+        return self
 
     def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:  # pragma: no cover - abstract
         raise TypeError(f"{self.type} does not implement execute")
 
     def group(self, ex: Runner, tasks: list[Task] | None, scope: Scope, concurrent: int = 1) -> State:
-        """Run `tasks` (sequentially, or `concurrent` at a time; 0 = unlimited), then `errors` on failure."""
-        return ex.run_group(tasks or [], scope, self.errors, concurrent)
+        """Run `tasks` (sequentially, or `concurrent` at a time; 0 = unlimited), `errors` on failure, `finally`."""
+        return self.closing(ex, ex.run_group(tasks or [], scope, self.errors, concurrent), scope)
+
+    def closing(self, ex: Runner, state: State, scope: Scope) -> State:
+        """`finally` runs after the children and `errors`, whatever their state (Kestra's FinallyTest: it adds its
+        task runs to the count); a failure in it fails the flowable."""
+        if not self.finally_ or ex.killed.is_set():
+            return state
+        return final_state([state, ex.run_group(self.finally_, scope, None)])
 
 
 class Sequential(Flowable):
     """Run `tasks` one after the other."""
 
-    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors")
+    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors", "finally_")
     tasks: list[Task]
 
     def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
@@ -52,7 +68,7 @@ class AllowFailure(Sequential):
 class Parallel(Flowable):
     """Run `tasks` concurrently, `concurrent` at a time (0 = all at once)."""
 
-    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors")
+    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors", "finally_")
     tasks: list[Task] = Field(min_length=1)
     concurrent: int = 0
 
@@ -63,7 +79,7 @@ class Parallel(Flowable):
 class If(Flowable):
     """Render `condition`; run `then` when truthy, else `else`."""
 
-    child_fields: ClassVar[tuple[str, ...]] = ("then", "else_", "errors")
+    child_fields: ClassVar[tuple[str, ...]] = ("then", "else_", "errors", "finally_")
     condition: Any
     then: list[Task] = Field(min_length=1)
     else_: list[Task] | None = Field(default=None, alias="else")
@@ -80,7 +96,7 @@ class If(Flowable):
 class Switch(Flowable):
     """Run the `cases` list whose key equals the rendered `value`, else `defaults`."""
 
-    child_fields: ClassVar[tuple[str, ...]] = ("cases", "defaults", "errors")
+    child_fields: ClassVar[tuple[str, ...]] = ("cases", "defaults", "errors", "finally_")
     value: Any
     cases: dict[str, list[Task]] | None = None
     defaults: list[Task] | None = None
@@ -92,6 +108,16 @@ class Switch(Flowable):
         if isinstance(value, dict):
             return {(str(k).lower() if isinstance(k, bool) else str(k)): v for k, v in value.items()}
         return value
+
+    @model_validator(mode="after")
+    def _has_tasks(self) -> Switch:
+        """Kestra's SwitchTaskValidator: a Switch needs tasks in `cases` or in `defaults`."""
+        if not self.cases and not self.defaults:
+            raise ValueError("No task defined, neither cases or default have any tasks")
+        empty = [key for key, tasks in (self.cases or {}).items() if not tasks]
+        if empty:
+            raise ValueError(f"case `{empty[0]}` has no task: give it tasks or remove it")
+        return self
 
     def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         rendered = ex.render(self.value, ex.task_variables(self, taskrun, scope))
@@ -134,42 +160,46 @@ def resolve_values(ex: Runner, raw: Any, variables: dict[str, Any]) -> list[str]
     return result
 
 
+def run_loop(loop: Any, ex: Runner, taskrun: TaskRun, scope: Scope, raw: Any, concurrency: int) -> State:
+    """Run `loop.tasks` once per value of `raw` (`concurrency` groups at a time), its `errors`, then `finally`."""
+    values = resolve_values(ex, raw, ex.task_variables(loop, taskrun, scope))
+    inner = scope.child(taskrun)
+    return loop.closing(ex, ex.run_each(loop.tasks, values, inner, loop.errors, concurrency), inner)  # type: ignore[no-any-return]
+
+
 class ForEach(Flowable):
     """Run `tasks` once per value, `concurrencyLimit` groups at a time (1 = sequential, 0 = unlimited)."""
 
-    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors")
+    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors", "finally_")
     values: Any
     tasks: list[Task] = Field(min_length=1)
     concurrency_limit: int = 1
 
     def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
-        values = resolve_values(ex, self.values, ex.task_variables(self, taskrun, scope))
-        return ex.run_each(self.tasks, values, scope.child(taskrun), self.errors, self.concurrency_limit)
+        return run_loop(self, ex, taskrun, scope, self.values, self.concurrency_limit)
 
 
 class EachSequential(Flowable):
     """Deprecated: ForEach with one group at a time."""
 
-    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors")
+    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors", "finally_")
     value: Any
     tasks: list[Task] = Field(min_length=1)
 
     def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
-        values = resolve_values(ex, self.value, ex.task_variables(self, taskrun, scope))
-        return ex.run_each(self.tasks, values, scope.child(taskrun), self.errors, 1)
+        return run_loop(self, ex, taskrun, scope, self.value, 1)
 
 
 class EachParallel(Flowable):
     """Deprecated: ForEach with every group at once (or `concurrent` at a time)."""
 
-    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors")
+    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors", "finally_")
     value: Any
     tasks: list[Task] = Field(min_length=1)
     concurrent: int = 0
 
     def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
-        values = resolve_values(ex, self.value, ex.task_variables(self, taskrun, scope))
-        return ex.run_each(self.tasks, values, scope.child(taskrun), self.errors, self.concurrent)
+        return run_loop(self, ex, taskrun, scope, self.value, self.concurrent)
 
 
 class DagTask(Strict):
@@ -180,7 +210,7 @@ class DagTask(Strict):
 class Dag(Flowable):
     """Run tasks as a graph: each starts once every task it `dependsOn` has ended."""
 
-    child_fields: ClassVar[tuple[str, ...]] = ("errors",)
+    child_fields: ClassVar[tuple[str, ...]] = ("errors", "finally_")
     tasks: list[DagTask] = Field(min_length=1)
     concurrent: int = 0
 
@@ -216,18 +246,32 @@ class Dag(Flowable):
 
     def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         deps = {node.task.id: list(node.depends_on) for node in self.tasks}
-        return ex.run_dag(self.children(), deps, scope.child(taskrun), self.errors, self.concurrent)
+        inner = scope.child(taskrun)
+        return self.closing(ex, ex.run_dag(self.children(), deps, inner, self.errors, self.concurrent), inner)
 
 
 class WorkingDirectory(Flowable):
     """Run `tasks` in one shared working directory, with inputFiles, outputFiles and namespaceFiles."""
 
-    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors")
+    child_fields: ClassVar[tuple[str, ...]] = ("tasks", "errors", "finally_")
     tasks: list[Task] = Field(min_length=1)
     input_files: dict[str, Any] | str | None = None
     output_files: list[str] | None = None
     namespace_files: dict[str, Any] | None = None
     cache: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _runnable_children(self) -> WorkingDirectory:
+        """Kestra's WorkingDirectoryTaskValidator: only runnable tasks share the directory (no flowable, no
+        Subflow, no Pause)."""
+        flowables = [task.id for task in self.tasks if task.flowable]
+        if flowables:
+            raise ValueError("Only runnable tasks are allowed as children of a WorkingDirectory task, not "
+                             + ", ".join(f"`{task_id}`" for task_id in flowables))
+        if any(task.worker_group for task in self.tasks):
+            raise ValueError("Cannot set a Worker Group in any WorkingDirectory sub-tasks, it is only supported at "
+                             "the WorkingDirectory level")
+        return self
 
     def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
         from flowrun.engine.workdir import shared_working_dir
@@ -238,6 +282,8 @@ class WorkingDirectory(Flowable):
 
 class Subflow(Flowable):
     """Run another flow of the project as a child execution, wait for it and expose its outputs."""
+
+    takes_finally: ClassVar[bool] = False
 
     namespace: str
     flow_id: str

@@ -66,9 +66,12 @@ class ForEachItem(Flowable):
         return value
 
     def execute(self, ex: Runner, taskrun: TaskRun, scope: Scope) -> State:
-        parts = [ItemsSplit.model_validate({"id": f"{self.id}_split", "type": SPLIT_TYPE}),
-                 ItemsSubflows.model_validate({"id": f"{self.id}_items", "type": ITEMS_TYPE}),
-                 MergeOutputs.model_validate({"id": f"{self.id}_merge", "type": MERGE_TYPE})]
+        # the internal task runs take the ForEachItem's allowFailure/allowWarning, as Kestra's do (an allowed
+        # failed batch still merges: TaskWithAllowFailureTest#executableTask_ForEachItem counts 4 task runs)
+        allow = {"allowFailure": self.allow_failure, "allowWarning": self.allow_warning}
+        parts = [ItemsSplit.model_validate({"id": f"{self.id}_split", "type": SPLIT_TYPE, **allow}),
+                 ItemsSubflows.model_validate({"id": f"{self.id}_items", "type": ITEMS_TYPE, **allow}),
+                 MergeOutputs.model_validate({"id": f"{self.id}_merge", "type": MERGE_TYPE, **allow})]
         for part in parts:
             part._owner, part._runner, part._parent_run = self, ex, taskrun
         inner = scope.child(taskrun)

@@ -43,7 +43,7 @@ def _strings(ctx: RunContext, value: Any) -> list[str]:
 
 
 def _stamp(task: Task, ctx: RunContext, value: Any, name: str) -> str | None:
-    from flowrun.cutoff import CutoffError, parse_moment, utc_stamp
+    from flowrun.state.cutoff import CutoffError, parse_moment, utc_stamp
 
     text = _text(ctx, value)
     if text is None:

@@ -29,7 +29,10 @@ class Scope:
         """The scope of a flowable's children: the flowable becomes their parent."""
         parents = self.parents
         if parent_run.value is not None or parent_run.outputs:
-            parents = [{"taskrun": {"value": parent_run.value}, "outputs": parent_run.outputs}, *self.parents]
+            current: dict[str, Any] = {"taskrun": {"value": parent_run.value}}
+            if parent_run.outputs:
+                current["outputs"] = parent_run.outputs
+            parents = [current, *self.parents]
         return Scope(self.value_path, parents, self.shared_dir, parent_run, self.retry)
 
     def iterate(self, value: str) -> Scope:

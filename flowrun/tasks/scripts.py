@@ -19,6 +19,7 @@ from flowrun.scripts import files as script_files
 from flowrun.scripts.environment import Environment, prepare_environment
 from flowrun.scripts.process import ProcessResult, run_program
 from flowrun.scripts.protocol import merge_outputs, parse_line
+from flowrun.secrets import task_environ
 from flowrun.tasks.base import RunContext, Task
 from flowrun.tasks.registry import TASK_RUNNERS
 
@@ -212,7 +213,7 @@ class ScriptTask(Task):
                 for c in self.main_commands(ctx, extra, own)]
         before = [script_files.localize_uris(ctx.storage, wd, c, copies)
                   for c in self._list(ctx, self.before_commands, extra)]
-        env = dict(os.environ)
+        env = task_environ(os.environ)
         env.update(self._env(ctx, extra))
         env["WORKING_DIR"] = str(wd)
         if "outputDir" in extra:
@@ -262,7 +263,8 @@ class ScriptTask(Task):
                 return
             message = parse_line(line)
             if message is None:
-                (ctx.logger.error if is_err else ctx.logger.info)(line)
+                if line.strip() or not is_err:  # a blank stderr line would log an empty ERROR line
+                    (ctx.logger.error if is_err else ctx.logger.info)(line)
                 return
             merge_outputs(collected, message.outputs)
             for metric in message.metrics:
@@ -292,6 +294,7 @@ class ScriptTask(Task):
         evidence: dict[str, Any] = {
             "command": run.program, "interpreter": run.interpreter, "exitCode": result.exit_code,
             "workingDir": str(wd), "stderrTail": result.stderr_tail,
+            "stderrLogged": True,  # each stderr line was logged as it came: the error does not repeat them
         }
         evidence.update(setup.evidence)
         last = next((x for x in reversed(result.stderr_tail) if x.strip()), "")

@@ -33,6 +33,7 @@ class Template(Flowable):
     a YAML file under the project's `templates/` directory (`id`, `namespace`, `tasks`, `errors`). `args` are
     rendered and given to the template's tasks as `parent.outputs.args` (and this task's output `args`)."""
 
+    takes_finally: ClassVar[bool] = False
     namespace: str
     template_id: str
     args: dict[str, Any] | None = None

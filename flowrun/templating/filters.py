@@ -189,14 +189,26 @@ def base64encode(env: Any, value: Any) -> Any:
 
 
 def base64decode(env: Any, value: Any) -> Any:
+    """Pebble's: a string only (a map, list or number is an error), strictly Base64."""
     if value is None:
         return None
-    return base64.b64decode(_string(value)).decode("utf-8", "replace")
+    if not isinstance(value, str):
+        raise EvalError(f"base64decode applies to a String, not {ops.type_name(value)}")
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8", "replace")
+    except ValueError as exc:
+        raise EvalError(f"base64decode needs a correctly Base64 encoded string: {exc}") from None
 
 
 def _digest(name: str) -> Callable[[Any, Any], Any]:
+    """Pebble's `sha256` (and Kestra's `sha1`, `sha512`, `md5`): a string only, as they need one to hash."""
+
     def run(env: Any, value: Any) -> Any:
-        return None if value is None else hashlib.new(name, _string(value).encode()).hexdigest()
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise EvalError(f"{name} needs a string to hash, not {ops.type_name(value)}")
+        return hashlib.new(name, value.encode()).hexdigest()
 
     return run
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import decimal
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import yaml
 
 from . import jregex
 from . import operators as ops
@@ -61,16 +60,24 @@ def _count_items(count: int, size: list[int], what: str) -> None:
         raise LimitError(f"{what}: the value holds more than {4 * MAX_ITEMS:,} items in all")
 
 
-class _YamlDumper(yaml.SafeDumper):
-    """Jackson YAML style: block style, list items indented by one space under their parent."""
+@functools.cache
+def _yaml_dumper() -> Any:
+    """Jackson YAML style: block style, list items indented by one space under their parent (PyYAML is
+    imported on first use: ~15 ms, and most flows that use a filter never dump YAML)."""
+    import yaml
 
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
+    class _YamlDumper(yaml.SafeDumper):
+        def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+            super().increase_indent(flow, False)
+
+    return _YamlDumper
 
 
 def yaml_filter(env: Any, value: Any) -> str:
+    import yaml
+
     data = _plain(value, "the YAML text", 20)  # PyYAML's emitter takes 15-30 µs an item
-    text = yaml.dump(data, Dumper=_YamlDumper, default_flow_style=False, sort_keys=False,
+    text = yaml.dump(data, Dumper=_yaml_dumper(), default_flow_style=False, sort_keys=False,
                      allow_unicode=True, indent=2, width=2**31 - 1)
     if text.endswith("\n...\n"):
         text = text[:-4]
@@ -171,7 +178,7 @@ def flatten_filter(env: Any, value: Any) -> Any:
 
 def distinct_filter(env: Any, value: Any) -> Any:
     if value is None:
-        return None
+        return "null"  # Kestra's DistinctFilter gives the text "null" (DistinctFilterTest#toDistinctFilter)
     if not ops.is_list(value):
         raise EvalError(f"'distinct' filter can only be applied to List. Actual type was: {ops.type_name(value)}")
     out: list[Any] = []

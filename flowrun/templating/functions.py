@@ -8,8 +8,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import yaml
-
 from . import dates
 from . import operators as ops
 from .errors import EvalError, TemplateError
@@ -109,7 +107,20 @@ def file_uri(env: Any, path: Any = None, namespace: Any = None) -> str:
     return f"kestra:///{str(ns).replace('.', '/')}/_files/{text.lstrip('/')}"
 
 
-def from_json(env: Any, json_text: Any = None, *_: Any, **__: Any) -> Any:
+_ABSENT: Any = object()  # a required argument not given at all (an explicit null is a value)
+
+
+def _required(function: str, argument: str, value: Any, named: dict[str, Any]) -> Any:
+    """The argument given by position or by its name; Kestra's error when neither is given."""
+    if value is _ABSENT:
+        value = named.get(argument, _ABSENT)
+    if value is _ABSENT:
+        raise EvalError(f"The '{function}' function expects an argument '{argument}'.")
+    return value
+
+
+def from_json(env: Any, json_text: Any = _ABSENT, *_: Any, **named: Any) -> Any:
+    json_text = _required("fromJson", "json", json_text, named)
     if json_text is None:
         return None
     try:
@@ -121,8 +132,10 @@ def from_json(env: Any, json_text: Any = None, *_: Any, **__: Any) -> Any:
 def from_yaml(env: Any, yaml_text: Any = None, *_: Any, **__: Any) -> Any:
     if yaml_text is None:
         return None
+    import yaml
+
     from flowrun.errors import InvalidFlowError
-    from flowrun.yaml_nodes import check_node_graph
+    from flowrun.model.yaml_nodes import check_node_graph
 
     loader = yaml.CSafeLoader(str(yaml_text)) if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader(str(yaml_text))
     try:
@@ -139,7 +152,9 @@ def from_yaml(env: Any, yaml_text: Any = None, *_: Any, **__: Any) -> Any:
         loader.dispose()
 
 
-def from_ion(env: Any, ion_text: Any = None, *_: Any, **__: Any) -> Any:
+def from_ion(env: Any, ion_text: Any = _ABSENT, *_: Any, **named: Any) -> Any:
+    """The first Ion value of the text, or (`allRows=true`) the list of them all, as Kestra's fromIon."""
+    ion_text = _required("fromIon", "ion", ion_text, named)
     if ion_text is None:
         return None
     from amazon.ion import simpleion
@@ -148,7 +163,9 @@ def from_ion(env: Any, ion_text: Any = None, *_: Any, **__: Any) -> Any:
         values = simpleion.loads(str(ion_text), single_value=False)
     except Exception as exc:  # noqa: BLE001 - the ion library raises bare exceptions
         raise EvalError(f"Invalid ion: {exc}") from exc
-    return _plain_ion(values[0]) if len(values) == 1 else [_plain_ion(v) for v in values]
+    if named.get("allRows") is True:
+        return [_plain_ion(v) for v in values]
+    return _plain_ion(values[0]) if values else None
 
 
 def _plain_ion(value: Any) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 from . import nodes as n
 from . import operators as ops
 from .errors import EvalError, MissingError, TemplateError
-from .evaluate import Env, Stmt, compile_args, compile_expr, invoke
+from .evaluate import Env, Expr, Stmt, compile_args, compile_expr, invoke
 from .limits import MACRO_CALL_STEPS, Budget, active_budget
 from .output import to_output
 from .parser import parse_template
@@ -55,8 +55,9 @@ def _compile_stmt(node: n.Node, macros: dict[str, n.Macro]) -> Stmt:
     raise TemplateError(f"Unsupported node {type(node).__name__}")
 
 
-def _compile_print(node: n.Print) -> Stmt:
-    expr, line = compile_expr(node.expr), node.line
+def _compile_print(node: n.Print, expr: Expr | None = None) -> Stmt:
+    """The statement that prints `node`; `expr` is its expression when already compiled."""
+    expr, line = expr or compile_expr(node.expr), node.line
 
     def run(env: Env, out: list[str]) -> None:
         try:
@@ -168,10 +169,9 @@ def _compile_filter_block(node: n.FilterBlock, macros: dict[str, n.Macro]) -> St
 
 
 def _compile_block(node: n.Block, macros: dict[str, n.Macro]) -> Stmt:
-    body, name = compile_body(node.body, macros), node.name
+    body = node.compiled = compile_body(node.body, macros)
 
     def run(env: Env, out: list[str]) -> None:
-        env.blocks[name] = body
         body(env, out)
 
     return run
@@ -195,23 +195,44 @@ def call_macro(env: Env, macro: n.Macro, positional: list[Any], named: dict[str,
     return "".join(out)
 
 
+def _nested(value: Any, kind: type[n.Node]) -> list[Any]:
+    """Every `kind` node in a node tree (lists, tuples and node fields walked), in document order."""
+    found: list[Any] = []
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            found += _nested(item, kind)
+    elif isinstance(value, n.Node):
+        if isinstance(value, kind):
+            found.append(value)
+        for name in value.FIELDS:
+            found += _nested(getattr(value, name), kind)
+    return found
+
+
 class Template:
     """A parsed and compiled template; `single` is set when it is exactly one `{{ expr }}`."""
 
-    __slots__ = ("source", "body", "macros", "single")
+    __slots__ = ("source", "body", "macros", "blocks", "single")
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.macros: dict[str, n.Macro] = {}
         nodes = parse_template(source)
-        self.body = compile_body(nodes, self.macros) if nodes else (lambda env, out: None)
         self.single: Callable[[Env], Any] | None = None
-        if len(nodes) == 1 and isinstance(nodes[0], n.Print):
+        if len(nodes) == 1 and isinstance(nodes[0], n.Print):  # its expression is compiled once, for both uses
             self.single = compile_expr(nodes[0].expr)
+            self.body = _compile_print(nodes[0], self.single)
+        else:
+            self.body = compile_body(nodes, self.macros) if nodes else (lambda env, out: None)
+        # as Pebble registers blocks when it compiles, `block('x')` also renders a block defined further down
+        # (a template without the word `block` has none: its node tree is not walked)
+        self.blocks: dict[str, Stmt] = ({b.name: b.compiled for b in _nested(nodes, n.Block)} if "block" in source
+                                        else {})
 
     def new_env(self, context: Mapping[str, Any], runtime: Any, depth: int, budget: Budget | None) -> Env:
         env = Env(context, runtime, self.source, depth, budget)
         env.macros = self.macros
+        env.blocks = self.blocks
         return env
 
     def render(self, context: Mapping[str, Any], runtime: Any, depth: int = 0, budget: Budget | None = None) -> str:

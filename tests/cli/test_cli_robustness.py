@@ -58,7 +58,7 @@ def test_schedule_dates_beyond_the_supported_years(project) -> None:
 
 
 def test_durations_too_long_for_a_date(project) -> None:
-    _clear(project.cli("venvs", "prune", "--older-than", "PT99999999999999999999S"), 3,
+    _clear(project.cli("venvs", "prune", "--older-than", "PT99999999999999999999S"), 2,
            "duration `PT99999999999999999999S` is longer than 1000 years")
     with pytest.raises(DurationError, match="longer than 1000 years"):
         parse_duration("P999999999D")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 from conftest import ROOT
 
@@ -14,14 +12,21 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_command_in_the_cli_table_exists() -> None:
+    """Each command of the README's table answers --help with an example (in-process: the help of the app
+    that `python -m flowrun` builds; tests/cli/test_group_app.py checks the group-only apps against it)."""
+    from typer.testing import CliRunner
+
+    from flowrun.cli import app
+
+    runner = CliRunner()
     commands = set(re.findall(r"^\| `flowrun ([a-z]+)(?: ([a-z|]+))?", README, re.MULTILINE))
     assert len(commands) >= 14
     for command, sub in sorted(commands):
         subs = [s for s in sub.split("|") if s and s.isalpha()] if sub and "|" in sub else []
         for argv in ([[command, s] for s in subs] or [[command]]):
-            done = subprocess.run([sys.executable, "-m", "flowrun", *argv, "--help"], capture_output=True, text=True)
-            assert done.returncode == 0, f"flowrun {' '.join(argv)} --help: {done.stderr}"
-            assert "Example" in done.stdout or subs == [] and "Commands" in done.stdout, " ".join(argv)
+            done = runner.invoke(app, [*argv, "--help"])
+            assert done.exit_code == 0, f"flowrun {' '.join(argv)} --help: {done.output}"
+            assert "Example" in done.output or subs == [] and "Commands" in done.output, " ".join(argv)
 
 
 def test_exit_code_table_matches_the_code() -> None:
@@ -71,6 +76,24 @@ def test_every_option_in_the_cli_table_is_in_help() -> None:
             helps += result.output
         missing = [option for option in options if not re.search(rf"{option}\b", helps)]
         assert missing == [], f"README mentions {missing} for {argvs}, --help does not"
+
+
+def test_every_command_of_help_is_in_the_cli_table() -> None:
+    """The other way round: each command and subcommand `--help` lists has a row (or is named in one)."""
+    import typer
+
+    from flowrun.cli import app
+
+    named = {tuple(argv) for argvs, _ in _cli_rows() for argv in argvs}
+    table = "\n".join(line for line in README.splitlines() if line.startswith("| `flowrun "))
+    root = typer.main.get_command(app)
+    missing = []
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(command, "commands", None)
+        for argv in ([(name, sub) for sub in subs] if subs else [(name,)]):
+            if argv not in named and f"flowrun {' '.join(argv)}" not in table:
+                missing.append(" ".join(argv))
+    assert missing == [], f"commands without a README row: {missing}"
 
 
 def test_the_two_commands_come_first() -> None:

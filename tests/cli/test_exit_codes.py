@@ -27,6 +27,7 @@ FLOWRUN_ERRORS = {
     "flowrun.storage.backend.StorageError": ExitCode.STATE,
     "flowrun.storage.backend.MissingFile": ExitCode.STATE,
     "flowrun.state.integrity.DamagedStateError": ExitCode.STATE,
+    "flowrun.scaleout.broker.BrokerError": ExitCode.STATE,
     "flowrun.durations.DurationError": ExitCode.INVALID,
     "flowrun.secrets.SecretError": ExitCode.INVALID,
     "flowrun.storage.kv.KVError": ExitCode.INVALID,
@@ -43,7 +44,7 @@ FLOWRUN_ERRORS = {
     "flowrun.tasks.registry.UnknownType": ExitCode.INVALID,
     "flowrun.schedule.cron.CronError": ExitCode.INVALID,
     "flowrun.schedule.conditions.ConditionError": ExitCode.INVALID,
-    "flowrun.cutoff.CutoffError": ExitCode.USAGE,
+    "flowrun.state.cutoff.CutoffError": ExitCode.USAGE,
     "flowrun.gitops.remote.GitError": ExitCode.FLOW_FAILED,
 }
 #: Every other exception class defined in flowrun: each is caught where it is raised and turned into a

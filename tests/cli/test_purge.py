@@ -28,8 +28,8 @@ from purge_harness import (
 )
 
 from flowrun.app.purge import purge, purge_selection
-from flowrun.cutoff import parse_cutoff
 from flowrun.errors import ExitCode, UsageError
+from flowrun.state.cutoff import parse_cutoff
 from flowrun.state.purge import ExecutionFilter
 
 

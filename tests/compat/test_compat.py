@@ -66,6 +66,7 @@ def test_validate_api_never_raises(path: Path) -> None:
         assert problem.file == str(path) and problem.line, problem
 
 
+@pytest.mark.slow
 def test_hello_world_runs_unchanged(project: Project) -> None:
     source = ZOOMCAMP / "current" / "01_hello_world.yaml"
     shutil.copy(source, project.root / "flows" / source.name)
@@ -89,12 +90,17 @@ def test_hello_world_runs_unchanged(project: Project) -> None:
     ]
 
 
+#: the web UI's stack: only `flowrun server` and `flowrun report` import it
+SERVER_STACK = ("starlette", "uvicorn", "jinja2", "multipart", "python_multipart", "flowrun.web")
+
+
 def test_validate_and_help_import_no_heavy_library(tmp_path: Path) -> None:
-    """CLI start-up stays lean: validating every zoomcamp flow loads no database driver, cloud client or rich."""
+    """CLI start-up stays lean: validating every zoomcamp flow loads no database driver, cloud client, rich or
+    web server stack."""
     import subprocess
     import sys
 
-    heavy = ("psycopg", "duckdb", "google.cloud.storage", "google.cloud.bigquery", "rich", "requests")
+    heavy = ("psycopg", "duckdb", "google.cloud.storage", "google.cloud.bigquery", "rich", "requests", *SERVER_STACK)
     probe = ("import sys\nfrom flowrun.app.flows import validate_paths\n"
              f"validate_paths([{str(ZOOMCAMP)!r}])\n"
              f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
@@ -106,3 +112,22 @@ def test_validate_and_help_import_no_heavy_library(tmp_path: Path) -> None:
                              "print(','.join(m for m in ('pydantic.main', 'flowrun.app') if m in sys.modules))"],
                             capture_output=True, text=True)
     assert helped.stdout.strip() == "", "flowrun.cli imports the API and pydantic models before a command needs them"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["validate", "FLOW"], ["run", "FLOW"]])
+def test_help_validate_and_run_import_nothing_of_the_server_stack(tmp_path: Path, argv: list[str]) -> None:
+    """`flowrun --help`, `validate` and `run` (the real commands, to their exit) never import the web UI's stack."""
+    import subprocess
+    import sys
+
+    flow = Path(__file__).resolve().parents[2] / "flows" / "hello.yaml"
+    args = [str(flow) if a == "FLOW" else a for a in argv]
+    probe = ("import atexit, os, sys\n"
+             f"atexit.register(lambda: os.write(2, ('LOADED:' + ','.join(m for m in {SERVER_STACK!r} "
+             "if m in sys.modules) + '\\n').encode()))\n"
+             f"sys.argv = ['flowrun', *{args!r}]\n"
+             "from flowrun.cli import main\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "FLOWRUN_HOME": str(tmp_path / "home")})
+    assert done.returncode == 0, done.stderr
+    assert "LOADED:\n" in done.stderr, done.stderr[-500:]

@@ -146,6 +146,13 @@ def test_03_postgres_dbt_builds_the_course_project(tmp_path: Path, pg_db: PgData
     shown = flowrun(project, "executions", "show", doc["id"]).stdout
     for model in MODELS:
         assert f"\n  SUCCESS     model.taxi_rides_ny.{model} " in shown, shown
+    report = project / "report.html"  # the report's (and the web page's) dbt nodes table names every node
+    assert flowrun(project, "report", doc["id"], "--html", str(report)).returncode == 0
+    html = report.read_text(encoding="utf-8")
+    assert '<p class="muted" id="dbt-counts">17 nodes: 17 SUCCESS</p>' in html
+    assert all(f'<tr class="dbt-node" data-node="{t["taskId"]}">' in html for t in nodes)
+    for model in MODELS:
+        assert f'data-node="model.taxi_rides_ny.{model}"><td>dbt-build</td>' in html
     for path in (project / ".flowrun").rglob("*"):
         if path.is_file() and "venvs" not in path.parts:
             assert PASSWORD.encode() not in path.read_bytes(), f"password leaked into {path}"

@@ -20,26 +20,12 @@ import pytest
 import taxi_data
 import yaml
 from conftest import ROOT, SHARED
-from gcp_emulators import GCP_TASKS, GcpEmulators, cli
+from gcp_emulators import GCP_TASKS, GcpEmulators, cli, service_account_json
 from httpserver import LocalHTTPServer
 
 COMPAT = SHARED / "compat" / "zoomcamp"
 N_ROWS = 40
 BUCKET, DATASET = "your-name-kestra", "zoomcamp"
-
-
-def service_account_json(project: str = "kestra-sandbox") -> str:
-    """A service-account key of the real shape, with a freshly generated RSA key (never used for anything)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    return json.dumps({
-        "type": "service_account", "project_id": project, "private_key_id": "0123456789abcdef",
-        "private_key": pem, "client_email": f"kestra@{project}.iam.gserviceaccount.com", "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token"})
 
 
 SA_JSON = service_account_json()

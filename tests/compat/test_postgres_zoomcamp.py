@@ -17,26 +17,14 @@ from typing import Any
 
 import pytest
 import taxi_data
-from conftest import SHARED
 from httpserver import LocalHTTPServer
 from pg_fixture import *  # noqa: F403 - the pg fixtures, until conftest lists the pg_fixture plugin
 from pg_fixture import PgDatabase
+from zoomcamp_harness import COMPAT, SECRET_PASSWORD, project_with_forced_pg, rewrite
 
 from flowrun import ion
 
-COMPAT = SHARED / "compat" / "zoomcamp"
 N_ROWS = 300
-SECRET_PASSWORD = "zoomcamp-pw-DO-NOT-LEAK"
-
-
-def rewrite(flow: Path, dest: Path, base: str) -> Path:
-    """A copy of `flow` whose download hosts point at the local server (the only change made)."""
-    text = flow.read_text()
-    for host in ("https://github.com/", "https://dummyjson.com/"):
-        text = text.replace(host, base + "/")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(text)
-    return dest
 
 
 def flowrun(project: Path, flow: Path, *inputs: str, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -47,20 +35,6 @@ def flowrun(project: Path, flow: Path, *inputs: str, env: dict[str, str] | None 
                           env={**os.environ, **(env or {})})
     assert done.stdout, f"no JSON from flowrun (exit {done.returncode}): {done.stderr[-2000:]}"
     return json.loads(done.stdout)
-
-
-def project_with_forced_pg(tmp_path: Path, db: PgDatabase) -> Path:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "flowrun.yaml").write_text(
-        "pluginDefaults:\n"
-        "  - type: io.kestra.plugin.jdbc.postgresql\n"
-        "    forced: true\n"
-        "    values:\n"
-        f"      url: {db.jdbc_url}\n"
-        f"      username: {db.server.user}\n"
-        "      password: \"{{ secret('PG_PASSWORD') }}\"\n")
-    return project
 
 
 def generated(taxi: str, month: int) -> set[tuple[str, str, str]]:

@@ -12,6 +12,7 @@ import sys
 import time
 from typing import Any
 
+import pytest
 from conftest import Project
 
 
@@ -24,6 +25,7 @@ def parent_flow(project: Project, option: str = "") -> Any:
     return project.flow_file("control/parent.yaml", "parent.yaml", option=option)
 
 
+@pytest.mark.both_states
 def test_subflow_outputs_and_link(project: Project) -> None:
     # Kestra docs (Subflow task): outputs executionId, state and the child flow's outputs.
     child_flow(project)
@@ -98,6 +100,7 @@ def test_concurrency_fail_across_processes(project: Project) -> None:
     assert states == ["FAILED", "SUCCESS"]
 
 
+@pytest.mark.both_states
 def test_concurrency_queue_across_processes(project: Project) -> None:
     concurrency_flow(project, "QUEUE")
     docs = run_two(project)
@@ -106,6 +109,7 @@ def test_concurrency_queue_across_processes(project: Project) -> None:
     assert spans[0][1] <= spans[1][0], f"task runs overlap: {spans}"
 
 
+@pytest.mark.both_states
 def test_pause_and_resume(project: Project) -> None:
     path = project.flow_file("control/approval.yaml")
     first = project.cli("run", str(path), "--json")
@@ -128,6 +132,7 @@ def test_pause_with_duration_goes_on(project: Project) -> None:
     assert [tr.state for tr in ex.task_runs] == ["SUCCESS", "SUCCESS"]
 
 
+@pytest.mark.both_states
 def test_restart_reruns_only_what_failed(project: Project) -> None:
     marker = project.root / "marker"
     counter = project.root / "count.txt"

@@ -119,7 +119,9 @@ def test_each_with_nested_switch_and_parents(project: Any) -> None:
     assert one(ex, "2-1-1_switch-number-1").outputs["value"] == "1"
     assert one(ex, "2-1-1_switch-number-2").outputs["value"] == "2 b"
     assert [tr.value for tr in runs(ex, "2-1_switch")] == ["a", "b"]
-    assert one(ex, "2-1_switch-letter-b").value is None  # only direct children of a loop carry its value
+    # a flowable's children carry its value (Kestra's FlowableUtils.resolveTasks; WorkingDirectoryTest#taskrunNested
+    # finds a task three levels below an EachParallel by that value)
+    assert one(ex, "2-1_switch-letter-b").value == "b"
 
 
 # -- EachSequential / EachParallel ------------------------------------------------------------------------

@@ -93,3 +93,27 @@ def test_signal_records_killed(project: Project, sig: signal.Signals) -> None:
     nap = shown["taskRuns"][0]
     assert nap["endDate"] is not None
     assert [a["state"] for a in nap["attempts"]] == ["KILLED"]
+
+
+#: the tgkill(2) system call, to hand a signal to one chosen thread of another process
+TGKILL = {"x86_64": 234, "aarch64": 131}
+
+
+def test_sigint_that_lands_on_another_thread_still_stops_the_sleep(project: Project) -> None:
+    """The kernel may give a process-wide Ctrl-C to any thread; CPython then runs the handler only when the main
+    thread wakes up. Delivered to the heartbeat thread on purpose, it must still stop a PT60S Sleep at once."""
+    import ctypes
+
+    project.flow(SLEEPY)
+    proc = start_run(project)
+    execution_id = wait_running(project, proc)
+    others = sorted(int(tid) for tid in os.listdir(f"/proc/{proc.pid}/task") if int(tid) != proc.pid)
+    assert others, "the run has a heartbeat thread"
+    started = time.monotonic()
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.syscall(TGKILL[os.uname().machine], proc.pid, others[0], signal.SIGINT) == 0
+    _, stderr = proc.communicate(timeout=30)
+    assert time.monotonic() - started < 10, "the Sleep was not interrupted"
+    assert proc.returncode == 1, stderr
+    shown = project.cli("executions", "show", execution_id, "--json").json()
+    assert shown["state"] == "KILLED"

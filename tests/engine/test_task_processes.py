@@ -153,13 +153,46 @@ def test_grandchildren_die_with_flowrun_even_after_branch_threads_ended(project:
     runner.send_signal(signal.SIGKILL)
     runner.wait()
 
-    # no other flowrun command runs: the death signal and the guardian alone end the whole group
+    # no other flowrun command runs: the guardian alone ends the whole group
     wait_for(lambda: not session_members(shell), timeout=3, what="shell and `sleep 1000` to die")
     assert not _running(shell) and not _running(grandchild)
 
 
+def test_a_grandchild_that_left_the_task_s_session_dies_with_flowrun(project: Project, tmp_path: Path,
+        start_cli: Starter) -> None:
+    """`setsid` takes it out of the task's group; the guardian still finds it by its environment's token."""
+    pids = tmp_path / "pids.txt"
+    path = project.flow(f"""\
+        id: escaped
+        namespace: company.team
+        tasks:
+          - id: background
+            type: io.kestra.plugin.scripts.shell.Commands
+            commands:
+              - echo $$ > {pids}
+              - setsid sh -c 'echo $$ >> {pids}; exec sleep 1000' </dev/null >/dev/null 2>&1 &
+              - sleep 1000
+        """)
+    runner = start_cli("run", str(path))
+    wait_for(lambda: len(lines(pids)) == 2, what="the task and its grandchild to start")
+    shell, escaped = (int(x) for x in lines(pids))
+    try:
+        assert escaped in session_members(escaped) and escaped not in session_members(shell)
+
+        runner.send_signal(signal.SIGKILL)
+        runner.wait()
+
+        wait_for(lambda: not _running(shell) and not _running(escaped), timeout=3,
+                 what="the task and the grandchild that left its session to die")
+    finally:
+        for pid in (shell, escaped):
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 def test_reaper_kills_what_a_dead_flowrun_left_when_its_guardian_died_too(project: Project, tmp_path: Path,
         start_cli: Starter) -> None:
+    """With the guardian gone, nothing else stops the task when flowrun dies: the next command's reaper does."""
     pids = tmp_path / "pids.txt"
     path = project.flow(f"""\
         id: orphaned
@@ -168,29 +201,32 @@ def test_reaper_kills_what_a_dead_flowrun_left_when_its_guardian_died_too(projec
           - id: background
             type: io.kestra.plugin.scripts.shell.Commands
             commands:
+              - echo $$ > {pids}
               - sleep 1000 &
-              - echo $! > {pids}
+              - echo $! >> {pids}
               - wait
         """)
     runner = start_cli("run", str(path))
-    wait_for(lambda: len(lines(pids)) == 1, what="the task to start")
-    grandchild = int(lines(pids)[0])
+    wait_for(lambda: len(lines(pids)) == 2, what="the task to start")
+    shell, grandchild = (int(x) for x in lines(pids))
     guardian = next(int(p) for p in os.listdir("/proc") if p.isdigit() and _is_guardian_of(int(p), runner.pid))
     os.kill(guardian, signal.SIGKILL)
     runner.send_signal(signal.SIGKILL)
     runner.wait()
     try:
         time.sleep(0.3)
-        assert _running(grandchild), "without a guardian, `sleep 1000` outlives its shell"
+        assert _running(shell) and _running(grandchild), "without a guardian, the task outlives its flowrun"
 
         listed = project.cli("executions", "list", "--json")  # any command that opens the state reaps
 
         assert listed.code == 0, listed.stderr
         assert listed.json()[0]["state"] == "KILLED"
-        wait_for(lambda: not _running(grandchild), timeout=2, what="the reaper to kill the orphaned group")
+        wait_for(lambda: not _running(shell) and not _running(grandchild), timeout=2,
+                 what="the reaper to kill the orphaned group")
     finally:
-        if _running(grandchild):
-            os.kill(grandchild, signal.SIGKILL)
+        for pid in (shell, grandchild):
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
     db = sqlite3.connect(project.home / "state.db")
     assert db.execute("SELECT COUNT(*) FROM task_processes").fetchone()[0] == 0
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .fuzz_harness import CASES_RUN, KNOWN_HITS, Case, Worker, run_subprocess
+from .fuzz_harness import CASES_RUN, Case, Worker, run_subprocess
 
 FLOWS = {
     "hello.yaml": (Path(__file__).resolve().parents[2] / "flows" / "hello.yaml").read_text(encoding="utf-8"),
@@ -166,17 +166,3 @@ def fuzz_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzProje
     yield project
     worker.close()
 
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not CASES_RUN:
-        return
-    from .known_failures import KNOWN_FAILURES
-
-    ran = ", ".join(f"{target} {count}" for target, count in sorted(CASES_RUN.items()))
-    terminalreporter.write_line(f"fuzz: cases run: {ran}")
-    terminalreporter.write_line("fuzz: known failures hit (0: not drawn this run, or fixed: see known_failures.py)")
-    for known in KNOWN_FAILURES:
-        count = KNOWN_HITS.get(known.name, 0) + KNOWN_HITS.get(f"{known.name} (skipped)", 0)
-        terminalreporter.write_line(f"fuzz: {count:>6} x {known.name} ({known.issue}, {known.area})")
-    if KNOWN_HITS.get("UNKNOWN"):
-        terminalreporter.write_line(f"fuzz: {KNOWN_HITS['UNKNOWN']:>6} x NEW failures (see the test failures)")

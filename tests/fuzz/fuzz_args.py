@@ -61,6 +61,8 @@ POOLS: dict[str, tuple[list[str], list[str]]] = {
               "damaged/garbage-page-2", "damaged/not-a-db",
               "damaged/truncated-db", "damaged/garbage-key", "damaged/no-key"]),
 }
+#: commands that serve until they are stopped (their arguments have their own tests: tests/web, tests/scaleout)
+SERVING = (["server"], ["worker"])
 NOISE_ARGS = ["extra", "--help", "--bogus", "-x", "--", "extra", "--json", "--input", "=", "\u00e9"]
 
 
@@ -72,7 +74,7 @@ def commands() -> list[tuple[list[str], Any]]:
         if hasattr(command, "commands"):
             for name, sub in sorted(command.commands.items()):
                 walk(sub, [*path, name])
-        else:
+        elif path not in SERVING:
             found.append((path, command))
 
     walk(typer.main.get_command(cli.app), [])

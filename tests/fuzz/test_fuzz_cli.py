@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ def cli_checks(argv: list[str], outcome: Outcome) -> list[str]:
     return []
 
 
+@pytest.mark.slow
 @fuzz_settings(300)
 @given(data=st.data())
 def test_cli_never_crashes(fuzz_project, data: st.DataObject) -> None:

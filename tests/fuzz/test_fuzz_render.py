@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 
 from .fuzz_harness import Outcome, check, fuzz_settings
@@ -13,6 +14,7 @@ def render_checks(outcome: Outcome) -> list[str]:
     return ["render exited 4 (state failure)"] if outcome.code == 4 else []
 
 
+@pytest.mark.slow
 @fuzz_settings(300)
 @given(template=fuzz_templates(), context=contexts())
 def test_render_never_crashes(fuzz_project, template: str, context: list[str]) -> None:

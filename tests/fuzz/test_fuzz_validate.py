@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,6 +30,7 @@ def validate_checks(path: str, neighbours: bool, outcome: Outcome) -> list[str]:
     return []
 
 
+@pytest.mark.slow
 @fuzz_settings(300)
 @given(flow=mutated_flows(), neighbours=st.booleans())
 def test_validate_never_crashes(fuzz_project, flow: tuple[str, bytes], neighbours: bool) -> None:

@@ -89,6 +89,7 @@ def test_every_row_of_the_reprocess_table(project: Project, mode: str) -> None:
 
 
 @covers("Schedule")
+@pytest.mark.both_states
 def test_backfill_runs_each_date_once_then_nothing_then_all_again(project: Project) -> None:
     schedule_flow(project, "f", DAILY)
     first = cli(project, "backfill", "flows/f.yaml", "--from", "2019-01-01", "--to", "2019-01-05")
@@ -145,6 +146,7 @@ def test_window_in_the_trigger_time_zone_across_dst(project: Project) -> None:
     assert len(autumn.plans) == 25
 
 
+@pytest.mark.both_states
 def test_parallel_backfill_overlaps_dates(project: Project) -> None:
     schedule_flow(project, "f", DAILY, tasks="""
 tasks:
@@ -157,6 +159,23 @@ tasks:
     assert time.monotonic() - started < 3.5
     assert [p.state for p in result.plans] == ["SUCCESS"] * 4
     assert len(set(trigger_dates(project, "f"))) == 4
+
+
+def test_a_running_backfill_beats_its_heartbeat(project: Project) -> None:
+    """Other hosts sharing the state judge a backfill by its heartbeat (tests/state: the stale one is resumed)."""
+    from flowrun.state.liveness import HEARTBEAT_SECONDS
+
+    schedule_flow(project, "f", DAILY, tasks="""
+tasks:
+  - id: nap
+    type: io.kestra.plugin.core.flow.Sleep
+    duration: PT6S
+""")
+    before = time.time()
+    result = _backfill(project, "2019-01-01", "2019-01-01")
+    assert [p.state for p in result.plans] == ["SUCCESS"]
+    [row] = open_state(open_project(str(project.home))).backfill_rows(1)
+    assert row["heartbeat"] >= before + HEARTBEAT_SECONDS - 0.5, (row["heartbeat"] - before)
 
 
 def test_exit_code_is_non_zero_when_a_date_failed(project: Project) -> None:
@@ -181,6 +200,7 @@ def _succeeded_yet(project: Project) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_a_rerun_continues(project: Project) -> None:
     schedule_flow(project, "f", DAILY, tasks="""
 tasks:
@@ -214,6 +234,7 @@ tasks:
     assert (entry["state"], entry["succeeded"]) == ("SUCCESS", 5)
 
 
+@pytest.mark.both_states
 def test_manual_run_of_a_date_counts_for_backfill_and_tick(project: Project) -> None:
     path = schedule_flow(project, "f", DAILY + "    inputs:\n      who: sched\n    labels:\n      team: data\n",
                          extra="inputs:\n  - id: who\n    type: STRING\n    defaults: manual\n")

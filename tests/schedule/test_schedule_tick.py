@@ -7,6 +7,7 @@ import sys
 import textwrap
 from collections import Counter
 
+import pytest
 from conftest import Project
 from schedule_harness import (
     cli,
@@ -33,6 +34,7 @@ def _tick(project: Project, now: str) -> object:
 
 
 @covers("Schedule")
+@pytest.mark.both_states
 def test_first_tick_records_the_trigger_and_runs_only_what_is_due(project: Project) -> None:
     schedule_flow(project, "f", EVERY_5.format(policy="ALL"))
     assert [r["date"] for r in _tick(project, "2019-01-01T00:00:00Z").runs] == ["2019-01-01T00:00:00Z"]
@@ -48,6 +50,7 @@ def test_first_tick_between_dates_runs_nothing(project: Project) -> None:
     assert [r["date"] for r in _tick(project, "2019-01-01T00:05:20Z").runs] == ["2019-01-01T00:05:00Z"]
 
 
+@pytest.mark.both_states
 def test_recover_all_runs_every_missed_date(project: Project) -> None:
     schedule_flow(project, "f", EVERY_5.format(policy="ALL"))
     _tick(project, "2019-01-01T00:00:00Z")
@@ -98,6 +101,7 @@ def test_trigger_variables_inputs_and_labels_of_a_tick(project: Project) -> None
 
 
 @covers("stopAfter")
+@pytest.mark.both_states
 def test_stop_after_disables_the_trigger(project: Project) -> None:
     schedule_flow(project, "f", EVERY_5.format(policy="ALL") + "    stopAfter: [FAILED]\n", tasks="""
 tasks:
@@ -172,6 +176,8 @@ def test_a_dead_tick_leaves_its_claim_to_be_taken_over(project: Project) -> None
     assert trigger_dates(project, "f") == ["2019-01-01T00:00:00Z", "2019-01-01T00:05:00Z"]
 
 
+@pytest.mark.slow
+@pytest.mark.both_states
 def test_twenty_ticks_at_once_run_each_date_exactly_once(project: Project) -> None:
     for name in ("a", "b", "c"):
         schedule_flow(project, name, EVERY_5.format(policy="ALL"))

@@ -21,7 +21,7 @@ from httpserver import LocalHTTPServer
 from pg_fixture import *  # noqa: F403 - the pg fixtures
 from pg_fixture import PgDatabase
 from schedule_harness import CLI_SHIM
-from test_postgres_zoomcamp import COMPAT, SECRET_PASSWORD, project_with_forced_pg, rewrite
+from zoomcamp_harness import COMPAT, SECRET_PASSWORD, project_with_forced_pg, rewrite
 
 N_ROWS = 40
 MONTHS = range(1, 13)

@@ -104,6 +104,24 @@ def test_a_replaced_key_is_refused(project: Project) -> None:
                        "encrypted with", "so flowrun will not use it")
 
 
+def test_kv_set_secret_records_the_fingerprint_and_refuses_another_key(project: Project) -> None:
+    """`kv set --secret` goes through the same key check as a run: its first value records the key's
+    fingerprint, and a replaced key file is refused with the clear message before anything is written."""
+    assert project.cli("kv", "set", "t", "first", "s3cr3t", "--secret").code == 0
+    key = project.home / "secret.key"
+    with sqlite3.connect(project.home / "state.db") as conn:
+        recorded = conn.execute("SELECT value FROM meta WHERE key = ?", (FINGERPRINT,)).fetchone()[0]
+    assert recorded == fingerprint(key.read_bytes().strip())
+    key.write_bytes(Fernet.generate_key())
+    assert_clean_error(project.cli("kv", "set", "t", "second", "other", "--secret"), 4,
+                       f"the encryption key {key} (fingerprint", f"(fingerprint {recorded})",
+                       "is not the key this state DB's values were encrypted with", "so flowrun will not use it")
+    assert project.cli("kv", "get", "t", "second").code == 1  # nothing was written
+    with sqlite3.connect(project.home / "state.db") as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = ?", (FINGERPRINT,)).fetchone()[0] == recorded
+        assert [r[0] for r in conn.execute("SELECT key FROM kv")] == ["first"]
+
+
 @pytest.mark.parametrize("garbage", [b"garbage", b"!" * 44, bytes(range(200, 244))])
 def test_a_garbage_key_is_a_clear_error(project: Project, garbage: bytes) -> None:
     run_guarded(project)

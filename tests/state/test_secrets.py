@@ -112,6 +112,7 @@ def test_masker_multiline_and_json_forms() -> None:
     assert "KEYDATA" not in masker.mask('{"creds": "{\\n  \\"private_key\\": \\"KEYDATA\\"\\n}"}')
 
 
+@pytest.mark.slow
 def test_masker_is_thread_safe() -> None:
     masker = Masker()
 
@@ -144,6 +145,12 @@ def test_seal_unseal_and_mask(tmp_path: Path) -> None:
     doc = {"user": "bob", "password": cipher.seal("pw"), "list": [cipher.seal({"n": 1}), 2]}
     assert cipher.unseal(doc) == {"user": "bob", "password": "pw", "list": [{"n": 1}, 2]}
     assert mask_sealed(doc) == {"user": "bob", "password": "******", "list": ["******", 2]}
+
+
+def test_a_document_shown_has_sealed_values_and_known_secrets_masked(tmp_path: Path) -> None:
+    doc = {"said": 'token "hunter2pass" used', "password": Cipher(tmp_path).seal("pw"), "n": [1, "hunter2pass"]}
+    shown = Masker(["hunter2pass"]).mask_document(doc)
+    assert shown == {"said": 'token "******" used', "password": "******", "n": [1, "******"]}
 
 
 def test_decrypt_with_another_key_fails(tmp_path: Path) -> None:

@@ -165,3 +165,15 @@ def test_state_check_before_anything_ran_and_of_a_missing_file(project: Project)
     assert fresh.code == 0 and "no state DB yet" in fresh.stdout, fresh
     assert not (project.home / "state.db").exists()
     assert_clean_error(project.cli("state", "check", "--db", "nope.db"), 2, "no file nope.db")
+
+
+def test_once_flowrun_exits_state_db_alone_holds_the_whole_state(project: Project) -> None:
+    """flowrun's program skips the interpreter's teardown; it still closes every connection, so the WAL is
+    folded back and a copy of state.db alone (a backup, a move to another machine) loses nothing."""
+    path = project.flow(FLOW, "hello.yaml")
+    result = project.cli("run", str(path))
+    assert result.code == 0, result
+    assert not (project.home / "state.db-wal").exists()
+    copy = project.root / "copy.db"
+    shutil.copyfile(project.home / "state.db", copy)
+    assert rows(copy, "SELECT state FROM executions") == [("SUCCESS",)]

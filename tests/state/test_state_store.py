@@ -1,33 +1,59 @@
-"""The StateStore contract: every method of the protocol, run against each backend (SQLite today).
+"""The StateStore contract: every method of the protocol, run against each backend (SQLite and a real Postgres).
 
-A second backend adds itself to `BACKENDS`; these tests then run against it unchanged.
+A backend adds itself to `BACKENDS`; these tests then run against it unchanged.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import subprocess
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pg_fixture import PgDatabase, PgServer
 
 from flowrun.model.execution import Attempt, Execution, TaskRun, new_id
 from flowrun.state.concurrency import wait_for_slot
 from flowrun.state.db import Database
+from flowrun.state.executions import taskrun_row
+from flowrun.state.postgres import PostgresStore
 from flowrun.state.protocol import StateStore
-from flowrun.state.records import Claim, ExecutionFilter, LogFilter, StateScope, StoredState
+from flowrun.state.records import (
+    Batch,
+    Claim,
+    ExecutionFilter,
+    ExecutionQuery,
+    LogFilter,
+    StateScope,
+    StoredState,
+    TaskRunWrite,
+)
 from flowrun.state.store import find_execution_row, get_execution, list_executions, reap_dead
 
 KEY = ("dev", "f", "hourly")
-BACKENDS: dict[str, Callable[[Path], StateStore]] = {"sqlite": lambda tmp: Database(tmp / "state.db")}
+
+
+def _postgres(request: pytest.FixtureRequest, tmp: Path) -> StateStore:
+    database: PgDatabase = request.getfixturevalue("pg_db")
+    return PostgresStore(database.url)
+
+
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], StateStore]] = {
+    "sqlite": lambda request, tmp: Database(tmp / "state.db"),
+    "postgresql": _postgres,
+}
+CLASSES = {"sqlite": Database, "postgresql": PostgresStore}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
-    opened = BACKENDS[request.param](tmp_path)
+    opened = BACKENDS[request.param](request, tmp_path)
     yield opened
     opened.close()
 
@@ -48,15 +74,17 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-def test_the_sqlite_store_implements_every_protocol_method_with_its_signature() -> None:
+@pytest.mark.parametrize("backend", sorted(CLASSES))
+def test_each_store_implements_every_protocol_method_with_its_signature(backend: str) -> None:
     members = {name for name in dir(StateStore) if not name.startswith("_")}
     assert len(members) > 60
+    cls = CLASSES[backend]
     for name in members:
         wanted = getattr(StateStore, name)
         if isinstance(wanted, property):
-            assert isinstance(getattr(Database, name), property), name
+            assert isinstance(getattr(cls, name), property), name
             continue
-        got = inspect.signature(getattr(Database, name))
+        got = inspect.signature(getattr(cls, name))
         assert list(got.parameters) == list(inspect.signature(wanted).parameters), name
         assert [p.default for p in got.parameters.values()] == \
             [p.default for p in inspect.signature(wanted).parameters.values()], name
@@ -85,6 +113,40 @@ def test_executions_task_runs_and_logs_round_trip(store: StateStore) -> None:
     assert store.find_execution("nope") is None
 
 
+def test_a_batch_writes_the_execution_task_runs_logs_and_metrics_in_one_transaction(store: StateStore) -> None:
+    execution = _execution(store, state="RUNNING", ended=None)
+    known = TaskRun(id=new_id(), execution_id=execution.id, task_id="known", task_type="Log", seq=0)
+    store.insert_task_run(known, {})
+    known.state, known.task_id = "SUCCESS", "changed-but-not-updated"
+    fresh = TaskRun(id=new_id(), execution_id=execution.id, task_id="fresh", task_type="Return", seq=1,
+                    state="RUNNING")
+    execution.state = "SUCCESS"
+    store.record(Batch(execution=(execution, {"x": 1}, {"done": True}),
+                       task_runs={known.id: TaskRunWrite(taskrun_row(known, {"o": 1}), insert=False),
+                                  fresh.id: TaskRunWrite(taskrun_row(fresh, {}), insert=True)},
+                       logs=[(execution.id, fresh.id, "fresh", 1, "INFO", "2024-01-01T00:00:01.000000Z", "one"),
+                             (execution.id, None, None, None, "WARN", "2024-01-01T00:00:02.000000Z", "two")],
+                       metrics=[(execution.id, fresh.id, "length", "counter", 3.0, '{"a":"b"}',
+                                 "2024-01-01 00:00:03")]))
+
+    row = store.find_execution(execution.id)
+    assert row is not None and (row["state"], row["outputs"]) == ("SUCCESS", '{"done":true}')
+    runs = [(r["task_id"], r["state"], r["outputs"]) for r in store.task_run_rows(execution.id)]
+    assert runs == [("known", "SUCCESS", '{"o":1}'), ("fresh", "RUNNING", "{}")]
+    assert [r["message"] for r in store.log_rows(execution.id)] == ["one", "two"]
+    [metric] = store.query("SELECT name, type, value, tags, timestamp FROM metrics")  # type: ignore[attr-defined]
+    assert tuple(metric) == ("length", "counter", 3.0, '{"a":"b"}', "2024-01-01 00:00:03")
+
+    orphan = TaskRun(id=new_id(), execution_id="no-such-execution", task_id="t", task_type="Log", seq=0)
+    execution.state = "FAILED"
+    with pytest.raises(Exception):  # noqa: B017 - each backend raises its own driver's integrity error
+        store.record(Batch(execution=(execution, {}, {}),
+                           task_runs={orphan.id: TaskRunWrite(taskrun_row(orphan, {}), insert=True)}))
+    row = store.find_execution(execution.id)
+    assert row is not None and row["state"] == "SUCCESS"  # all or nothing: the execution row was rolled back
+    store.record(Batch())  # an empty batch writes nothing and fails nothing
+
+
 def test_listing_filters_by_flow_namespace_and_state_newest_first(store: StateStore) -> None:
     first = _execution(store)
     second = _execution(store, state="FAILED")
@@ -93,6 +155,71 @@ def test_listing_filters_by_flow_namespace_and_state_newest_first(store: StateSt
     assert [r["id"] for r in store.list_executions(None, "f", "FAILED", 10)] == [second.id]
     assert len(store.list_executions(None, None, None, 2)) == 2
     assert [e["id"] for e in list_executions(store, "dev/f", "failed")] == [second.id]
+
+
+def test_a_page_of_executions_filters_by_namespace_flow_state_label_and_dates(store: StateStore) -> None:
+    """The web UI's executions page: filters combine, child namespaces count, LIKE wildcards are literal."""
+    made = []
+    for index in range(7):
+        execution = Execution(id=new_id(), namespace="dev.sub" if index % 2 else "dev", flow_id=f"f{index % 3}",
+                              state="FAILED" if index == 3 else "SUCCESS",
+                              start_date=datetime(2024, 1, 1 + index, tzinfo=UTC),
+                              labels=[("team", "a_b" if index < 4 else "axb"), ("n", str(index))])
+        store.save_execution(execution, {}, {})
+        made.append(execution.id)
+    rows, total = store.page_executions(ExecutionQuery(), 0, 3)
+    assert total == 7 and [r["id"] for r in rows] == made[::-1][:3]
+    assert set(rows[0]) >= {"id", "namespace", "flow_id", "state", "start_date", "end_date", "labels", "trigger"}
+    rows, total = store.page_executions(ExecutionQuery(), 6, 3)
+    assert total == 7 and [r["id"] for r in rows] == [made[0]]
+    assert store.page_executions(ExecutionQuery(namespace="dev"), 0, 10)[1] == 7
+    assert store.page_executions(ExecutionQuery(namespace="dev.sub"), 0, 10)[1] == 3
+    assert store.page_executions(ExecutionQuery(namespace="de"), 0, 10)[1] == 0
+    assert store.page_executions(ExecutionQuery(flow_id="f0", states=("SUCCESS",)), 0, 10)[1] == 2  # 3 FAILED
+    assert [r["id"] for r in store.page_executions(ExecutionQuery(states=("FAILED",)), 0, 10)[0]] == [made[3]]
+    assert store.page_executions(ExecutionQuery(labels=(("team", "a_b"),)), 0, 10)[1] == 4  # `_` is literal
+    assert store.page_executions(ExecutionQuery(labels=(("team", "a_b"), ("n", "2"))), 0, 10)[1] == 1
+    dated = ExecutionQuery(started_from="2024-01-03T00:00:00", started_to="2024-01-04T23:59:59.999999Z")
+    assert [r["id"] for r in store.page_executions(dated, 0, 10)[0]] == [made[3], made[2]]
+
+
+def test_label_and_namespace_filters_match_exactly_with_case_on_every_backend(store: StateStore) -> None:
+    """Kestra matches a label's key and value exactly; LIKE would ignore case on SQLite only."""
+    made = {}
+    for namespace, team in (("dev", "Data"), ("dev", "data"), ("Dev.sub", "data"), ("dev.sub", "data%")):
+        execution = Execution(id=new_id(), namespace=namespace, flow_id="f", state="SUCCESS",
+                              start_date=datetime(2024, 1, 1, tzinfo=UTC), labels=[("team", team)])
+        store.save_execution(execution, {}, {})
+        made[namespace, team] = execution.id
+
+    def page(**query: object) -> set[str]:
+        return {r["id"] for r in store.page_executions(ExecutionQuery(**query), 0, 10)[0]}  # type: ignore[arg-type]
+
+    assert page(labels=(("team", "data"),)) == {made["dev", "data"], made["Dev.sub", "data"]}
+    assert page(labels=(("team", "Data"),)) == {made["dev", "Data"]}
+    assert page(labels=(("team", "DATA"),)) == page(labels=(("Team", "data"),)) == set()
+    assert page(labels=(("team", "dat"),)) == set()  # a whole value, not a part of one
+    assert page(labels=(("team", "data%"),)) == {made["dev.sub", "data%"]}
+    assert page(namespace="dev") == {made["dev", "Data"], made["dev", "data"], made["dev.sub", "data%"]}
+    assert page(namespace="DEV") == set() and page(namespace="Dev") == {made["Dev.sub", "data"]}
+    listed = store.list_executions(None, None, None, 10, within="dev", labels={"team": "data"})
+    assert [r["id"] for r in listed] == [made["dev", "data"]]
+    assert store.list_executions(None, None, None, 10, labels={"team": "DATA"}) == []
+    store.save_execution(Execution(id="AbCdEfGh0123456789wxyz", namespace="dev", flow_id="f", state="SUCCESS"),
+                         {}, {})  # base62 ids: an id prefix is case-sensitive too
+    assert find_execution_row(store, "AbCdEf")["id"] == "AbCdEfGh0123456789wxyz"
+    assert store.find_execution("abcdef") is None
+
+
+def test_log_rows_after_an_id_follow_a_running_execution(store: StateStore) -> None:
+    execution = _execution(store, state="RUNNING")
+    for number in range(5):
+        store.add_log(execution.id, None, "t", None, "INFO", f"2024-01-01T00:00:0{number}.000000Z", f"line {number}")
+    first = store.log_rows_after(execution.id, 0, 2)
+    assert [r["message"] for r in first] == ["line 0", "line 1"]
+    rest = store.log_rows_after(execution.id, first[-1]["id"], 100)
+    assert [r["message"] for r in rest] == ["line 2", "line 3", "line 4"]
+    assert store.log_rows_after(execution.id, rest[-1]["id"], 100) == []
 
 
 def test_a_store_that_lost_its_process_is_reaped_and_heartbeats_move(store: StateStore) -> None:
@@ -120,6 +247,7 @@ def test_abandon_execution_fails_it_and_its_active_task_runs(store: StateStore) 
     assert store.abandon_execution(execution.id, "could not record", "2024-01-03T00:00:00.000000Z")
     row = store.find_execution(execution.id)
     assert row is not None and (row["state"], row["error"]) == ("FAILED", "could not record")
+    assert json.loads(row["histories"])[-1] == {"state": "FAILED", "date": "2024-01-03T00:00:00.000000Z"}
     assert store.task_run_rows(execution.id)[0]["state"] == "FAILED"
 
 
@@ -270,12 +398,30 @@ def test_backfills_start_resume_finish_and_list(store: StateStore) -> None:
 
 
 def test_a_running_backfill_of_a_dead_process_is_resumed(store: StateStore) -> None:
-    assert isinstance(store, Database)  # the owner of a row is faked with SQL: SQLite only
     backfill_id, _ = store.start_backfill("dev", "f", ["h"], "a", "b", {})
     with store.write() as conn:
         conn.execute("UPDATE backfills SET pid = ? WHERE id = ?", (_dead_pid(), backfill_id))
     assert store.start_backfill("dev", "f", ["h"], "a", "b", {}) == (backfill_id, True)
     assert store.start_backfill("dev", "f", ["h"], "a", "b", {})[1] is False  # now owned by this live process
+
+
+def test_a_running_backfill_of_another_host_is_resumed_only_when_its_heartbeat_is_stale(store: StateStore) -> None:
+    """A shared state: the backfill's process ran on another machine, whose pids mean nothing here."""
+    backfill_id, _ = store.start_backfill("dev", "f", ["h"], "a", "b", {})
+    before = store.backfill_rows(1)[0]["heartbeat"]
+    store.beat_backfill(backfill_id)
+    assert store.backfill_rows(1)[0]["heartbeat"] >= before > time.time() - 60
+    with store.write() as conn:  # type: ignore[attr-defined]
+        conn.execute("UPDATE backfills SET host = 'another-machine', pid = 1, heartbeat = ? WHERE id = ?",
+                     (time.time(), backfill_id))
+    other, resumed = store.start_backfill("dev", "f", ["h"], "a", "b", {})
+    assert other != backfill_id and not resumed  # the other machine's backfill still beats: leave it alone
+    store.finish_backfill(other, "SUCCESS", 0, 0, 0, 0)
+    with store.write() as conn:  # type: ignore[attr-defined]
+        conn.execute("UPDATE backfills SET heartbeat = ? WHERE id = ?", (time.time() - 120, backfill_id))
+    assert store.start_backfill("dev", "f", ["h"], "a", "b", {}) == (backfill_id, True)
+    row = next(r for r in store.backfill_rows(10) if r["id"] == backfill_id)
+    assert row["host"] != "another-machine" and row["heartbeat"] > time.time() - 60  # now owned here
 
 
 def test_kv_rows_expire_and_purge(store: StateStore) -> None:
@@ -302,6 +448,8 @@ def test_kv_rows_expire_and_purge(store: StateStore) -> None:
 
 def test_the_secret_key_ledger(store: StateStore) -> None:
     assert store.recorded_fingerprint() is None
+    assert store.record_first_fingerprint("first") == "first"
+    assert store.record_first_fingerprint("second") == "first"  # another machine's key does not replace it
     store.record_fingerprint("abc")
     assert store.recorded_fingerprint() == "abc"
     store.kv_put("ns", "s", "STRING", "flowrun:enc:v1:AAAA", True, None, "2024-01-01T00:00:00.000000Z")
@@ -334,7 +482,10 @@ def test_purge_selects_finished_executions_and_deletes_their_rows(store: StateSt
 
 
 def test_location_names_the_state(store: StateStore, tmp_path: Path) -> None:
-    assert str(tmp_path) in store.location
+    if isinstance(store, PostgresStore):
+        assert store.location.startswith("postgresql://") and store.location.endswith(store.url.rsplit("/", 1)[1])
+    else:
+        assert str(tmp_path) in store.location
 
 
 def test_log_search_reads_one_executions_lines_by_level_and_task(store: StateStore) -> None:
@@ -364,3 +515,59 @@ def test_task_state_documents_are_updated_in_one_transaction(store: StateStore) 
     assert store.read_task_state(other) == StoredState("enc", True)
     assert store.delete_task_state(scope) and not store.delete_task_state(scope)
     assert store.read_task_state(other) is not None
+
+
+def test_threads_share_a_store_and_read_modify_writes_lose_nothing(store: StateStore) -> None:
+    scope = StateScope("dev", "f", "counter")
+
+    def bump(current: StoredState | None) -> StoredState:
+        count = int(current.data) if current is not None else 0
+        return StoredState(str(count + 1))
+
+    def work(n: int) -> None:
+        for i in range(15):
+            store.update_task_state(scope, bump)
+            store.add_log("threads", None, f"t{n}", None, "INFO", "2024-01-01T00:00:00.000000Z", str(i))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.read_task_state(scope) == StoredState("120")
+    assert len(store.log_rows("threads")) == 120
+
+
+def test_an_execution_of_another_host_is_reaped_only_when_its_heartbeat_is_stale(store: StateStore) -> None:
+    fresh = _execution(store, state="RUNNING", ended=None)
+    stale = _execution(store, state="RUNNING", ended=None)
+    with store.write() as conn:  # type: ignore[attr-defined]
+        conn.execute("UPDATE executions SET host = 'another-machine', pid = 1, heartbeat = ? WHERE id = ?",
+                     (time.time(), fresh.id))
+        conn.execute("UPDATE executions SET host = 'another-machine', pid = 1, heartbeat = ? WHERE id = ?",
+                     (time.time() - 120, stale.id))
+    assert reap_dead(store) == [stale.id]
+    assert find_execution_row(store, stale.id)["state"] == "KILLED"
+    assert find_execution_row(store, fresh.id)["state"] == "RUNNING"
+
+
+def test_a_postgres_database_with_a_locale_orders_like_sqlite(pg_server: PgServer) -> None:
+    name = f"flowrun_test_icu_{uuid.uuid4().hex[:10]}"
+    with pg_server.connect() as conn:  # ICU's en-US sorts `a` before `B` and ignores punctuation first
+        conn.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
+                     "LOCALE 'C.UTF-8'")
+    try:
+        store = PostgresStore(f"postgresql://{pg_server.user}@{pg_server.host}:{pg_server.port}/{name}")
+        try:
+            now = "2024-01-01T00:00:00.000000Z"
+            for key in ("a", "B", "_x", "Z-1"):
+                store.kv_put("ns", key, "STRING", '"v"', False, None, now)
+            assert [r["key"] for r in store.kv_rows("ns", now)] == sorted(["a", "B", "_x", "Z-1"])
+            store.enqueue_due(KEY, "f.yaml", lambda last: (["2024-01-01T00:00:00Z", "2024-01-01T00:00:00.5Z"], None))
+            claim = store.take_next_claim()
+            assert claim is not None and claim.date == "2024-01-01T00:00:00.5Z"  # byte order, as on SQLite
+        finally:
+            store.close()
+    finally:
+        with pg_server.connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

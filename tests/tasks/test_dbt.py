@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import Project
 from dbt_harness import DBT, FAIL_TEST, WARN_TEST, link_dbt_venv, postgres_profile, write_mini_project
 from pg_fixture import PgDatabase
@@ -215,6 +216,7 @@ def test_failing_node_fails_the_task_with_its_message(project: Project, pg_db: P
     assert project.cli("kv", "get", "dbt.test", "manifest.json").code == 0  # stored on failure too, as in Kestra
 
 
+@pytest.mark.slow
 def test_docker_host_in_profile_and_legacy_tasks(project: Project, pg_db: PgDatabase) -> None:
     _setup(project)
     profile = postgres_profile(pg_db.name, "legacy", host="host.docker.internal")

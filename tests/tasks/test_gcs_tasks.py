@@ -249,14 +249,15 @@ def test_emulator_endpoint_env_wins_over_flowrun_yaml(monkeypatch: pytest.Monkey
 
 
 def test_real_endpoints_use_the_key_or_application_default_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    from test_gcp_zoomcamp import SA_JSON
+    from gcp_emulators import service_account_json
 
     from flowrun.gcp import auth
 
-    resolved = auth.resolve(SA_JSON, None, None, None, emulated=False)
+    sa_json = service_account_json()
+    resolved = auth.resolve(sa_json, None, None, None, emulated=False)
     assert type(resolved.credentials).__name__ == "Credentials" and resolved.project == "kestra-sandbox"
-    assert json.loads(SA_JSON)["private_key"] in resolved.secrets
-    assert auth.resolve(SA_JSON, "other", None, "robot@p.iam.gserviceaccount.com", emulated=False).project == "other"
+    assert json.loads(sa_json)["private_key"] in resolved.secrets
+    assert auth.resolve(sa_json, "other", None, "robot@p.iam.gserviceaccount.com", emulated=False).project == "other"
     for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_GCE_CHECK", "True")

@@ -212,6 +212,7 @@ def test_fail_fast_false_runs_every_command(tmp_path: Path) -> None:
     assert a.error is None and a.ctx.logger.messages("INFO") == ["after"]
 
 
+@pytest.mark.slow
 def test_kestra_package_and_dependencies_venv(tmp_path: Path, shared_state: Path) -> None:
     script = (
         "from kestra import Kestra\nimport requests\n"
@@ -267,6 +268,7 @@ def test_kestra_package_without_dependencies_in_script_and_commands(tmp_path: Pa
         _check_kestra_sources(found)
 
 
+@pytest.mark.slow
 def test_kestra_package_with_a_dependencies_venv_and_after_pip_install(tmp_path: Path, shared_state: Path) -> None:
     venv = run_task({"id": "t", "type": PY_SCRIPT, "dependencies": ["six"], "script": _WHERE},
                     tmp_path, state_dir=shared_state)
@@ -336,3 +338,18 @@ def test_unknown_task_runner_is_rejected_at_load() -> None:
     with pytest.raises(ValueError, match="not supported"):
         task_class(SHELL).model_validate({"id": "t", "type": SHELL, "commands": ["true"],
                                           "taskRunner": {"type": "io.kestra.plugin.ee.aws.runner.Batch"}})
+
+
+def test_a_task_never_inherits_secret_sources_or_flowrun_credentials(tmp_path: Path, monkeypatch) -> None:
+    """SECRET_* reach a task only through secret(); a state or broker URL with its password never does."""
+    monkeypatch.setenv("SECRET_API_TOKEN", "c2VjcmV0LXRva2Vu")
+    monkeypatch.setenv("FLOWRUN_BROKER", "redis://:broker-pw@127.0.0.1:6379/0")
+    monkeypatch.setenv("FLOWRUN_SERVER_TOKEN", "server-token-value")
+    monkeypatch.setenv("FLOWRUN_PLAIN_SETTING", "kept")
+    a = run_task({"id": "t", "type": SHELL, "commands": [
+        """echo "::{\\"outputs\\": {\\"env\\": \\"$(env | sort | tr '\\n' ' ')\\"}}::\""""]}, tmp_path)
+    assert a.error is None, a.error
+    env = a.outputs["vars"]["env"]
+    assert "FLOWRUN_PLAIN_SETTING=kept" in env
+    for leaked in ("SECRET_API_TOKEN", "c2VjcmV0LXRva2Vu", "broker-pw", "server-token-value"):
+        assert leaked not in env

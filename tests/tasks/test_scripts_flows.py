@@ -68,6 +68,7 @@ def test_seed_hello_world_twice_second_served_from_cache(tmp_path: Path) -> None
     assert times[1] <= 0.3 * times[0], times
 
 
+@pytest.mark.slow
 def test_zoomcamp_02_python_docker_runner_with_dependencies(tmp_path: Path) -> None:
     body = json.dumps({"pull_count": 123456789}).encode()
     with LocalHTTPServer({"/v2/repositories/kestra/kestra/": ("application/json", body)}) as srv:

@@ -117,8 +117,9 @@ def test_activated_env_is_the_cached_venv(tmp_path: Path, shared_state: Path) ->
                                "echo $VIRTUAL_ENV"]}, tmp_path, state_dir=shared_state)
     assert a.error is None, (a.error, a.ctx.logger.lines)
     info = a.ctx.logger.messages("INFO")
-    assert info[1:4] == ["True", "linked", "has-pip"]
-    assert info[4].startswith(str(shared_state / "venvs"))
+    first = info.index("True")  # after the venv's own lines: "built" or "served from the cache", by test order
+    assert info[first:first + 3] == ["True", "linked", "has-pip"]
+    assert info[first + 3].startswith(str(shared_state / "venvs"))
 
 
 def test_venvs_list_and_prune(tmp_path: Path) -> None:
@@ -154,3 +155,19 @@ def test_venvs_cli_lists_and_prunes(tmp_path: Path) -> None:
     pruned = cli("prune")
     assert pruned.returncode == 0 and "removed 1" in pruned.stdout
     assert cli("list").stdout.strip() == ""
+
+
+def test_a_venv_build_is_announced_with_its_requirements_once(tmp_path: Path) -> None:
+    """The live view shows this line beside the running task's spinner while the venv builds."""
+    import sys
+
+    from flowrun.scripts.interpreters import probe
+    from flowrun.scripts.venvs import VenvSpec, ensure_venv
+
+    interpreter = probe(sys.executable)
+    assert interpreter is not None
+    heard: list[str] = []
+    spec = VenvSpec(interpreter, ())
+    assert ensure_venv(tmp_path, spec, heard.append).built
+    assert heard == [f"building venv {spec.key} for no requirements"]
+    assert not ensure_venv(tmp_path, spec, heard.append).built and len(heard) == 1

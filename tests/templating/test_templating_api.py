@@ -143,3 +143,18 @@ def test_uuid_and_id_shapes() -> None:
 
 def test_print_context_returns_the_context() -> None:
     assert render_typed("{{ printContext() }}", {"a": 1}) == {"a": 1}
+
+
+def test_a_template_is_parsed_once_for_the_flow_check_and_the_run() -> None:
+    from flowrun.templating.check import analyze
+    from flowrun.templating.parser import parse_template
+
+    source = "{{ outputs.first.value | number + 1 }} of {{ flow.id }} (parse-once)"
+    assert analyze(source).syntax is None
+    assert parse_template(source) is parse_template(source)  # the check's nodes, reused when it is compiled
+    assert render(source, {"outputs": {"first": {"value": "41"}}, "flow": {"id": "f"}}) == "42 of f (parse-once)"
+    macro = "{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(1) }}{{ m(2) }}"
+    assert parse_template(macro) is not parse_template(macro)  # the compiler stores closures on macro nodes
+    assert render(macro, {}) == "<1><2>"
+    blocks = "{% block b %}[{{ v }}]{% endblock %}{{ block('b') }}"
+    assert render(blocks, {"v": 3}) == "[3][3]"

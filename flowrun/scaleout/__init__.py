@@ -1,0 +1,1 @@
+"""Scale-out on Celery: the executor settings and the broker connection (celery is imported only where used)."""

@@ -1,0 +1,1 @@
+"""The optional web UI of `flowrun server` (Starlette on uvicorn, Jinja2 pages); imported only by that command."""
