@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import threading
@@ -72,6 +73,10 @@ class Heartbeat:
         _BEATS.remove(self)
 
 
+#: the longest exit waits for a state thread (heartbeat, write-behind) to finish the write it is doing
+STOP_WAIT_S = 2.0
+
+
 class _Beats:
     """The executions of this process that are running, beaten every HEARTBEAT_SECONDS by one daemon thread."""
 
@@ -79,23 +84,35 @@ class _Beats:
         self._lock = threading.Lock()
         self._running: dict[int, Heartbeat] = {}
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
         self._pid = 0
 
     def add(self, beat: Heartbeat) -> None:
         with self._lock:
             self._running[id(beat)] = beat
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                if self._pid != os.getpid():
+                    atexit.register(self.stop)  # before the state's connections close (atexit runs LIFO)
                 self._pid = os.getpid()  # a forked child starts its own
-                self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+                self._stop = threading.Event()
+                self._thread = threading.Thread(target=self._beat, args=(self._stop,), name="heartbeat",
+                                                daemon=True)
                 self._thread.start()
 
     def remove(self, beat: Heartbeat) -> None:
         with self._lock:
             self._running.pop(id(beat), None)
 
-    def _beat(self) -> None:
-        while True:
-            time.sleep(HEARTBEAT_SECONDS)
+    def stop(self) -> None:
+        """End this process's thread, waiting out a beat it is writing (at exit: see `db._close_all`)."""
+        with self._lock:
+            thread = self._thread if self._pid == os.getpid() else None
+            self._stop.set()
+        if thread is not None:
+            thread.join(STOP_WAIT_S)
+
+    def _beat(self, stop: threading.Event) -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
             with self._lock:
                 running = list(self._running.values())
             for beat in running:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import math
 import os
 import threading
 import time
@@ -10,6 +12,9 @@ from typing import Protocol
 #: the longest a held-back event (a RUNNING state, a log line, a metric) waits before it is written, when no
 #: event that must be durable (an attempt's end, an execution's state) writes it sooner
 FLUSH_AFTER = 0.1
+
+#: the longest exit waits for the thread to write what is held
+STOP_WAIT_S = 2.0
 
 
 class Holder(Protocol):
@@ -30,14 +35,17 @@ class Flusher:
         self._cond = threading.Condition()
         self._holders: dict[int, Holder] = {}
         self._thread: threading.Thread | None = None
+        self._stopping = False
         self._pid = 0
 
     def join(self, holder: Holder) -> None:
         with self._cond:
             if self._pid != os.getpid():  # a forked child: the parent's thread and holders are not its own
-                self._pid, self._thread, self._holders = os.getpid(), None, {}
+                atexit.register(self.stop)  # before the state's connections close (atexit runs LIFO)
+                self._pid, self._thread, self._holders, self._stopping = os.getpid(), None, {}, False
             self._holders[id(holder)] = holder
             if self._thread is None or not self._thread.is_alive():
+                self._stopping = False
                 self._thread = threading.Thread(target=self._run, name="write-behind", daemon=True)
                 self._thread.start()
             self._cond.notify()
@@ -46,16 +54,30 @@ class Flusher:
         with self._cond:
             self._holders.pop(id(holder), None)
 
+    def stop(self) -> None:
+        """Write what every holder still holds and end the thread (at exit, before the state's connections
+        close: a connection must not close under this thread's write)."""
+        with self._cond:
+            thread = self._thread if self._pid == os.getpid() else None
+            self._stopping = True
+            self._cond.notify()
+        if thread is not None:
+            thread.join(STOP_WAIT_S)
+
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._holders:
+                while not self._holders and not self._stopping:
                     self._cond.wait()
-                holders = list(self._holders.values())
-            now = time.monotonic()
+                holders, stopping = list(self._holders.values()), self._stopping
+            now = math.inf if stopping else time.monotonic()  # stopping: everything held is due
             wake = [due for due in (self._visit(holder, now) for holder in holders) if due is not None]
+            if stopping:
+                return
             if wake:
-                time.sleep(max(0.0, min(wake) - time.monotonic()))
+                with self._cond:
+                    if not self._stopping:
+                        self._cond.wait(max(0.0, min(wake) - time.monotonic()))
 
     def _visit(self, holder: Holder, now: float) -> float | None:
         try:
