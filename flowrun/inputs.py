@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -10,8 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from flowrun.errors import ExitCode, FlowrunError, InputError, Problem, UsageError
 from flowrun.model import inputs as m
@@ -79,6 +76,8 @@ def _read_inputs_file(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise UsageError(f"--inputs {path}: not UTF-8 text (byte {exc.start}: {exc.reason})",
                          hint="save the file as UTF-8") from None
+    import yaml  # here, not at import: a cached run without YAML inputs skips PyYAML (~10 ms)
+
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
@@ -252,6 +251,8 @@ def _unknown(specs: list[BaseInput], keys: Iterable[str]) -> list[str]:
 
 def undeclared_problems(specs: list[BaseInput], keys: Iterable[str]) -> list[Problem]:
     """One problem per key of `keys` that names no declared input, with the declared ones and the closest."""
+    import difflib
+
     declared = [spec.id for spec in specs]
     problems = []
     for key in keys:
@@ -407,6 +408,8 @@ def _instant_text(value: datetime, nanos: int) -> str:
 def _parse_document(kind: str, raw: Any) -> Any:
     if not isinstance(raw, str):
         return raw
+    import yaml
+
     try:
         return json.loads(raw) if kind == "JSON" else yaml.safe_load(raw)
     except (ValueError, yaml.YAMLError) as exc:
