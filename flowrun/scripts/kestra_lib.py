@@ -15,13 +15,16 @@ Both are built once per state dir and flowrun installation.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata as metadata
 import os
 import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import importlib.metadata as metadata
 
 _SHIM = '''"""flowrun's `kestra` module: the task's own kestra package if it has one, else the copy flowrun ships."""
 import os as _os
@@ -62,6 +65,8 @@ def _requirement_names(dist: metadata.Distribution) -> list[str]:
 
 def closure(root: str = "kestra") -> list[metadata.Distribution]:
     """`root` and every installed distribution it requires, transitively (missing optional ones skipped)."""
+    import importlib.metadata as metadata  # here: a task whose shim is built skips its import (~6 ms)
+
     seen: dict[str, metadata.Distribution] = {}
     todo = [root]
     while todo:

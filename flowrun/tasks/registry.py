@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 from functools import cache
@@ -215,6 +214,8 @@ def available_types() -> list[str]:
 
 
 def describe_unknown(type_name: str, task_id: str | None = None) -> str:
+    import difflib
+
     subject = f"task `{task_id}`: " if task_id else ""
     if type_name.startswith("io.kestra."):
         close = difflib.get_close_matches(type_name, available_types(), n=1, cutoff=0.9)
