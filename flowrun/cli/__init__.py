@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from flowrun.cli.output import err
+from flowrun.cli.startup import pause_collection, resume_collection
 from flowrun.errors import EXIT_CODE_MEANINGS, ExitCode, FlowrunError, InvalidFlowError
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ def entry() -> None:
     module and object is skipped (`os._exit`): 35 ms CPU of a 205 ms cached hello run. `main` itself raises
     SystemExit as before, for callers in the same process (tests).
     """
+    pause_collection()  # resumed by the command once it is loaded (cli/startup.py)
     try:
         main()
         code: object = 0
@@ -129,7 +131,12 @@ def main() -> None:
         from flowrun.cli.fastrun import parse_fast
 
         fast = None if os.environ.get("_FLOWRUN_COMPLETE") else parse_fast(sys.argv[1:])
-        code = fast[0](**fast[1]) if fast is not None else _typer_app(sys.argv[1:])(standalone_mode=False)
+        if fast is not None:
+            code = fast[0](**fast[1])
+        else:
+            app = _typer_app(sys.argv[1:])
+            resume_collection()
+            code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except FlowrunError as exc:
         _report(exc, debug)

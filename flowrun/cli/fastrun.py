@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowrun.cli.jsonout import json_errors
 from flowrun.cli.output import close_listeners, err, pairs, reporter, summarize
+from flowrun.cli.startup import resume_collection
 from flowrun.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ def run_command(flow: str, input: list[str] | None = None, inputs: list[Path] | 
         if detach:
             return _detach(flow, options, trigger, date, json_output)
         started = start_execution(flow, options, trigger, date, notify=err)
+        resume_collection()
         listeners = started.options.listeners
         listeners.extend(reporter(json_output))
         try:
@@ -159,6 +161,7 @@ def tick_command(path: str | None = None, now: str | None = None, json_output: b
     """One tick (see `flowrun tick --help`), printed; FLOW_FAILED when a run failed or was interrupted."""
     from flowrun.app.tick import tick as run_tick
 
+    resume_collection()
     report = run_tick(home, path, now)
     for problem in report.problems:
         sys.stderr.write(f"warning: {problem}\n")
