@@ -44,8 +44,9 @@ NOTES = {
              "pydantic_core, annotated_types and typing_inspection is ~40 ms: any model class pulls in "
              "pydantic.fields -> pydantic.types -> annotated_types, and a cached flow is unpickled into the "
              "task models, so they cannot be skipped; flowrun's own ~90 modules are ~45 ms (state store mixins "
-             "and records 12, models 10, tasks 6, engine 5, project 4); the execution itself is ~10 ms",
-    "chain": "start-up as for hello; per shell task, a plain vfork spawn of /bin/sh (~1 ms, more when the "
+             "and records 12, models 10, tasks 6, engine 5, project 4); the execution itself is ~10 ms. "
+             "Garbage collection is paused while flowrun loads (cli/startup.py): ~7 ms less",
+    "chain": "start-up as for hello (script tasks no longer import importlib.metadata: ~8 ms less); per shell task, a plain vfork spawn of /bin/sh (~1 ms, more when the "
              "machine is loaded, since vfork waits until the child execs), the task's working dir (mkdtemp + "
              "rmtree), three guardian lines and the recorder's two commits (the task run RUNNING with its process "
              "row, then the attempt's end with its logs and the row deleted)",
