@@ -29,7 +29,7 @@ def continue_execution(execution_id: str, mode: str, home: str | None = None, fr
 
     The flow is the execution's revision, or `revision`, or with `latest` the file now; `notify` gets the note
     that says the file on disk differs from the revision being run. A resume continues the first PAUSED Pause
-    with `resume_inputs`, or (from tick) the pauses of `delays` (task run id -> flowrun.state.pauses.Due).
+    with `resume_inputs`, or (from tick) the pauses of `delays` (task run id -> flowrun.state.records.Due).
     """
     from flowrun.app.flow_choice import choose_flow
     from flowrun.app.resume import plan_resumptions

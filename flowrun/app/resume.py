@@ -24,7 +24,7 @@ def check_not_running(services: Services, execution: Execution) -> None:
 def plan_resumptions(execution: Execution, flow: Any, services: Services, inputs: dict[str, Any] | None,
                      delays: dict[str, Any] | None) -> dict[str, Resumption]:
     """The PAUSED task runs to resume: those whose delay passed or whose resume was asked by an execution.Resume
-    task (`delays`, from tick: task run id -> flowrun.state.pauses.Due), or else, as Kestra's resume does, the
+    task (`delays`, from tick: task run id -> flowrun.state.records.Due), or else, as Kestra's resume does, the
     first PAUSED Pause task run, to SUCCESS with `inputs` checked against its `onResume`."""
     check_not_running(services, execution)
     tasks = {task.id: task for task in flow.all_tasks()}

@@ -11,7 +11,7 @@ from flowrun.cli.options import Home
 from flowrun.errors import UsageError
 
 if TYPE_CHECKING:
-    from flowrun.state.purge import ExecutionFilter
+    from flowrun.state.records import ExecutionFilter
 
 _SHOWN_BEFORE_ASKING = 10
 
@@ -70,7 +70,7 @@ def build_filter(before: str | None, flow: str | None, namespace: str | None, st
                  keep_last: int) -> ExecutionFilter:
     """The options as a filter; UsageError (exit 2) for a bad cutoff, state or flow."""
     from flowrun.state.cutoff import ACCEPTED, CutoffError, parse_cutoff, utc_stamp
-    from flowrun.state.purge import ExecutionFilter
+    from flowrun.state.records import ExecutionFilter
 
     if before is None and not keep_last:
         raise UsageError("purge needs --before, --keep-last or both", hint="e.g. flowrun purge --before P30D "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.state.protocol import StateStore
-from flowrun.state.records import Key, Row
+
+if TYPE_CHECKING:
+    from flowrun.state.records import Key, Row
 
 
 def read(db: StateStore, key: Key) -> Row | None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.model.execution import new_id
 from flowrun.state.liveness import host_name, owner_alive
-from flowrun.state.records import Row
 from flowrun.state.sqlbase import SqlBase
+
+if TYPE_CHECKING:
+    from flowrun.state.records import Row
 
 
 def _stamp() -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.state.liveness import DIED, owner, owner_alive
-from flowrun.state.records import Claim, DateStatus, Key, Row
 from flowrun.state.sqlbase import Connection, SqlBase, as_dict
 from flowrun.state.triggers import read_trigger, write_last_tick
+
+if TYPE_CHECKING:  # the records are made where they are used: a run that ticks nothing skips them
+    from flowrun.state.records import Claim, DateStatus, Key, Row
 
 FINISHED = frozenset({"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED", "RETRIED"})
 
@@ -29,6 +31,8 @@ def is_dead(conn: Connection, row: Any) -> bool:
 
 
 def _take(conn: Connection, row: Any, **changes: Any) -> Claim:
+    from flowrun.state.records import Claim
+
     pid, host, now = owner()
     values = {"status": "running", "claimed_pid": pid, "claimed_host": host, "claimed_at": now, **changes}
     sets = ", ".join(f"{k} = :{k}" for k in values)
@@ -37,6 +41,8 @@ def _take(conn: Connection, row: Any, **changes: Any) -> Claim:
 
 
 def _status(conn: Connection, row: Any) -> DateStatus:
+    from flowrun.state.records import DateStatus
+
     execution = _execution(conn, row["execution_id"])
     if execution is not None:
         return DateStatus(row["execution_id"], execution["state"], row["backfill_id"])
@@ -102,6 +108,8 @@ class SqliteClaims(SqlBase):
                     "INSERT INTO schedule_claims (namespace, flow_id, trigger_id, date, status, source, flow_path, "
                     "backfill_id, claimed_pid, claimed_host, claimed_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, "
                     "?, ?)", (*key, date, source, flow_path, backfill_id, pid, host, now))
+                from flowrun.state.records import Claim
+
                 return Claim.of(_date_row(conn, key, date))
             status = _status(conn, row)
             if status.execution_id != expected or status.state == "CREATED":

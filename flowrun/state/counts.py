@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flowrun.state.sqlbase import SqlBase
 
-
-@dataclass(frozen=True)
-class FlowCount:
-    namespace: str
-    flow_id: str
-    count: int
-
+if TYPE_CHECKING:
+    from flowrun.state.records import FlowCount
 
 class SqliteCounts(SqlBase):
     def execution_counts(self, flows: list[tuple[str, str]] | None, namespaces: list[str] | None,
@@ -23,6 +18,8 @@ class SqliteCounts(SqlBase):
 
 def _counts(db: SqlBase, flows: list[tuple[str, str]] | None, namespaces: list[str] | None,
             states: list[str] | None, start: datetime | None, end: datetime | None) -> list[FlowCount]:
+    from flowrun.state.records import FlowCount
+
     sql = "SELECT namespace, flow_id, COUNT(*) AS n FROM executions WHERE 1=1"
     params: list[object] = []
     if states:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
 
 from flowrun.state.liveness import ENQUEUED_HOST, host_name
-from flowrun.state.records import Row
 from flowrun.state.remote_waits import RemoteWaits
 from flowrun.state.sqlbase import as_dict
+
+if TYPE_CHECKING:
+    from flowrun.state.records import Row
 
 CLAIM = ("INSERT INTO attempt_claims (task_run_id, attempt, execution_id, status, worker, heartbeat, claimed_at) "
          "VALUES (?, ?, ?, 'running', ?, ?, ?) ON CONFLICT (task_run_id, attempt) DO NOTHING")

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.errors import StateError
 from flowrun.model.execution import Execution, TaskRun, iso
 from flowrun.state.liveness import ACTIVE, host_name
 from flowrun.state.processes import delete_process, insert_process
-from flowrun.state.records import Batch, ExecutionQuery, Row
 from flowrun.state.sqlbase import SqlBase, as_dict, as_dicts
+
+if TYPE_CHECKING:
+    from flowrun.state.batch import Batch
+    from flowrun.state.records import ExecutionQuery, Row
 
 
 def dumps(value: Any) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from flowrun.state.records import Row
 from flowrun.state.sqlbase import SqlBase, as_dict, as_dicts
+
+if TYPE_CHECKING:
+    from flowrun.state.records import Row
 
 _COLUMNS = "key, type, value, secret, expires_at, updated_at"
 

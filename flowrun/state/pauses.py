@@ -7,24 +7,17 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.state.liveness import HEARTBEAT_SECONDS, STALE_SECONDS, host_name, pid_alive
-from flowrun.state.records import Row
 from flowrun.state.sqlbase import SqlBase, as_dict, as_dicts
+
+if TYPE_CHECKING:
+    from flowrun.state.records import Due, Row
 
 #: a process whose last heartbeat is older than this no longer runs the execution (the beat is every 5 s)
 FRESH_SECONDS = 3 * HEARTBEAT_SECONDS
-
-
-@dataclass(frozen=True)
-class Due:
-    """A pause to resume now: the state it resumes to, and the `onResume` inputs asked for (sealed), if any."""
-
-    state: str
-    inputs: Any = None
 
 
 def moment_text(moment: datetime) -> str:
@@ -60,6 +53,8 @@ class SqlitePauses(SqlBase):
             return conn.execute("DELETE FROM pause_delays WHERE task_run_id = ?", (task_run_id,)).rowcount > 0
 
     def take_due_pauses(self, now: datetime, busy: Callable[[Row], bool]) -> dict[str, dict[str, Due]]:
+        from flowrun.state.records import Due
+
         with self.write() as conn:
             rows = conn.execute(
                 "SELECT d.task_run_id, d.execution_id, d.state, d.inputs, e.state AS execution_state, e.pid, "

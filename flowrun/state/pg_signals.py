@@ -15,12 +15,14 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from flowrun.state.records import Row
 from flowrun.state.remote_waits import AttemptSignal
+
+if TYPE_CHECKING:
+    from flowrun.state.records import Row
 
 CHANNEL = "flowrun_attempts"
 #: how often the listening thread checks that its store is still open

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.state.liveness import host_name
 from flowrun.state.pgroups import is_recorded_group, kill_group, own_identity, process_alive, start_identity
 from flowrun.state.protocol import StateStore
-from flowrun.state.records import Row
 from flowrun.state.sqlbase import SqlBase, as_dicts
+
+if TYPE_CHECKING:
+    from flowrun.state.records import Row
 
 #: how long a reaper waits for an orphaned group to go after SIGTERM, before SIGKILL
 ORPHAN_GRACE_S = 1.0

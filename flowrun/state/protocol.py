@@ -23,24 +23,24 @@ from flowrun.model.execution import Execution, TaskRun
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-    from flowrun.state.counts import FlowCount
-    from flowrun.state.pauses import Due
+    from flowrun.state.batch import Batch
+    from flowrun.state.records import (
+        Claim,
+        DateStatus,
+        Deleted,
+        Due,
+        ExecutionFilter,
+        ExecutionQuery,
+        FlowCount,
+        Key,
+        LogFilter,
+        Revision,
+        Row,
+        Selection,
+        StateScope,
+        StoredState,
+    )
     from flowrun.state.remote_waits import AttemptSignal
-from flowrun.state.records import (
-    Batch,
-    Claim,
-    DateStatus,
-    Deleted,
-    ExecutionFilter,
-    ExecutionQuery,
-    Key,
-    LogFilter,
-    Revision,
-    Row,
-    Selection,
-    StateScope,
-    StoredState,
-)
 
 
 @runtime_checkable

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.model.execution import TERMINAL
 from flowrun.state.executions import namespace_clause
-from flowrun.state.records import Deleted, ExecutionFilter, LogFilter, Selection
 from flowrun.state.sqlbase import SqlBase
 
-__all__ = ["FINISHED", "LOG_LEVELS", "Deleted", "ExecutionFilter", "LogFilter", "Selection", "SqlitePurge"]
+if TYPE_CHECKING:  # the records are made where they are used: a run that purges nothing skips them
+    from flowrun.state.records import Deleted, ExecutionFilter, LogFilter, Selection
+
+__all__ = ["FINISHED", "LOG_LEVELS", "SqlitePurge"]
 
 #: the only states an execution may be purged in; every other one (RUNNING, PAUSED, QUEUED...) is kept
 FINISHED = tuple(sorted(TERMINAL))
@@ -63,6 +65,8 @@ class SqlitePurge(SqlBase):
 
     def select_executions(self, spec: ExecutionFilter) -> Selection:
         """The executions `spec` matches, oldest first, split into purgeable (finished) and unfinished."""
+        from flowrun.state.records import Selection
+
         where, params = _where(spec)
         rows = self.query(
             f"SELECT {_COLUMNS}, state IN {_FINISHED_SQL} AS finished FROM ("
@@ -82,6 +86,8 @@ class SqlitePurge(SqlBase):
         Each batch re-reads the states inside its write transaction: an execution that is no longer finished
         (a restart began meanwhile) is left alone. `Deleted.ids` lists the executions that were still finished.
         """
+        from flowrun.state.records import Deleted
+
         result = Deleted()
         for batch in _batches(ids, max(1, batch_size)):
             with self.write() as conn:

@@ -11,9 +11,9 @@ from typing import Any
 from flowrun.engine.events import BaseListener, LogLine
 from flowrun.errors import FlowrunError, StateError
 from flowrun.model.execution import Execution, State, TaskRun, iso
+from flowrun.state.batch import Batch, TaskRunWrite
 from flowrun.state.executions import dumps, metric_stamp, taskrun_row
 from flowrun.state.protocol import StateStore
-from flowrun.state.records import Batch, TaskRunWrite
 from flowrun.state.store import abandon_execution
 from flowrun.state.write_behind import FLUSH_AFTER, FLUSHER
 

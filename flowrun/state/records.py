@@ -1,12 +1,13 @@
-"""The values a state store takes and hands back, the same for every backend (no SQL, no driver types)."""
+"""The values a state store takes and hands back, the same for every backend (no SQL, no driver types).
+
+The stores make these where they are used (schedule claims, purges, listings, task states), so that a run, which
+needs none of them, skips creating their classes; what a run writes is `flowrun.state.batch`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from flowrun.model.execution import Execution
+from typing import Any
 
 #: a schedule trigger: (namespace, flow id, trigger id)
 Key = tuple[str, str, str]
@@ -40,6 +41,23 @@ class DateStatus:
     execution_id: str | None
     state: str | None  # the latest execution's state; CREATED while a live process holds the claim
     backfill_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FlowCount:
+    """How many executions of one flow a count matched (Kestra's `executionCounts`)."""
+
+    namespace: str
+    flow_id: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Due:
+    """A pause to resume now: the state it resumes to, and the `onResume` inputs asked for (sealed), if any."""
+
+    state: str
+    inputs: Any = None
 
 
 @dataclass(frozen=True)
@@ -144,32 +162,3 @@ class StoredState:
 
     data: str
     secret: bool = False
-
-
-@dataclass
-class TaskRunWrite:
-    """One task run as the recorder saw it last: its row (`flowrun.state.executions.taskrun_row`) and whether
-    this process has yet to write it (then the whole row is upserted, else its changing columns updated)."""
-
-    row: Row
-    insert: bool
-
-
-@dataclass
-class Batch:
-    """What the recorder writes in one transaction (`StateStore.record`): an execution row, then the latest row
-    of each task run, then log lines and metrics, each a tuple of `add_log`'s / `add_metric`'s parameters (the
-    metric's tags as JSON text, then its timestamp)."""
-
-    #: (execution, sealed inputs, sealed outputs, sealed variables: None while the flow's are unchanged)
-    execution: tuple[Execution, Any, Any, Any] | None = None
-    task_runs: dict[str, TaskRunWrite] = field(default_factory=dict)
-    logs: list[tuple[Any, ...]] = field(default_factory=list)
-    metrics: list[tuple[Any, ...]] = field(default_factory=list)
-    #: task processes started (`record_process`'s parameters) and ended (their pgid), written after the task runs
-    processes: list[tuple[Any, ...]] = field(default_factory=list)
-    ended_processes: list[int] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.execution or self.task_runs or self.logs or self.metrics or self.processes
-                    or self.ended_processes)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import threading
 from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING
 
-from flowrun.state.records import Row
 from flowrun.state.sqlbase import SqlBase, as_dicts
+
+if TYPE_CHECKING:
+    from flowrun.state.records import Row
 
 
 class AttemptSignal:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flowrun.state.records import Revision
 from flowrun.state.sqlbase import Connection, SqlBase
 
-__all__ = ["Revision", "SqliteRevisions", "source_hash"]
+if TYPE_CHECKING:  # the records are made where they are used: a run that lists none skips them
+    from flowrun.state.records import Revision
+
+__all__ = ["SqliteRevisions", "source_hash"]
 
 
 def source_hash(source: str) -> str:
@@ -51,6 +53,8 @@ def _backfill(conn: Connection, namespace: str, flow_id: str) -> None:
 
 
 def _revision(row: Any) -> Revision:
+    from flowrun.state.records import Revision
+
     return Revision(row["namespace"], row["flow_id"], int(row["revision"]), row["source_hash"], row["source"],
                     row["created_at"])
 

@@ -7,7 +7,7 @@ import json
 import os
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.errors import UsageError
 from flowrun.model.execution import iso, utcnow
@@ -22,11 +22,12 @@ from flowrun.state.liveness import (
 )
 from flowrun.state.processes import stop_orphans
 from flowrun.state.protocol import StateStore
-from flowrun.state.records import Row
+
+if TYPE_CHECKING:
+    from flowrun.state.records import Row
 
 __all__ = ["ACTIVE", "DIED", "Heartbeat", "abandon_execution", "find_execution_row", "get_execution", "get_logs", "list_executions",
            "reap_dead"]
-
 
 def reap_dead(db: StateStore) -> list[str]:
     """Mark KILLED every active execution whose process is gone (kill -9, reboot).

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from flowrun.state.records import StateScope, StoredState
 from flowrun.state.sqlbase import SqlBase
 
-__all__ = ["SqliteTaskStates", "StateScope", "StoredState"]
+if TYPE_CHECKING:  # the records are made where they are used: a run without state tasks skips them
+    from flowrun.state.records import StateScope, StoredState
+
+__all__ = ["SqliteTaskStates"]
 
 _WHERE = "namespace = ? AND flow_id = ? AND name = ? AND has_value = ? AND taskrun_value = ?"
 
@@ -25,11 +28,15 @@ class SqliteTaskStates(SqlBase):
     """The `task_states` table: read, update (read-modify-write in one write transaction) and delete documents."""
 
     def read_task_state(self, scope: StateScope) -> StoredState | None:
+        from flowrun.state.records import StoredState
+
         row = self.query_one(f"SELECT data, secret FROM task_states WHERE {_WHERE}", _params(scope))
         return StoredState(row["data"], bool(row["secret"])) if row is not None else None
 
     def update_task_state(self, scope: StateScope,
                           change: Callable[[StoredState | None], StoredState]) -> StoredState:
+        from flowrun.state.records import StoredState
+
         with self.write() as conn:
             self.lock(conn, "task_state", *_params(scope))
             row = conn.execute(f"SELECT data, secret FROM task_states WHERE {_WHERE}", _params(scope)).fetchone()

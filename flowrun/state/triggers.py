@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flowrun.state.records import Key, Row
 from flowrun.state.sqlbase import Connection, SqlBase, as_dict
+
+if TYPE_CHECKING:
+    from flowrun.state.records import Key, Row
 
 
 def _stamp() -> str:

@@ -84,7 +84,7 @@ class PurgeExecutions(Task):
     batch_size: int | str = 100
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
-        from flowrun.state.purge import ExecutionFilter
+        from flowrun.state.records import ExecutionFilter
         from flowrun.storage.purge import PurgeParts, purge_executions
 
         states = self._states(ctx)
@@ -148,7 +148,7 @@ class PurgeLogs(Task):
     batch_size: int | str | None = None
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
-        from flowrun.state.purge import LogFilter
+        from flowrun.state.records import LogFilter
 
         end = _stamp(self, ctx, self.end_date, "endDate")
         if end is None:

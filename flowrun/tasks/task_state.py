@@ -20,7 +20,7 @@ class _StateTask(Task):
     taskrun_value: bool | str = True
 
     def scope(self, ctx: RunContext) -> Any:
-        from flowrun.state.task_state import StateScope
+        from flowrun.state.records import StateScope
 
         name = str(ctx.render(self.name))
         if not name:
@@ -89,7 +89,7 @@ class Set(_StateTask):
     data: dict[str, Any] | str | None = None
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
-        from flowrun.state.task_state import StoredState
+        from flowrun.state.records import StoredState
 
         update = mapping(ctx, self.data, "data") if self.data is not None else {}
         scope = self.scope(ctx)

@@ -30,7 +30,7 @@ from purge_harness import (
 from flowrun.app.purge import purge, purge_selection
 from flowrun.errors import ExitCode, UsageError
 from flowrun.state.cutoff import parse_cutoff
-from flowrun.state.purge import ExecutionFilter
+from flowrun.state.records import ExecutionFilter
 
 
 def aged_runs(project: Project, ages: dict[str, datetime], flow_id: str = "daily", namespace: str = "co") -> dict:

@@ -19,20 +19,19 @@ import pytest
 from pg_fixture import PgDatabase, PgServer
 
 from flowrun.model.execution import Attempt, Execution, TaskRun, new_id
+from flowrun.state.batch import Batch, TaskRunWrite
 from flowrun.state.concurrency import wait_for_slot
 from flowrun.state.db import Database
 from flowrun.state.executions import taskrun_row
 from flowrun.state.postgres import PostgresStore
 from flowrun.state.protocol import StateStore
 from flowrun.state.records import (
-    Batch,
     Claim,
     ExecutionFilter,
     ExecutionQuery,
     LogFilter,
     StateScope,
     StoredState,
-    TaskRunWrite,
 )
 from flowrun.state.store import find_execution_row, get_execution, list_executions, reap_dead
 
