@@ -280,10 +280,9 @@ class WorkingDirectory(Flowable):
             return self.group(ex, self.tasks, inner)
 
 
-class Subflow(Flowable):
-    """Run another flow of the project as a child execution, wait for it and expose its outputs."""
-
-    takes_finally: ClassVar[bool] = False
+class SubflowCall(Flowable):
+    """What a task that starts executions of another flow says of them (Subflow, ForEachItem): which flow, with
+    which inputs and labels, and whether to wait for them and take their failure."""
 
     namespace: str
     flow_id: str
@@ -294,6 +293,13 @@ class Subflow(Flowable):
     transmit_failed: bool = True
     inherit_labels: bool = False
     schedule_date: str | None = None
+
+
+class Subflow(SubflowCall):
+    """Run another flow of the project as a child execution, wait for it and expose its outputs."""
+
+    takes_finally: ClassVar[bool] = False
+
     outputs: dict[str, Any] | None = None
     restart_behavior: str | None = None
 

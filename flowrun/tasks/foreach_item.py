@@ -12,7 +12,7 @@ from flowrun.errors import TaskError
 from flowrun.model.base import Strict
 from flowrun.model.execution import State
 from flowrun.tasks.base import RunContext, Task
-from flowrun.tasks.flowable import Flowable
+from flowrun.tasks.flowable import SubflowCall
 
 if TYPE_CHECKING:
     from flowrun.model.execution import TaskRun
@@ -30,7 +30,7 @@ class Batch(Strict):
     separator: str = "\n"
 
 
-class ForEachItem(Flowable):
+class ForEachItem(SubflowCall):
     """Split `items` (a kestra:// file: one item per line, e.g. Ion, JSON lines or CSV without header) into
     batches and run the subflow `namespace`/`flowId` once per batch, its `inputs` rendered with
     `taskrun.items` (the batch's URI) and `taskrun.iteration` (from 0).
@@ -46,15 +46,6 @@ class ForEachItem(Flowable):
 
     items: str
     batch: Batch = Field(default_factory=Batch)
-    namespace: str
-    flow_id: str
-    revision: int | None = None
-    inputs: dict[str, Any] | None = None
-    labels: dict[str, Any] | list[dict[str, Any]] | None = None
-    wait: bool = True
-    transmit_failed: bool = True
-    inherit_labels: bool = False
-    schedule_date: str | None = None
     restart_behavior: str = "RETRY_FAILED"
     finally_: list[Task] | None = Field(default=None, alias="finally")
 
