@@ -1,13 +1,13 @@
 """The validated-flow cache: a flow file's validated, defaults-applied `Flow`, kept under the state dir.
 
-A later load of the same bytes skips YAML parsing and model validation: the entry is a pickle of the `Flow`
-(pydantic instances are restored without validation, and `defer_build` leaves their schemas unbuilt), which
-measured 0.03-0.7 ms to restore against 20-110 ms to parse and validate (bench/bench_startup.py).
+A later load of the same bytes skips YAML parsing and model validation: the entry is a pickle of the `Flow`,
+whose models are plain classes (flowrun/model/lite.py), so restoring it imports no pydantic. It measured
+0.03-0.7 ms to restore against 20-110 ms to parse and validate (bench/bench_startup.py).
 
 An entry is used only when its key matches exactly. The key covers everything the validated result depends on:
 the flow file's path and bytes, the `flowrun.yaml` bytes, the plugin defaults handed to validation, flowrun's
-version and a fingerprint of its source files (an edited checkout keeps its version), and the Python and
-pydantic versions (the pickle format). An entry that is missing, unreadable, corrupt or of another key is
+version and a fingerprint of its source files (an edited checkout keeps its version), Python's version (the
+pickle format) and pydantic's installed files (what validation accepts). An entry that is missing, unreadable, corrupt or of another key is
 ignored and rebuilt; the cache never makes a load fail.
 """
 
@@ -26,23 +26,41 @@ if TYPE_CHECKING:
     from flowrun.model.flow import Flow
 
 CACHE_DIR = "cache/flows"
-_FORMAT = b"flowrun-flow-cache 1\n"
+_FORMAT = b"flowrun-flow-cache 2\n"
 _fingerprint: bytes | None = None
 
 
 def code_fingerprint() -> bytes:
-    """flowrun's version, the path, size and mtime of each of its source files, Python's and pydantic's version."""
+    """flowrun's version, the path, size and mtime of each of its source files, Python's version, and those of
+    pydantic's version files (found, not imported: importing pydantic costs ~50 ms)."""
     global _fingerprint
     if _fingerprint is None:
-        from pydantic.version import VERSION
-
         import flowrun
 
-        digest = hashlib.sha256(f"{flowrun.__version__}\0{sys.version}\0{VERSION}".encode())
+        digest = hashlib.sha256(f"{flowrun.__version__}\0{sys.version}".encode())
         for entry in sorted(_source_files(os.path.dirname(flowrun.__file__))):
+            digest.update(entry.encode())
+        for entry in _version_files(("pydantic", "version.py"), ("pydantic_core", "__init__.py")):
             digest.update(entry.encode())
         _fingerprint = digest.digest()
     return _fingerprint
+
+
+def _version_files(*wanted: tuple[str, str]) -> list[str]:
+    """The path, size and mtime of each (package, file) on sys.path, first found; absent ones are named so."""
+    found: list[str] = []
+    for package, name in wanted:
+        for folder in sys.path:
+            candidate = os.path.join(folder or ".", package, name)
+            try:
+                stat = os.stat(candidate)
+            except OSError:
+                continue
+            found.append(f"{candidate}\0{stat.st_size}\0{stat.st_mtime_ns}\n")
+            break
+        else:
+            found.append(f"{package} absent\n")
+    return found
 
 
 def _source_files(root: str) -> list[str]:
@@ -60,7 +78,7 @@ def _source_files(root: str) -> list[str]:
 def cache_key(path: Path, source: bytes, config: bytes, defaults: Sequence[PluginDefault]) -> bytes:
     """The exact key of a flow file's validated form (see the module docstring)."""
     digest = hashlib.sha256(code_fingerprint())
-    for part in (str(path).encode(), source, config, repr([d.model_dump() for d in defaults]).encode()):
+    for part in (str(path).encode(), source, config, repr([(d.type, d.values, d.forced) for d in defaults]).encode()):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.digest()

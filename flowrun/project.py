@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError, field_validator
-
 from flowrun.errors import InvalidFlowError, Problem, UsageError
 from flowrun.model.base import PluginDefault, Strict
+from flowrun.model.lite import field_validator
 from flowrun.scaleout.settings import ExecutorSettings, effective
 
 CONFIG_FILE = "flowrun.yaml"
@@ -217,6 +216,8 @@ def load_config(root: Path) -> ProjectConfig:
                                         file=str(path), line=1)],
                                hint="write `key: value` lines (home, maxParallel, secretsFile, globals, "
                                     "pluginDefaults), or leave the file empty for the defaults")
+    from pydantic import ValidationError
+
     try:
         return ProjectConfig.model_validate(doc.data)
     except ValidationError as exc:

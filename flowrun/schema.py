@@ -27,6 +27,7 @@ def flow_schema() -> dict[str, Any]:
     from pydantic.json_schema import models_json_schema
 
     from flowrun.model.flow import FlowDoc
+    from flowrun.model.lite import twin
     from flowrun.model.triggers import TRIGGERS
     from flowrun.schedule.conditions import ALL_CONDITIONS
     from flowrun.tasks.base import Task
@@ -34,10 +35,10 @@ def flow_schema() -> dict[str, Any]:
     tasks, aliases = _task_classes()
     models = [FlowDoc, Task, *dict.fromkeys(tasks.values()), *dict.fromkeys(TRIGGERS.values()),
               *ALL_CONDITIONS.values()]
-    keys, defs = models_json_schema([(m, "validation") for m in models], by_alias=True,
+    keys, defs = models_json_schema([(twin(m), "validation") for m in models], by_alias=True,
                                     ref_template="#/definitions/{model}")
     definitions: dict[str, Any] = defs.get("$defs", {})
-    name = {model: keys[(model, "validation")]["$ref"].rsplit("/", 1)[1] for model in models}
+    name = {model: keys[(twin(model), "validation")]["$ref"].rsplit("/", 1)[1] for model in models}
     definitions["AnyTask"] = _union({t: name[c] for t, c in tasks.items()}, aliases, "A task.")
     definitions["AnyTrigger"] = _union({t: name[c] for t, c in TRIGGERS.items()}, {}, "A trigger.")
     definitions["AnyCondition"] = _conditions({n: name[c] for n, c in ALL_CONDITIONS.items()})
@@ -83,11 +84,14 @@ def _conditions(classes: dict[str, str]) -> dict[str, Any]:
 
 def _inputs(definitions: dict[str, Any]) -> dict[str, Any]:
     """An input, chosen by its `type` (STRING, INT, ...)."""
-    from pydantic import TypeAdapter
+    from typing import Annotated
+
+    from pydantic import Field, TypeAdapter
 
     from flowrun.model.inputs import InputSpec
 
-    schema = TypeAdapter(InputSpec).json_schema(by_alias=True, ref_template="#/definitions/{model}")
+    discriminated = Annotated[InputSpec, Field(discriminator="type")]
+    schema = TypeAdapter(discriminated).json_schema(by_alias=True, ref_template="#/definitions/{model}")
     definitions.update(schema.pop("$defs", {}))
     mapping = schema.get("discriminator", {}).get("mapping", {})
     return {"type": "object", "required": ["type"], "description": "A flow input.",

@@ -20,7 +20,7 @@ TASK_GROUPS = (("tasks", "tasks"), ("errors", "errors"), ("finally", "finally_")
                ("afterExecution", "after_execution"))
 
 
-def field_names(model: type[BaseModel]) -> set[str]:
+def field_names(model: type[Any]) -> set[str]:
     names: set[str] = set()
     for name, info in model.model_fields.items():
         names.add(name)

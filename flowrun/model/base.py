@@ -6,8 +6,7 @@ import sys
 import types
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from flowrun.model.lite import CAMEL, AliasChoices, ConfigDict, Field, Model
 
 
 def _no_pydantic_plugins() -> None:
@@ -31,11 +30,12 @@ def _no_pydantic_plugins() -> None:
 _no_pydantic_plugins()
 
 
-class Strict(BaseModel):
-    """A config model: camelCase in YAML, snake_case in Python, unknown keys rejected."""
+class Strict(Model):
+    """A config model: camelCase in YAML, snake_case in Python, unknown keys rejected (a plain class at run time:
+    see flowrun/model/lite.py)."""
 
     model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, arbitrary_types_allowed=True,
+        extra="forbid", alias_generator=CAMEL, populate_by_name=True, arbitrary_types_allowed=True,
         defer_build=True,
     )
 

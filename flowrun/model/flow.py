@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
-
 from flowrun.model.base import PluginDefault, RetrySpec, Strict
+from flowrun.model.lite import Field, field_validator
 from flowrun.tasks.base import Task
 
 FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")

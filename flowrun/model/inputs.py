@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Annotated, Any, Literal, Union
-
-from pydantic import Field, field_validator, model_validator
+from typing import Any, Literal, Union
 
 from flowrun.durations import DurationError, parse_duration
 from flowrun.model.base import Strict
+from flowrun.model.lite import field_validator, model_validator
 
 INPUT_ID = re.compile(r"[a-zA-Z0-9][.a-zA-Z0-9_-]*")
 
@@ -312,13 +311,11 @@ class EmailInput(BaseInput):
     type: Literal["EMAIL"]
 
 
-InputSpec = Annotated[
-    Union[
-        StringInput, IntInput, FloatInput, BooleanInput, DateInput, DateTimeInput, TimeInput, DurationInput,
-        SelectInput, MultiselectInput, EnumInput, ArrayInput, JsonInput, YamlInput, FileInput, UriInput,
-        SecretInput, EmailInput,
-    ],
-    Field(discriminator="type"),
+#: an input, chosen by its `type` (the JSON schema makes it a discriminated union: flowrun/schema.py)
+InputSpec = Union[
+    StringInput, IntInput, FloatInput, BooleanInput, DateInput, DateTimeInput, TimeInput, DurationInput,
+    SelectInput, MultiselectInput, EnumInput, ArrayInput, JsonInput, YamlInput, FileInput, UriInput,
+    SecretInput, EmailInput,
 ]
 
 _MODELS: dict[str, type[BaseInput]] = {
@@ -326,7 +323,7 @@ _MODELS: dict[str, type[BaseInput]] = {
     for model in (StringInput, IntInput, FloatInput, BooleanInput, DateInput, DateTimeInput, TimeInput,
                   DurationInput, SelectInput, MultiselectInput, EnumInput, ArrayInput, JsonInput, YamlInput,
                   FileInput, UriInput, SecretInput, EmailInput)
-    for name in model.model_fields["type"].annotation.__args__  # type: ignore[union-attr]
+    for name in re.findall(r"[\"'](\w+)[\"']", model.__annotations__["type"])  # `Literal['BOOLEAN', 'BOOL']`
 }
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from flowrun.errors import Problem
 from flowrun.model.document import Document, Path_
+from flowrun.model.lite import is_model
 
 
 def pydantic_problems(doc: Document, exc: ValidationError, base: Path_, where: str | None,
-                      model: type[BaseModel]) -> list[Problem]:
+                      model: type[Any]) -> list[Problem]:
     errors = exc.errors()
     typos = _typos(errors, model)
     problems = []
@@ -31,7 +32,7 @@ def pydantic_problems(doc: Document, exc: ValidationError, base: Path_, where: s
     return problems
 
 
-def _typos(errors: list[Any], model: type[BaseModel]) -> dict[tuple, tuple]:
+def _typos(errors: list[Any], model: type[Any]) -> dict[tuple, tuple]:
     """Unknown property location -> the property it most likely misspells (case-insensitive)."""
     from flowrun.templating.check import closest
 
@@ -51,7 +52,7 @@ def _clean(loc: Any) -> tuple:
     return tuple(part for part in loc if not (isinstance(part, str) and "[" in part))
 
 
-def _unknown_property(loc: tuple, typo: tuple | None, model: type[BaseModel]) -> str:
+def _unknown_property(loc: tuple, typo: tuple | None, model: type[Any]) -> str:
     name = ".".join(str(p) for p in loc)
     if typo is not None:
         return f"unknown property '{name}'; did you mean '{typo[-1]}'?"
@@ -59,13 +60,13 @@ def _unknown_property(loc: tuple, typo: tuple | None, model: type[BaseModel]) ->
     return f"unknown property '{name}' (valid properties: {valid})" if valid else f"unknown property '{name}'"
 
 
-def _property_names(model: type[BaseModel] | None) -> set[str]:
+def _property_names(model: type[Any] | None) -> set[str]:
     if model is None:
         return set()
     return {info.alias or name for name, info in model.model_fields.items() if name != "type"}
 
 
-def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+def _model_at(model: type[Any], loc: tuple) -> type | None:
     """The nested model at `loc` (field names, list indexes skipped), or None when not a model."""
     import typing
 
@@ -73,12 +74,12 @@ def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
     for part in loc:
         if isinstance(part, int):
             continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        if not is_model(current):
             return None
         info = next((i for n, i in current.model_fields.items() if part in (n, i.alias)), None)
         if info is None:
             return None
         candidates = [info.annotation, *typing.get_args(info.annotation)]
         candidates += [arg for c in candidates for arg in typing.get_args(c)]
-        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+        current = next((c for c in candidates if is_model(c)), None)
+    return current if is_model(current) else None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import field_validator, model_validator
-
 from flowrun.model.base import Strict
+from flowrun.model.lite import field_validator, model_validator
 
 CORE = "io.kestra.plugin.core"
 

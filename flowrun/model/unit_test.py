@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
-
 from flowrun.model.base import Strict
+from flowrun.model.lite import Field, model_validator
 
 UNIT_TEST_TYPE = "io.kestra.core.tests.flow.UnitTest"
 #: the assertion operators, by their YAML name (Kestra's older `equalsTo`/`notEqualsTo` spellings included)

@@ -6,10 +6,9 @@ import os
 import re
 from typing import Literal
 
-from pydantic import ValidationError, field_validator
-
 from flowrun.errors import UsageError
 from flowrun.model.base import Strict
+from flowrun.model.lite import field_validator
 
 ENV_TYPE = "FLOWRUN_EXECUTOR"
 ENV_BROKER = "FLOWRUN_BROKER"
@@ -92,6 +91,8 @@ def effective(configured: ExecutorSettings | None) -> ExecutorSettings:
         changes["type"] = "celery"
     if not changes:
         return settings
+    from pydantic import ValidationError
+
     try:
         return ExecutorSettings.model_validate({**settings.model_dump(), **changes})
     except ValidationError as exc:

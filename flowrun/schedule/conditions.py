@@ -8,10 +8,9 @@ from datetime import date as Date
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from pydantic import Field, ValidationError
-
 from flowrun.errors import ExitCode, FlowrunError
 from flowrun.model.base import Strict
+from flowrun.model.lite import Field
 
 PREFIXES = ("io.kestra.plugin.core.condition.", "io.kestra.core.models.conditions.types.")
 DAYS = tuple(calendar.day_name[i].upper() for i in range(7))  # MONDAY .. SUNDAY
@@ -284,6 +283,8 @@ def build_condition(raw: Any) -> Condition:
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         raise ConditionError("a condition must be a mapping with a `type`")
     cls = condition_class(raw["type"])
+    from pydantic import ValidationError
+
     try:
         return cls.model_validate(raw)
     except ValidationError as exc:

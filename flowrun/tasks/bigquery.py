@@ -7,14 +7,13 @@ import re
 import uuid
 from typing import Any
 
-from pydantic import Field
-
 from flowrun.durations import DurationError, parse_duration
 from flowrun.errors import FlowrunError, TaskError
 from flowrun.gcp import bqmodels, clients
 from flowrun.gcp.bqjobs import JobRunner, api_retry
 from flowrun.gcp.errors import api_error, api_failures
 from flowrun.gcp.task import GcpTask
+from flowrun.model.lite import Field
 from flowrun.tasks.base import RunContext
 
 IF_EXISTS = ("ERROR", "UPDATE", "SKIP")

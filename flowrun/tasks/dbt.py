@@ -7,8 +7,7 @@ import shlex
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import field_validator
-
+from flowrun.model.lite import field_validator
 from flowrun.tasks.base import RunContext, Strict
 from flowrun.tasks.scripts import AttemptHooks, ScriptTask
 

@@ -9,8 +9,6 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
 from flowrun.errors import TaskError, TaskKilled
 from flowrun.jdbc.cells import make_converter
 from flowrun.jdbc.errors import sql_error
@@ -19,6 +17,7 @@ from flowrun.jdbc.params import bind_named
 from flowrun.jdbc.split import split_sql
 from flowrun.jdbc.url import DuckTarget, JdbcUrlError, parse_duckdb_url
 from flowrun.jdbc.watch import interrupt_on
+from flowrun.model.lite import Field
 from flowrun.tasks.base import RunContext
 
 if TYPE_CHECKING:

@@ -6,11 +6,10 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import field_validator
-
 from flowrun.errors import FlowrunError, TaskError
 from flowrun.model.base import Strict
 from flowrun.model.execution import State
+from flowrun.model.lite import field_validator
 from flowrun.tasks.base import RunContext, Task
 
 if TYPE_CHECKING:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, field_validator, model_validator
-
 from flowrun.errors import TaskError
 from flowrun.model.base import Strict
 from flowrun.model.execution import State, final_state
+from flowrun.model.lite import Field, field_validator, model_validator
 from flowrun.tasks.base import Task
 
 if TYPE_CHECKING:

@@ -6,11 +6,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, PrivateAttr, field_validator
-
 from flowrun.errors import TaskError
 from flowrun.model.base import Strict
 from flowrun.model.execution import State
+from flowrun.model.lite import Field, PrivateAttr, field_validator
 from flowrun.tasks.base import RunContext, Task
 from flowrun.tasks.flowable import SubflowCall
 

@@ -7,13 +7,12 @@ import posixpath
 import uuid
 from typing import Any
 
-from pydantic import Field
-
 from flowrun.errors import FlowrunError, TaskError, TaskKilled
 from flowrun.gcp import blobs, clients
 from flowrun.gcp.errors import api_error
 from flowrun.gcp.task import GcpTask
 from flowrun.gcp.uris import GcsPath, GcsUriError, object_uri, parse_gs_uri
+from flowrun.model.lite import Field
 from flowrun.tasks.base import RunContext
 
 LISTING_TYPES = ("DIRECTORY", "RECURSIVE")

@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
-from pydantic import Field
-
 from flowrun.durations import DurationError, parse_duration
 from flowrun.errors import TaskError, TaskKilled
 from flowrun.model.base import Strict
+from flowrun.model.lite import Field
 from flowrun.tasks.base import RunContext, Task
 
 if TYPE_CHECKING:

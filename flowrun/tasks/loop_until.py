@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field
-
 from flowrun.errors import TaskError
 from flowrun.model.base import Strict
 from flowrun.model.execution import FAILED_LIKE, State, utcnow
+from flowrun.model.lite import Field
 from flowrun.tasks.base import Task
 from flowrun.tasks.flowable import Flowable
 

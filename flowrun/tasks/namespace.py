@@ -6,10 +6,8 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-from pydantic import model_validator
-from pydantic_core import PydanticCustomError
-
 from flowrun.errors import FlowrunError, TaskError
+from flowrun.model.lite import model_validator
 from flowrun.tasks.base import RunContext, Task
 from flowrun.tasks.props import choice, flag, mapping, strings, text
 
@@ -60,6 +58,8 @@ class UploadFiles(Task):
     @model_validator(mode="after")
     def _something(self) -> UploadFiles:
         if self.files is None and self.files_map is None:
+            from pydantic_core import PydanticCustomError
+
             raise PydanticCustomError("files_or_map", "set `files` (globs of working-directory files) or "
                                       "`filesMap` (namespace path: kestra:// URI)")
         return self

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, field_validator, model_validator
-
 from flowrun.model.execution import State
+from flowrun.model.lite import Field, field_validator, model_validator
 from flowrun.tasks.base import Task
 from flowrun.tasks.flowable import Flowable
 

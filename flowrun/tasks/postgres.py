@@ -7,8 +7,6 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
 from flowrun.errors import TaskError, TaskKilled
 from flowrun.jdbc.cells import IntervalText, make_converter
 from flowrun.jdbc.errors import sql_error
@@ -17,6 +15,7 @@ from flowrun.jdbc.params import bind_named
 from flowrun.jdbc.split import split_sql
 from flowrun.jdbc.url import JdbcUrlError, PgTarget, parse_postgres_url, sslmode_from_property
 from flowrun.jdbc.watch import interrupt_on
+from flowrun.model.lite import Field
 from flowrun.tasks.base import RunContext, Task
 
 if TYPE_CHECKING:

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from pydantic import Field, field_validator
-
 from flowrun.durations import DurationError, parse_duration
 from flowrun.errors import TaskError, TaskKilled
 from flowrun.model.base import Strict
+from flowrun.model.lite import Field, field_validator
 from flowrun.scripts import files as script_files
 from flowrun.scripts.environment import Environment, prepare_environment
 from flowrun.scripts.process import ProcessResult, run_program

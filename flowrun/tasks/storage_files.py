@@ -10,9 +10,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
-from pydantic import Field
-
 from flowrun.errors import FlowrunError, TaskError
+from flowrun.model.lite import Field
 from flowrun.tasks.base import RunContext, Task
 from flowrun.tasks.props import flag, integer, mapping, strings, text
 

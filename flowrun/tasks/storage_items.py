@@ -8,9 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
 from flowrun.errors import TaskError
+from flowrun.model.lite import Field
 from flowrun.tasks.base import RunContext, Task
 from flowrun.tasks.props import choice
 from flowrun.tasks.storage_files import source_path

@@ -89,8 +89,9 @@ def test_the_options_are_the_typer_commands_own() -> None:
 
 
 def test_a_cached_run_imports_no_typer(tmp_path: Path) -> None:
-    """The fast path end to end: `flowrun run` of a cached flow never imports typer (nor PyYAML), nor the state
-    records that only schedules, purges and listings use (their dataclasses cost ~4 ms to create)."""
+    """The fast path end to end: `flowrun run` of a cached flow never imports typer (nor PyYAML), nor pydantic (its
+    models are plain classes: flowrun/model/lite.py), nor the state records that only schedules, purges and
+    listings use (their dataclasses cost ~4 ms to create)."""
     import os
     import subprocess
     import sys
@@ -102,14 +103,14 @@ def test_a_cached_run_imports_no_typer(tmp_path: Path) -> None:
                                                    encoding="utf-8")
     probe = ("import sys, atexit\n"
              "atexit.register(lambda: print('MODULES', ','.join(m for m in ('typer', 'yaml', 'flowrun.validate',"
-             " 'flowrun.state.records')"
+             " 'flowrun.state.records', 'pydantic')"
              " if m in sys.modules), file=sys.stderr))\n"
              "sys.argv = ['flowrun', 'run', 'flows/hello.yaml']\nfrom flowrun.cli import main\nmain()\n")
     env = {**os.environ, "FLOWRUN_HOME": str(tmp_path / "home")}
     runs = [subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
             for _ in range(2)]
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
-    assert "MODULES yaml,flowrun.validate" in runs[0].stderr  # the cold run parses and validates
+    assert "MODULES yaml,flowrun.validate,pydantic" in runs[0].stderr  # the cold run parses and validates
     assert "MODULES \n" in runs[1].stderr or runs[1].stderr.rstrip().endswith("MODULES")
 
 
