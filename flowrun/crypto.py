@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -186,7 +185,7 @@ class Cipher:
 
         self.key_path.parent.mkdir(parents=True, exist_ok=True)
         key = Fernet.generate_key()
-        tmp = self.key_path.parent / f".{KEY_FILE}.{os.getpid()}.{uuid.uuid4().hex}"
+        tmp = self.key_path.parent / f".{KEY_FILE}.{os.getpid()}.{os.urandom(16).hex()}"
         try:
             _write_exclusive(tmp, key)
             os.link(tmp, self.key_path)
@@ -272,7 +271,7 @@ def rotate_key(cipher: Cipher, rewrite: Callable[[Callable[[str], str], str], in
 
 def _write_replacing(path: Path, data: bytes) -> None:
     """Write `path` (mode 0600) atomically: a private temporary file, flushed, then renamed over it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(16).hex()}")
     _write_exclusive(tmp, data)
     os.replace(tmp, path)
     _fsync_dir(path.parent)

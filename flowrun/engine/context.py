@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
+import os
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -126,7 +125,7 @@ class TaskContext:
         if self._workdir is None:
             base = self.executor.services.project.home / "tmp"
             base.mkdir(parents=True, exist_ok=True)
-            self._workdir = Path(tempfile.mkdtemp(prefix=f"{self.task_id}-", dir=base))
+            self._workdir = private_dir(base, f"{self.task_id}-")
         return self._workdir
 
     def commit_files(self) -> None:
@@ -136,6 +135,8 @@ class TaskContext:
 
     def cleanup(self) -> None:
         if self._workdir is not None:
+            import shutil
+
             shutil.rmtree(self._workdir, ignore_errors=True)
 
     def kv(self) -> KVStore:
@@ -282,3 +283,15 @@ def readable_prefixes(execution: Any, own: str) -> tuple[str, ...]:
         parent = execution_prefix(trigger["namespace"], trigger["flowId"], trigger.get("executionId") or execution.parent_id)
         return (own, parent)
     return (own,)
+
+
+def private_dir(base: Path, prefix: str) -> Path:
+    """A new directory under `base` that only this user can read, with an unguessable name (what
+    `tempfile.mkdtemp` makes, without importing tempfile, shutil and random: ~3 ms of a cached run)."""
+    while True:
+        path = base / f"{prefix}{os.urandom(6).hex()}"
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        return path

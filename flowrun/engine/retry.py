@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from flowrun.model.execution import TaskRun, utcnow
@@ -32,6 +31,8 @@ def next_delay(policy: Any, taskrun: TaskRun) -> float | None:
         if policy.max_interval:
             delay = min(delay, _seconds(policy.max_interval))
     elif kind == "random":
+        import random
+
         low, high = _seconds(policy.min_interval), _seconds(policy.max_interval)
         delay = random.uniform(low, high) if high > low else low
     else:

@@ -203,12 +203,6 @@ class Model:
             copied.__lite_set__ = copied.model_fields_set | set(update)
         return copied
 
-    def __getattr__(self, name: str) -> Any:
-        extra = getattr(self, "__lite_extra__", None) if not name.startswith("__lite_") else None
-        if extra is not None and name in extra:
-            return extra[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def __iter__(self) -> Iterator[tuple[str, Any]]:
         yield from ((name, self.__dict__[name]) for name in self.__lite_fields__ if name in self.__dict__)
         yield from (getattr(self, "__lite_extra__", None) or {}).items()
@@ -216,7 +210,7 @@ class Model:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return bool(self.__dict__ == other.__dict__ and self.model_extra == other.model_extra)
+        return bool(self.__dict__ == other.__dict__)
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as a pydantic model that is not frozen
 
@@ -252,8 +246,9 @@ def _fill(obj: Any, validated: Any) -> Any:
     if private:
         state.update(private)
     obj.__lite_set__ = set(validated.__pydantic_fields_set__)
-    if validated.__pydantic_extra__ is not None:
+    if validated.__pydantic_extra__ is not None:  # read as attributes too, as pydantic's are
         obj.__lite_extra__ = dict(validated.__pydantic_extra__)
+        state.update(validated.__pydantic_extra__)
     return obj
 
 

@@ -6,7 +6,6 @@ import json
 import os
 import sqlite3
 import time
-import uuid
 from pathlib import Path
 
 from flowrun.errors import StateError
@@ -93,9 +92,9 @@ def write_marker(db_path: Path) -> None:
     marker = marker_path(db_path)
     if marker.is_file():
         return
-    body = json.dumps({"id": uuid.uuid4().hex, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    body = json.dumps({"id": os.urandom(16).hex(), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                        "db": db_path.name, "note": "flowrun refuses to recreate the state DB while this file exists"})
-    tmp = marker.with_name(f".{marker.name}.{os.getpid()}.{uuid.uuid4().hex}")
+    tmp = marker.with_name(f".{marker.name}.{os.getpid()}.{os.urandom(16).hex()}")
     tmp.write_text(body + "\n", encoding="utf-8")
     os.replace(tmp, marker)
 

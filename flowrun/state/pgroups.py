@@ -5,8 +5,11 @@ from __future__ import annotations
 import functools
 import os
 import signal
-import subprocess
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 KILL_GRACE_S = 2.0
 _BOOT_ID = "/proc/sys/kernel/random/boot_id"

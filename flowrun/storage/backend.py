@@ -5,8 +5,6 @@ from __future__ import annotations
 import builtins
 import hashlib
 import os
-import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -105,7 +103,7 @@ def file_md5(path: Path) -> str:
 def write_atomically(dest: Path, fill: Callable[[Path], object]) -> None:
     """Create `dest` (parents too) through a temporary sibling: `fill(tmp_path)` writes it, then it is renamed."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
+    tmp = dest.with_name(f".{dest.name}.{os.urandom(16).hex()}.tmp")
     try:
         fill(tmp)
         os.replace(tmp, dest)
@@ -136,9 +134,13 @@ class LocalBackend:
         if isinstance(source, bytes):
             write_atomically(self.path(key), lambda tmp: tmp.write_bytes(source))
         else:
+            import shutil
+
             write_atomically(self.path(key), lambda tmp: shutil.copyfile(source, tmp))
 
     def get(self, key: str, dest: Path) -> None:
+        import shutil
+
         source = self._existing(key)
         write_atomically(dest, lambda tmp: shutil.copyfile(source, tmp))
 
@@ -185,5 +187,7 @@ class LocalBackend:
         keys = self.list(prefix)
         top = self.path(prefix)
         if prefix and top.is_dir():
+            import shutil
+
             shutil.rmtree(top)
         return keys

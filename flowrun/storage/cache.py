@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
-import shutil
 import threading
-import uuid
 from pathlib import Path
 
 _CREATED: dict[Path, Path] = {}
@@ -23,7 +21,7 @@ def process_cache_dir(home: Path) -> Path:
         if parent not in _CREATED:
             parent.mkdir(parents=True, exist_ok=True)
             _prune_dead(parent)
-            mine = parent / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            mine = parent / f"{os.getpid()}-{os.urandom(4).hex()}"
             mine.mkdir()
             atexit.register(_remove, mine, os.getpid())
             _CREATED[parent] = mine
@@ -32,6 +30,8 @@ def process_cache_dir(home: Path) -> Path:
 
 def _remove(path: Path, owner: int) -> None:
     if os.getpid() == owner:  # a forked child that exits normally leaves its parent's dir alone
+        import shutil
+
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -39,6 +39,8 @@ def _prune_dead(parent: Path) -> None:
     for entry in parent.iterdir():
         pid = entry.name.split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
+            import shutil
+
             shutil.rmtree(entry, ignore_errors=True)
 
 

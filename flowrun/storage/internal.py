@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
-import tempfile
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -110,6 +108,8 @@ class InternalStorage:
     def _cached(self, key: str) -> Path:
         """Where this process keeps its copy of a remote file (`key` is clean: it stays inside the cache dir)."""
         if self._cache_dir is None:
+            import tempfile
+
             self._cache_dir = process_cache_dir(Path(tempfile.gettempdir()) / "flowrun")
         base = self._cache_dir() if callable(self._cache_dir) else self._cache_dir
         return Path(base) / "files" / key
@@ -190,6 +190,8 @@ class InternalStorage:
         key = clean_key(f"{prefix}/{name}", f"file `{prefix}/{name}`")
         self.backend.put(key, local)
         if self.backend.local_file(key) is None:  # keep a copy: a later task in this process reads it locally
+            import shutil
+
             write_atomically(self._cached(key), lambda tmp: shutil.copyfile(local, tmp))
         return to_uri(key)
 
@@ -244,6 +246,8 @@ class InternalStorage:
             self._pending = {k for k in self._pending if not below(k, key)}
         cached = self._cached(key)
         if cached.is_dir():
+            import shutil
+
             shutil.rmtree(cached, ignore_errors=True)
         cached.unlink(missing_ok=True)
 

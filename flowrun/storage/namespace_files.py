@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -138,6 +137,8 @@ class NamespaceFiles:
 
     def _copy_path(self, key: str) -> Path:
         if self._cache_dir is None:
+            import tempfile
+
             self._cache_dir = process_cache_dir(Path(tempfile.gettempdir()) / "flowrun")
         base = self._cache_dir() if callable(self._cache_dir) else self._cache_dir
         return Path(base) / "namespace_files" / key

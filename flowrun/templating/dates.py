@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import email.utils
 import re
 from collections.abc import Callable
 from typing import Any
@@ -67,6 +66,8 @@ def _from_string(text: str, tz: dt.tzinfo, existing: str | None) -> dt.datetime:
 def _from_existing_format(text: str, tz: dt.tzinfo, existing: str) -> dt.datetime:
     name = existing.lower()
     if name == "rfc_1123_date_time":
+        import email.utils  # imports socket: only for the dates that need it
+
         return email.utils.parsedate_to_datetime(text)
     if name in _FORMATTERS or name == "iso_instant":
         return _from_string(text, tz, None)

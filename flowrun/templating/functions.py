@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -198,8 +196,16 @@ def current_each_output(env: Any, outputs: Any = None) -> Any:
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
+def _uuid(env: Any) -> str:
+    import uuid  # ~3 ms (it imports platform): only for the templates that call uuid()
+
+    return str(uuid.uuid4())
+
+
 def friendly_id(env: Any) -> str:
     """A Kestra-style id: a random UUID written in base 62 (22 characters)."""
+    import uuid
+
     number, out = uuid.uuid4().int, []
     while number:
         number, rest = divmod(number, 62)
@@ -213,6 +219,8 @@ def random_int(env: Any, lower: Any = None, upper: Any = None) -> int:
     low, high = int(lower), int(upper)
     if low > high:
         raise EvalError("'lower' must be lower than 'upper'")
+    import random
+
     return low if low == high else random.randrange(low, high)
 
 
@@ -247,7 +255,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "fileURI": file_uri, "fileSize": file_size, "fileExists": file_exists, "isFileEmpty": is_file_empty,
     "now": dates.now_function, "fromJson": from_json, "json": from_json, "jsonDecode": from_json,
     "yaml": from_yaml, "fromIon": from_ion, "ionDecode": from_ion, "currentEachOutput": current_each_output,
-    "uuid": lambda env: str(uuid.uuid4()), "id": friendly_id, "randomInt": random_int,
+    "uuid": _uuid, "id": friendly_id, "randomInt": random_int,
     "printContext": lambda env: env.context(), "fetchContext": lambda env: env.context(),
     "max": lambda env, *v: _extreme(env, *v, pick_max=True),
     "min": lambda env, *v: _extreme(env, *v, pick_max=False),
