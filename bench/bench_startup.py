@@ -65,9 +65,10 @@ def cache_row(tiny: bool) -> dict[str, Any]:
             "timed": "one load, in a process that already imported everything (perf_counter)",
             "baseline": "load.load_flow: read, parse (PyYAML), validate (pydantic models, template checks)",
             "goal": "<= 0.1x the validation", "goal_ratio": 0.1, **result, "entry_bytes": size,
-            "note": "pickle of the Flow (pydantic instances are restored without validation; defer_build leaves "
-                    "their schemas unbuilt): the cache key itself (sha256 of the file, flowrun.yaml, the defaults "
-                    "and a stat of flowrun's 225 source files) is most of the restore time"}
+            "note": "pickle of the Flow, whose models are plain classes (flowrun/model/lite.py: restoring them "
+                    "imports no pydantic, and runs no validator); the restore time includes the cache key (sha256 of "
+                    "the file, flowrun.yaml and the defaults, and a stat of flowrun's source files computed once "
+                    "a process) and the file's read"}
 
 
 def _profile(root: Path, runs: int) -> dict[str, int]:

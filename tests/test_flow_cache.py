@@ -1,6 +1,6 @@
 """The validated-flow cache (flowrun/flow_cache.py): a second load of an unchanged flow file validates nothing,
-and each input of the validated result (the file, flowrun.yaml, a plugin default, flowrun's version and code)
-invalidates it exactly; a corrupt entry is rebuilt, never an error."""
+and each input of the validated result (the file, flowrun.yaml, a plugin default, flowrun's version and code,
+pydantic's version) invalidates it exactly; a corrupt entry is rebuilt, never an error."""
 
 from __future__ import annotations
 
@@ -108,6 +108,23 @@ def test_edited_flowrun_code_is_validated_again(project: Project, validations: l
     _load(project, path)
     real = flow_cache._source_files
     monkeypatch.setattr(flow_cache, "_source_files", lambda root: [*real(root), f"{root}/new.py\x000\x001\n"])
+    monkeypatch.setattr(flow_cache, "_fingerprint", None)
+    _load(project, path)
+    assert validations == ["hello.yaml", "hello.yaml"]
+
+
+def test_another_pydantic_is_validated_again(project: Project, validations: list[str], tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """What validation accepts depends on pydantic: the first `pydantic/version.py` on sys.path (its path, size and
+    mtime; found, not imported) is part of the key."""
+    import sys
+
+    path = project.flow_file("flow_cache/hello.yaml", "hello.yaml", message="one")
+    _load(project, path)
+    upgraded = tmp_path / "site" / "pydantic"
+    upgraded.mkdir(parents=True)
+    (upgraded / "version.py").write_text("VERSION = '99.0'\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "site"), *sys.path])
     monkeypatch.setattr(flow_cache, "_fingerprint", None)
     _load(project, path)
     assert validations == ["hello.yaml", "hello.yaml"]

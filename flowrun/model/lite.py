@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -26,6 +27,7 @@ _MISSING: Any = object()
 _CLASSVAR = re.compile(r"(\w+\.)?ClassVar\b")
 _TWINS: dict[type, type] = {}
 _PLAIN: dict[type, type] = {}
+_BUILDING = threading.RLock()  # re-entered: a twin's bases and fields build their own twins
 _OWN = ("__lite_fields__", "__lite_private__", "__lite_declared__", "__dict__", "__weakref__", "__annotations__")
 
 
@@ -253,9 +255,12 @@ def _fill(obj: Any, validated: Any) -> Any:
 
 
 def twin(cls: type) -> Any:
-    """The pydantic model `cls` validates with, built on first use."""
+    """The pydantic model `cls` validates with, built on first use (once: threads validating at once wait)."""
     found = _TWINS.get(cls)
-    return found if found is not None else _build_twin(cls)
+    if found is None:
+        with _BUILDING:
+            found = _TWINS.get(cls) or _build_twin(cls)
+    return found
 
 
 def _build_twin(cls: type) -> Any:

@@ -186,3 +186,22 @@ def _walk(values: list[Any], seen: list[Any]) -> None:
             _walk(list(value), seen)
         elif isinstance(value, dict):
             _walk(list(value.values()), seen)
+
+
+def test_only_the_validator_imports_pydantic_at_module_level() -> None:
+    """A module that imports pydantic when it is imported makes every run that imports it pay ~50 ms: models
+    declare themselves with flowrun/model/lite.py, and pydantic is imported where validation happens."""
+    import ast
+
+    allowed = {"flowrun/validate.py", "flowrun/model/problems.py"}
+    found = set()
+    for path in sorted((ROOT / "flowrun").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.If):  # `if TYPE_CHECKING:` imports cost nothing at run time
+                continue
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(name.split(".")[0] in ("pydantic", "pydantic_core") for name in names):
+                found.add(path.relative_to(ROOT).as_posix())
+    assert found == allowed
