@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from flowrun.plain import Plain
 
 
 class ExitCode:
@@ -29,16 +29,19 @@ EXIT_CODE_MEANINGS = {
 }
 
 
-@dataclass
-class Problem:
+class Problem(Plain):
     """One located problem: `file:line:col: where: message`. A "warning" does not make the flow invalid."""
 
-    message: str
-    file: str | None = None
-    line: int | None = None
-    column: int | None = None
-    where: str | None = None
-    severity: str = "error"
+    FIELDS = ("message", "file", "line", "column", "where", "severity")
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None, column: int | None = None,
+                 where: str | None = None, severity: str = "error") -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.where = where
+        self.severity = severity
 
     @property
     def is_error(self) -> bool:

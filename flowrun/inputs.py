@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from flowrun.errors import ExitCode, FlowrunError, InputError, Problem, UsageError
 from flowrun.model import inputs as m
 from flowrun.model.inputs import BaseInput, InputSpec, java_text
+from flowrun.plain import Plain
 
 Render = Callable[[Any, Mapping[str, Any]], Any]
 Upload = Callable[[str, Path], str]
@@ -92,15 +92,24 @@ def _read_inputs_file(path: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------- resolution
 
 
-@dataclass
-class ResolvedInputs:
+class ResolvedInputs(Plain):
     """The typed inputs of one execution."""
 
-    values: dict[str, Any] = field(default_factory=dict)  # nested on dotted ids, as `inputs.*` sees them
-    secret_ids: set[str] = field(default_factory=set)  # ids whose value must be masked
-    flat: dict[str, Any] = field(default_factory=dict)  # id -> value, in declaration order
-    unknown: list[str] = field(default_factory=list)  # supplied keys no input declares (dropped)
-    disabled: list[str] = field(default_factory=list)  # inputs left out by `dependsOn`
+    FIELDS = ("values", "secret_ids", "flat", "unknown", "disabled")
+
+    def __init__(self, values: dict[str, Any] | None = None, secret_ids: set[str] | None = None,
+                 flat: dict[str, Any] | None = None, unknown: list[str] | None = None,
+                 disabled: list[str] | None = None) -> None:
+        #: nested on dotted ids, as `inputs.*` sees them
+        self.values: dict[str, Any] = {} if values is None else values
+        #: ids whose value must be masked
+        self.secret_ids: set[str] = set() if secret_ids is None else secret_ids
+        #: id -> value, in declaration order
+        self.flat: dict[str, Any] = {} if flat is None else flat
+        #: supplied keys no input declares (dropped)
+        self.unknown: list[str] = [] if unknown is None else unknown
+        #: inputs left out by `dependsOn`
+        self.disabled: list[str] = [] if disabled is None else disabled
 
 
 def resolve_inputs(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flowrun.errors import InvalidFlowError, Problem, UsageError
 from flowrun.model.base import PluginDefault, Strict
 from flowrun.model.lite import field_validator
+from flowrun.plain import Plain
 from flowrun.scaleout.settings import ExecutorSettings, effective
 
 CONFIG_FILE = "flowrun.yaml"
@@ -100,11 +100,15 @@ class ProjectConfig(Strict):
         return value
 
 
-@dataclass
-class Project:
-    root: Path
-    config: ProjectConfig = field(default_factory=ProjectConfig)
-    home: Path = Path(".flowrun")
+class Project(Plain):
+    """A project: its root directory, its `flowrun.yaml` settings and its state dir."""
+
+    FIELDS = ("root", "config", "home")
+
+    def __init__(self, root: Path, config: ProjectConfig | None = None, home: Path = Path(".flowrun")) -> None:
+        self.root = root
+        self.config = ProjectConfig() if config is None else config
+        self.home = home
 
     @property
     def executor(self) -> ExecutorSettings:

@@ -6,16 +6,14 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flowrun.engine.launch import RunOptions, default_max_parallel
 from flowrun.engine.services import Services
 from flowrun.model.execution import Execution
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     admitted: bool  # False: the flow's concurrency limit ended it before it ran
     interrupted: bool  # Ctrl-C or SIGTERM stopped it
 

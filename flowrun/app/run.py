@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,21 +13,26 @@ from flowrun.engine.launch import RunOptions
 from flowrun.engine.services import Services, StartExecution
 from flowrun.errors import FlowrunError, InvalidFlowError, Problem, UsageError
 from flowrun.model.execution import TERMINAL, Execution, new_id
+from flowrun.plain import Plain
 from flowrun.project import resolve_flow_ref
 from flowrun.storage.location import publish_namespace_files
 
 __all__ = ["Run", "RunOptions", "finish", "run_flow", "start_execution", "subflow_starter"]
 
 
-@dataclass
-class Run:
+class Run(Plain):
     """A prepared execution of a flow (a `flowrun.engine.launch.PreparedRun`): `run()` runs it."""
 
-    flow: Any
-    execution: Execution
-    services: Services
-    options: RunOptions
-    manual_trigger: str | None = None  # `flowrun run --trigger ID`: the date run by hand counts for tick and backfill
+    FIELDS = ("flow", "execution", "services", "options", "manual_trigger")
+
+    def __init__(self, flow: Any, execution: Execution, services: Services, options: RunOptions,
+                 manual_trigger: str | None = None) -> None:
+        self.flow = flow
+        self.execution = execution
+        self.services = services
+        self.options = options
+        #: `flowrun run --trigger ID`: the date run by hand counts for tick and backfill
+        self.manual_trigger = manual_trigger
 
     def run(self) -> Execution:
         if self.manual_trigger and self.execution.trigger:
@@ -95,8 +99,8 @@ def _as_trigger(flow: Any, options: RunOptions, trigger_id: str, date: str | Non
     variables, labels, inputs, warning = trigger_for_manual_run(flow, trigger_id, date)
     if warning and notify:
         notify(f"warning: {warning}")
-    return replace(options, inputs={**inputs, **options.inputs}, labels={**labels, **options.labels},
-                   trigger=variables)
+    return options.replace(inputs={**inputs, **options.inputs}, labels={**labels, **options.labels},
+                           trigger=variables)
 
 
 def subflow_starter(depth: int) -> StartExecution:
@@ -106,7 +110,7 @@ def subflow_starter(depth: int) -> StartExecution:
 
 def _start_nested(ref: str, options: RunOptions, depth: int) -> Run:
     """A subflow's execution: it counts as deep in a Flow trigger chain as its parent."""
-    return start_execution(ref, replace(options, trigger_depth=depth))
+    return start_execution(ref, options.replace(trigger_depth=depth))
 
 
 def _set_inputs(execution: Execution, flow: Any, options: RunOptions, services: Services) -> None:

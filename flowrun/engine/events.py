@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import sys
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from flowrun.model.execution import Execution, TaskRun
+from flowrun.plain import Plain
 
 
-@dataclass
-class LogLine:
-    execution_id: str
-    task_run_id: str | None
-    task_id: str | None
-    attempt: int | None
-    level: str
-    timestamp: datetime
-    message: str
+class LogLine(Plain):
+    FIELDS = ("execution_id", "task_run_id", "task_id", "attempt", "level", "timestamp", "message")
+
+    def __init__(self, execution_id: str, task_run_id: str | None, task_id: str | None, attempt: int | None,
+                 level: str, timestamp: datetime, message: str) -> None:
+        self.execution_id = execution_id
+        self.task_run_id = task_run_id
+        self.task_id = task_id
+        self.attempt = attempt
+        self.level = level
+        self.timestamp = timestamp
+        self.message = message
 
 
 class Listener(Protocol):

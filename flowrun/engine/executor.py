@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -393,7 +392,7 @@ class Executor:
             ctx.cleanup()
         result = attempt_result(outcome, ctx.timed_out, task.timeout)
         if ctx.warned and result.state == State.SUCCESS:  # the task asked to end WARNING (Kestra's finalState)
-            result = replace(result, state=State.WARNING)
+            result = result.replace(state=State.WARNING)
         return result
 
     def _run_bounded(self, task: Task, ctx: TaskContext) -> dict[str, Any]:

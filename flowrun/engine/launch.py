@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any
+
+from flowrun.plain import Plain
 
 
 def default_max_parallel() -> int:
@@ -18,17 +19,26 @@ def default_max_parallel() -> int:
     return max(32, 8 * (os.cpu_count() or 1))
 
 
-@dataclass
-class RunOptions:
+class RunOptions(Plain):
     """How to run one execution of a flow: its inputs, labels, trigger and where it comes from."""
 
-    inputs: dict[str, Any] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
-    home: str | None = None
-    trigger: dict[str, Any] | None = None
-    listeners: list[Any] = field(default_factory=list)
-    max_parallel: int | None = None
-    parent_id: str | None = None
-    strict_inputs: set[str] = field(default_factory=set)  # supplied input ids that must be declared (typed by the user)
-    trigger_depth: int = 0  # how many Flow triggers led to this execution (a chain deeper than a cap is cut)
-    mocks: list[Any] = field(default_factory=list)  # flowrun.engine.mocks.TaskMock: tasks a unit test stands in for
+    FIELDS = ("inputs", "labels", "home", "trigger", "listeners", "max_parallel", "parent_id", "strict_inputs",
+              "trigger_depth", "mocks")
+
+    def __init__(self, inputs: dict[str, Any] | None = None, labels: dict[str, str] | None = None,
+                 home: str | None = None, trigger: dict[str, Any] | None = None, listeners: list[Any] | None = None,
+                 max_parallel: int | None = None, parent_id: str | None = None, strict_inputs: set[str] | None = None,
+                 trigger_depth: int = 0, mocks: list[Any] | None = None) -> None:
+        self.inputs: dict[str, Any] = {} if inputs is None else inputs
+        self.labels: dict[str, str] = {} if labels is None else labels
+        self.home = home
+        self.trigger = trigger
+        self.listeners: list[Any] = [] if listeners is None else listeners
+        self.max_parallel = max_parallel
+        self.parent_id = parent_id
+        #: supplied input ids that must be declared (typed by the user)
+        self.strict_inputs: set[str] = set() if strict_inputs is None else strict_inputs
+        #: how many Flow triggers led to this execution (a chain deeper than a cap is cut)
+        self.trigger_depth = trigger_depth
+        #: flowrun.engine.mocks.TaskMock: tasks a unit test stands in for
+        self.mocks: list[Any] = [] if mocks is None else mocks

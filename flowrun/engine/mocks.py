@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flowrun.engine.outcomes import Failure, capture
 from flowrun.model.execution import State, TaskRun
+from flowrun.plain import Plain
 
 if TYPE_CHECKING:
     from flowrun.tasks.base import Task
@@ -16,17 +16,21 @@ if TYPE_CHECKING:
 Executor = Any
 
 
-@dataclass
-class TaskMock:
+class TaskMock(Plain):
     """Stands in for task `task_id` (only its task run of loop value `value` when set); `outputs` are rendered
     with the task's variables plus `variables` (e.g. the test's `files`)."""
 
-    task_id: str
-    state: str = "SUCCESS"
-    outputs: dict[str, Any] = field(default_factory=dict)
-    value: str | None = None
-    description: str | None = None
-    variables: dict[str, Any] = field(default_factory=dict)
+    FIELDS = ("task_id", "state", "outputs", "value", "description", "variables")
+
+    def __init__(self, task_id: str, state: str = "SUCCESS", outputs: dict[str, Any] | None = None,
+                 value: str | None = None, description: str | None = None,
+                 variables: dict[str, Any] | None = None) -> None:
+        self.task_id = task_id
+        self.state = state
+        self.outputs: dict[str, Any] = {} if outputs is None else outputs
+        self.value = value
+        self.description = description
+        self.variables: dict[str, Any] = {} if variables is None else variables
 
 
 def find_mock(mocks: list[TaskMock], task_id: str, value: str | None) -> TaskMock | None:

@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from flowrun.errors import TaskError, TaskKilled
 from flowrun.model.execution import State
+from flowrun.plain import Plain
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Failure:
+class Failure(Plain):
     """An exception `capture` caught, as a value.
 
     `kind`: "error" (a TaskError: message, evidence and any outputs the task still gave), "killed" (TaskKilled),
     "interrupted" (Ctrl-C or SIGTERM) or "bug" (any other exception: `message` names its type).
     """
 
-    kind: Literal["error", "killed", "interrupted", "bug"]
-    message: str = ""
-    evidence: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    #: the exception's own `message` (a FlowrunError's, say), shown bare where a flowable fails
-    own_message: str | None = None
+    __slots__ = ("kind", "message", "evidence", "outputs", "own_message")
+    FIELDS = __slots__
+
+    def __init__(self, kind: Literal["error", "killed", "interrupted", "bug"], message: str = "",
+                 evidence: dict[str, Any] | None = None, outputs: dict[str, Any] | None = None,
+                 own_message: str | None = None) -> None:
+        self.kind = kind
+        self.message = message
+        self.evidence: dict[str, Any] = {} if evidence is None else evidence
+        self.outputs: dict[str, Any] = {} if outputs is None else outputs
+        #: the exception's own `message` (a FlowrunError's, say), shown bare where a flowable fails
+        self.own_message = own_message
 
 
 def capture(call: Callable[[], T], *, interrupts: bool = True, errors: bool = True) -> T | Failure:
@@ -47,18 +52,22 @@ def failure_of(exc: BaseException) -> Failure:
     return Failure("bug", f"{type(exc).__name__}: {exc}", own_message=getattr(exc, "message", None))
 
 
-@dataclass(frozen=True)
-class AttemptResult:
+class AttemptResult(Plain):
     """How one attempt ended: its state, the outputs it gave and, when it failed, the error and its evidence."""
 
-    state: State
-    outputs: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    evidence: dict[str, Any] = field(default_factory=dict)
-    #: Ctrl-C or SIGTERM reached the attempt: the whole execution stops
-    interrupted: bool = False
-    #: the Celery worker running it stopped beating (scale-out): it is resubmitted
-    lost: bool = False
+    __slots__ = ("state", "outputs", "error", "evidence", "interrupted", "lost")
+    FIELDS = __slots__
+
+    def __init__(self, state: State, outputs: dict[str, Any] | None = None, error: str | None = None,
+                 evidence: dict[str, Any] | None = None, interrupted: bool = False, lost: bool = False) -> None:
+        self.state = state
+        self.outputs: dict[str, Any] = {} if outputs is None else outputs
+        self.error = error
+        self.evidence: dict[str, Any] = {} if evidence is None else evidence
+        #: Ctrl-C or SIGTERM reached the attempt: the whole execution stops
+        self.interrupted = interrupted
+        #: the Celery worker running it stopped beating (scale-out): it is resubmitted
+        self.lost = lost
 
 
 def attempt_result(outcome: dict[str, Any] | Failure, timed_out: bool, timeout: str | None) -> AttemptResult:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from flowrun.engine.launch import RunOptions
+from flowrun.plain import Plain
 from flowrun.project import Project
 from flowrun.state.location import open_store
 from flowrun.state.protocol import StateStore
@@ -37,25 +37,31 @@ class PreparedRun(Protocol):
 StartExecution = Callable[[str, RunOptions], PreparedRun]
 
 
-@dataclass
-class Services:
-    project: Project
-    db: StateStore
-    storage: InternalStorage
-    namespace_files: NamespaceFiles
-    kv: KVStore
-    secrets: Secrets
-    masker: Masker
-    cipher: Cipher
-    envs: dict[str, str] = field(default_factory=dict)
-    globals: dict[str, Any] = field(default_factory=dict)
-    #: `StartExecution` for subflows, set by the layer that runs the execution
-    start_execution: StartExecution | None = None
-    #: with the Celery executor, runs one attempt on a worker: (executor, task, ctx) -> AttemptResult
-    #: (flowrun.engine.remote.RemoteAttempts); None runs every attempt in this process
-    dispatch: Callable[..., Any] | None = None
-    #: the Celery worker running this execution, recorded on its task runs (None: a local run)
-    worker_name: str | None = None
+class Services(Plain):
+    FIELDS = ("project", "db", "storage", "namespace_files", "kv", "secrets", "masker", "cipher", "envs", "globals",
+              "start_execution", "dispatch", "worker_name")
+
+    def __init__(self, project: Project, db: StateStore, storage: InternalStorage, namespace_files: NamespaceFiles,
+                 kv: KVStore, secrets: Secrets, masker: Masker, cipher: Cipher, envs: dict[str, str] | None = None,
+                 globals: dict[str, Any] | None = None, start_execution: StartExecution | None = None,
+                 dispatch: Callable[..., Any] | None = None, worker_name: str | None = None) -> None:
+        self.project = project
+        self.db = db
+        self.storage = storage
+        self.namespace_files = namespace_files
+        self.kv = kv
+        self.secrets = secrets
+        self.masker = masker
+        self.cipher = cipher
+        self.envs: dict[str, str] = {} if envs is None else envs
+        self.globals: dict[str, Any] = {} if globals is None else globals
+        #: `StartExecution` for subflows, set by the layer that runs the execution
+        self.start_execution = start_execution
+        #: with the Celery executor, runs one attempt on a worker: (executor, task, ctx) -> AttemptResult
+        #: (flowrun.engine.remote.RemoteAttempts); None runs every attempt in this process
+        self.dispatch = dispatch
+        #: the Celery worker running this execution, recorded on its task runs (None: a local run)
+        self.worker_name = worker_name
 
 
 def env_variables(environ: dict[str, str] | None = None) -> dict[str, str]:

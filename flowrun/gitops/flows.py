@@ -63,7 +63,7 @@ def validate_git_flows(flows: list[GitFlow], tree: GitTree, git_prefix: str, def
         try:
             load_flow(tree.files[rel], defaults)
         except InvalidFlowError as exc:
-            problems += [dataclasses.replace(p, file=flow.git_path) for p in exc.problems]
+            problems += [p.replace(file=flow.git_path) for p in exc.problems]
             continue
         valid.append(flow)
     if problems and not ignore_invalid:

@@ -94,7 +94,7 @@ def _validate(wanted: dict[str, Path], git_directory: str, project: Project) -> 
         try:
             load_flow(path, project.config.plugin_defaults)
         except InvalidFlowError as exc:
-            problems += [dataclasses.replace(p, file=prefix + rel) for p in exc.problems]
+            problems += [p.replace(file=prefix + rel) for p in exc.problems]
     if problems:
         raise InvalidFlowError(problems, hint="fix the flows in Git: nothing was pulled")
 

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from flowrun.errors import Problem
+from flowrun.plain import Plain
 
 Path_ = tuple[str | int, ...]
 
 
-@dataclass
-class Document:
+class Document(Plain):
     """A parsed YAML file: its data and where each part of it was written."""
 
-    data: Any
-    file: str
-    text: str
-    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    FIELDS = ("data", "file", "text", "positions")
+
+    def __init__(self, data: Any, file: str, text: str,
+                 positions: dict[Path_, tuple[int, int]] | None = None) -> None:
+        self.data = data
+        self.file = file
+        self.text = text
+        self.positions: dict[Path_, tuple[int, int]] = {} if positions is None else positions
 
     def locate(self, path: Path_) -> tuple[int | None, int | None]:
         """Line and column of `path`, or of its nearest located ancestor."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import string
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from flowrun.plain import Plain
 
 
 class State(StrEnum):
@@ -69,18 +70,18 @@ def final_state(states: Iterable[str]) -> State:
     return State.SUCCESS
 
 
-@dataclass
-class Attempt:
-    state: State
-    start_date: datetime
-    end_date: datetime | None = None
-    #: the Celery worker that ran it (scale-out), None when it ran in the process of the execution
-    worker: str | None = None
-    #: its worker stopped beating while it ran (killed, crashed, cut off): the attempt was resubmitted
-    lost: bool = False
+class Attempt(Plain):
+    FIELDS = ("state", "start_date", "end_date", "worker", "lost")
 
-    def __post_init__(self) -> None:
-        self.state = State(self.state)  # a record read back from the state DB holds the plain text
+    def __init__(self, state: State, start_date: datetime, end_date: datetime | None = None,
+                 worker: str | None = None, lost: bool = False) -> None:
+        self.state = State(state)  # a record read back from the state DB holds the plain text
+        self.start_date = start_date
+        self.end_date = end_date
+        #: the Celery worker that ran it (scale-out), None when it ran in the process of the execution
+        self.worker = worker
+        #: its worker stopped beating while it ran (killed, crashed, cut off): the attempt was resubmitted
+        self.lost = lost
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"state": self.state, "startDate": iso(self.start_date), "endDate": iso(self.end_date)}
@@ -91,31 +92,36 @@ class Attempt:
         return data
 
 
-@dataclass
-class TaskRun:
-    id: str
-    execution_id: str
-    task_id: str
-    task_type: str
-    seq: int
-    parent_id: str | None = None
-    value: str | None = None
-    iteration: int | None = None
-    state: State = State.CREATED
-    start_date: datetime = field(default_factory=utcnow)
-    end_date: datetime | None = None
-    outputs: dict[str, Any] = field(default_factory=dict)
-    attempts: list[Attempt] = field(default_factory=list)
-    error: str | None = None
-    #: values of the looping ancestors, outermost first (for outputs[task][v1][v2])
-    value_path: tuple[str, ...] = ()
-    #: every state the task run went through, with its date (Kestra's `state.histories`)
-    histories: list[dict[str, Any]] = field(default_factory=list)
-    #: the worker that ran its latest attempt (scale-out on Celery); None when it ran in this process
-    worker: str | None = None
+class TaskRun(Plain):
+    FIELDS = ("id", "execution_id", "task_id", "task_type", "seq", "parent_id", "value", "iteration", "state",
+              "start_date", "end_date", "outputs", "attempts", "error", "value_path", "histories", "worker")
 
-    def __post_init__(self) -> None:
-        self.state = State(self.state)  # a record read back from the state DB holds the plain text
+    def __init__(self, id: str, execution_id: str, task_id: str, task_type: str, seq: int,
+                 parent_id: str | None = None, value: str | None = None, iteration: int | None = None,
+                 state: State = State.CREATED, start_date: datetime | None = None,
+                 end_date: datetime | None = None, outputs: dict[str, Any] | None = None,
+                 attempts: list[Attempt] | None = None, error: str | None = None, value_path: tuple[str, ...] = (),
+                 histories: list[dict[str, Any]] | None = None, worker: str | None = None) -> None:
+        self.id = id
+        self.execution_id = execution_id
+        self.task_id = task_id
+        self.task_type = task_type
+        self.seq = seq
+        self.parent_id = parent_id
+        self.value = value
+        self.iteration = iteration
+        self.state = State(state)  # a record read back from the state DB holds the plain text
+        self.start_date = utcnow() if start_date is None else start_date
+        self.end_date = end_date
+        self.outputs: dict[str, Any] = {} if outputs is None else outputs
+        self.attempts: list[Attempt] = [] if attempts is None else attempts
+        self.error = error
+        #: values of the looping ancestors, outermost first (for outputs[task][v1][v2])
+        self.value_path = value_path
+        #: every state the task run went through, with its date (Kestra's `state.histories`)
+        self.histories: list[dict[str, Any]] = [] if histories is None else histories
+        #: the worker that ran its latest attempt (scale-out on Celery); None when it ran in this process
+        self.worker = worker
 
     def set_state(self, state: str) -> None:
         """The task run's new state; a change is appended to its histories."""
@@ -131,34 +137,42 @@ class TaskRun:
         }
 
 
-@dataclass
-class Execution:
-    id: str
-    namespace: str
-    flow_id: str
-    state: State = State.CREATED
-    start_date: datetime = field(default_factory=utcnow)
-    end_date: datetime | None = None
-    inputs: dict[str, Any] = field(default_factory=dict)
-    labels: list[tuple[str, str]] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    trigger: dict[str, Any] | None = None
-    task_runs: list[TaskRun] = field(default_factory=list)
-    histories: list[dict[str, Any]] = field(default_factory=list)
-    parent_id: str | None = None
-    original_id: str | None = None
-    error: str | None = None
-    secret_inputs: set[str] = field(default_factory=set)
-    flow_path: str | None = None
-    flow_source: str | None = None
-    flow_revision: int | None = None
-    #: `vars` as SetVariables and UnsetVariables left them (None: the flow's `variables`, unchanged). Recorded
-    #: with the execution, as Kestra records an execution's variables: a worker rendering a later task, a resume
-    #: and a restart see them
-    variables: dict[str, Any] | None = None
+class Execution(Plain):
+    FIELDS = ("id", "namespace", "flow_id", "state", "start_date", "end_date", "inputs", "labels", "outputs",
+              "trigger", "task_runs", "histories", "parent_id", "original_id", "error", "secret_inputs", "flow_path",
+              "flow_source", "flow_revision", "variables")
 
-    def __post_init__(self) -> None:
-        self.state = State(self.state)  # a record read back from the state DB holds the plain text
+    def __init__(self, id: str, namespace: str, flow_id: str, state: State = State.CREATED,
+                 start_date: datetime | None = None, end_date: datetime | None = None,
+                 inputs: dict[str, Any] | None = None, labels: list[tuple[str, str]] | None = None,
+                 outputs: dict[str, Any] | None = None, trigger: dict[str, Any] | None = None,
+                 task_runs: list[TaskRun] | None = None, histories: list[dict[str, Any]] | None = None,
+                 parent_id: str | None = None, original_id: str | None = None, error: str | None = None,
+                 secret_inputs: set[str] | None = None, flow_path: str | None = None, flow_source: str | None = None,
+                 flow_revision: int | None = None, variables: dict[str, Any] | None = None) -> None:
+        self.id = id
+        self.namespace = namespace
+        self.flow_id = flow_id
+        self.state = State(state)  # a record read back from the state DB holds the plain text
+        self.start_date = utcnow() if start_date is None else start_date
+        self.end_date = end_date
+        self.inputs: dict[str, Any] = {} if inputs is None else inputs
+        self.labels: list[tuple[str, str]] = [] if labels is None else labels
+        self.outputs: dict[str, Any] = {} if outputs is None else outputs
+        self.trigger = trigger
+        self.task_runs: list[TaskRun] = [] if task_runs is None else task_runs
+        self.histories: list[dict[str, Any]] = [] if histories is None else histories
+        self.parent_id = parent_id
+        self.original_id = original_id
+        self.error = error
+        self.secret_inputs: set[str] = set() if secret_inputs is None else secret_inputs
+        self.flow_path = flow_path
+        self.flow_source = flow_source
+        self.flow_revision = flow_revision
+        #: `vars` as SetVariables and UnsetVariables left them (None: the flow's `variables`, unchanged). Recorded
+        #: with the execution, as Kestra records an execution's variables: a worker rendering a later task, a
+        #: resume and a restart see them
+        self.variables = variables
 
     def set_state(self, state: str) -> None:
         self.state = State(state)

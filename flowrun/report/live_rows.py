@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from flowrun.model.execution import FAILED_LIKE, TERMINAL, TaskRun, utcnow
+from flowrun.plain import Plain
 
 ACTIVE_SHOWN = ("RUNNING", "RETRYING", "CREATED", "QUEUED", "PAUSED", "KILLING")
 
 
-@dataclass
-class LiveRow:
+class LiveRow(Plain):
     """One line of the live table: a task run (`note` summarises a collapsed group) or `...` (no task run)."""
 
-    depth: int
-    taskrun: TaskRun | None
-    note: str = ""
+    FIELDS = ("depth", "taskrun", "note")
+
+    def __init__(self, depth: int, taskrun: TaskRun | None, note: str = "") -> None:
+        self.depth = depth
+        self.taskrun = taskrun
+        self.note = note
 
 
-@dataclass
-class Counts:
+class Counts(Plain):
     """The header's figures over every task run seen so far."""
 
-    total: int
-    done: int
-    running: int
-    failed: int
+    FIELDS = ("total", "done", "running", "failed")
+
+    def __init__(self, total: int, done: int, running: int, failed: int) -> None:
+        self.total = total
+        self.done = done
+        self.running = running
+        self.failed = failed
 
 
 def state_name(state: object) -> str:

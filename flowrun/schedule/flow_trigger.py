@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowrun.errors import FlowrunError
 from flowrun.model.execution import iso, utcnow
+from flowrun.plain import Plain
 from flowrun.schedule import trigger_state
 from flowrun.state.protocol import StateStore
 
@@ -127,16 +127,19 @@ def _short(type_name: str) -> str:
         return type_name
 
 
-@dataclass
-class TriggeredRun:
+class TriggeredRun(Plain):
     """A Flow trigger that an ended execution fires: the flow to run, with its inputs, labels and `trigger.*`."""
 
-    path: Path
-    flow: Any
-    trigger: FlowTrigger
-    inputs: dict[str, Any]
-    labels: dict[str, str]
-    variables: dict[str, Any]
+    FIELDS = ("path", "flow", "trigger", "inputs", "labels", "variables")
+
+    def __init__(self, path: Path, flow: Any, trigger: FlowTrigger, inputs: dict[str, Any], labels: dict[str, str],
+                 variables: dict[str, Any]) -> None:
+        self.path = path
+        self.flow = flow
+        self.trigger = trigger
+        self.inputs = inputs
+        self.labels = labels
+        self.variables = variables
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from flowrun.plain import Plain
 from flowrun.scripts.venvs import normalize_requirements, read_requirements_file
 
 _OPERATOR_CHARS = set("();<>|&")
@@ -14,17 +14,20 @@ _QUIET_FLAGS = {"-q", "--quiet", "-qq", "--no-cache-dir", "--disable-pip-version
                 "--root-user-action=ignore", "--progress-bar=off"}
 
 
-@dataclass
-class VenvPlan:
+class VenvPlan(Plain):
     """beforeCommands recognised as: create DIR, activate DIR, pip install requirements into it."""
 
-    venv_dir: str
-    python: str  # the command that created it (`python3`, `python`, or `uv`)
-    requirements: tuple[str, ...]
-    seed: bool
-    upgrade: bool = False
-    #: indexes (into the beforeCommands lines) that the cache replaces; the others run as written
-    served: list[int] = field(default_factory=list)
+    FIELDS = ("venv_dir", "python", "requirements", "seed", "upgrade", "served")
+
+    def __init__(self, venv_dir: str, python: str, requirements: tuple[str, ...], seed: bool, upgrade: bool = False,
+                 served: list[int] | None = None) -> None:
+        self.venv_dir = venv_dir
+        self.python = python  # the command that created it (`python3`, `python`, or `uv`)
+        self.requirements = requirements
+        self.seed = seed
+        self.upgrade = upgrade
+        #: indexes (into the beforeCommands lines) that the cache replaces; the others run as written
+        self.served: list[int] = [] if served is None else served
 
 
 def split_lines(before_commands: list[str]) -> list[str]:

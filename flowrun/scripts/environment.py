@@ -6,25 +6,28 @@ import hashlib
 import os
 import shutil
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flowrun.errors import TaskError
+from flowrun.plain import Plain
 from flowrun.scripts.before_commands import plan_venv
 from flowrun.scripts.interpreters import Interpreter, default_python, find_python, image_python_version, probe
 from flowrun.scripts.kestra_lib import expose_kestra
 from flowrun.scripts.venvs import VenvError, VenvSpec, ensure_venv, normalize_requirements
 
 
-@dataclass
-class Environment:
+class Environment(Plain):
     """What runs before the main commands, plus evidence about the interpreter and venv used."""
 
-    lines: list[str]
-    before: list[tuple[int, str]]
-    own_files: list[Path] = field(default_factory=list)
-    evidence: dict[str, Any] = field(default_factory=dict)
+    FIELDS = ("lines", "before", "own_files", "evidence")
+
+    def __init__(self, lines: list[str], before: list[tuple[int, str]], own_files: list[Path] | None = None,
+                 evidence: dict[str, Any] | None = None) -> None:
+        self.lines = lines
+        self.before = before
+        self.own_files: list[Path] = [] if own_files is None else own_files
+        self.evidence: dict[str, Any] = {} if evidence is None else evidence
 
     def line_text(self, index: int) -> str:
         return self.lines[index] if 0 <= index < len(self.lines) else "?"

@@ -8,14 +8,13 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 _VERSION_TAG = re.compile(r"^(\d+)(?:\.(\d+))?(?:\.\d+)?(?:[-_].*)?$")
 
 
-@dataclass(frozen=True)
-class Interpreter:
+class Interpreter(NamedTuple):
     """A working Python interpreter and its exact version (`3.11.7`)."""
 
     path: str

@@ -9,9 +9,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from flowrun.plain import Plain
 from flowrun.scripts.lifeline import GUARDIAN
 from flowrun.state.pgroups import group_alive, kill_group
 
@@ -24,17 +24,20 @@ GroupHook = Callable[[int], None]
 DRAIN_AFTER_EXIT_S = 0.3
 
 
-@dataclass
-class ProcessResult:
+class ProcessResult(Plain):
     """How a program ended."""
 
-    exit_code: int
-    timed_out: bool = False
-    cancelled: bool = False
-    duration_s: float = 0.0
-    stderr_tail: list[str] = field(default_factory=list)
-    stdout_lines: int = 0
-    stderr_lines: int = 0
+    FIELDS = ("exit_code", "timed_out", "cancelled", "duration_s", "stderr_tail", "stdout_lines", "stderr_lines")
+
+    def __init__(self, exit_code: int, timed_out: bool = False, cancelled: bool = False, duration_s: float = 0.0,
+                 stderr_tail: list[str] | None = None, stdout_lines: int = 0, stderr_lines: int = 0) -> None:
+        self.exit_code = exit_code
+        self.timed_out = timed_out
+        self.cancelled = cancelled
+        self.duration_s = duration_s
+        self.stderr_tail: list[str] = [] if stderr_tail is None else stderr_tail
+        self.stdout_lines = stdout_lines
+        self.stderr_lines = stderr_lines
 
 
 class _LineSplitter:

@@ -4,29 +4,35 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+from flowrun.plain import Plain
 
 _LINE = re.compile(r"^::(\{.*\})::$")
 LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"}
 
 
-@dataclass
-class Metric:
-    name: str
-    type: str
-    value: float
-    tags: dict[str, str] = field(default_factory=dict)
+class Metric(Plain):
+    FIELDS = ("name", "type", "value", "tags")
+
+    def __init__(self, name: str, type: str, value: float, tags: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.type = type
+        self.value = value
+        self.tags: dict[str, str] = {} if tags is None else tags
 
 
-@dataclass
-class ProtocolMessage:
+class ProtocolMessage(Plain):
     """What one protocol line carried."""
 
-    outputs: dict[str, Any] = field(default_factory=dict)
-    metrics: list[Metric] = field(default_factory=list)
-    logs: list[tuple[str, str]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    FIELDS = ("outputs", "metrics", "logs", "problems")
+
+    def __init__(self, outputs: dict[str, Any] | None = None, metrics: list[Metric] | None = None,
+                 logs: list[tuple[str, str]] | None = None, problems: list[str] | None = None) -> None:
+        self.outputs: dict[str, Any] = {} if outputs is None else outputs
+        self.metrics: list[Metric] = [] if metrics is None else metrics
+        self.logs: list[tuple[str, str]] = [] if logs is None else logs
+        self.problems: list[str] = [] if problems is None else problems
 
 
 def parse_line(line: str) -> ProtocolMessage | None:

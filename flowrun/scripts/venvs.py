@@ -12,11 +12,12 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from flowrun.errors import TaskError
+from flowrun.plain import Plain
 from flowrun.scripts.interpreters import Interpreter
 from flowrun.secrets import task_environ
 
@@ -32,8 +33,7 @@ class VenvError(TaskError):
         super().__init__(message, evidence)
 
 
-@dataclass(frozen=True)
-class VenvSpec:
+class VenvSpec(NamedTuple):
     """What a cached venv contains: an interpreter, requirements, and whether pip is seeded into it."""
 
     interpreter: Interpreter
@@ -49,15 +49,17 @@ class VenvSpec:
         return f"py{self.interpreter.minor}-{digest[:16]}"
 
 
-@dataclass
-class VenvInfo:
+class VenvInfo(Plain):
     """A ready venv and how it was obtained."""
 
-    path: Path
-    key: str
-    built: bool
-    seconds: float
-    log: list[str] = field(default_factory=list)
+    FIELDS = ("path", "key", "built", "seconds", "log")
+
+    def __init__(self, path: Path, key: str, built: bool, seconds: float, log: list[str] | None = None) -> None:
+        self.path = path
+        self.key = key
+        self.built = built
+        self.seconds = seconds
+        self.log: list[str] = [] if log is None else log
 
     @property
     def python(self) -> Path:

@@ -20,8 +20,10 @@ The rule for writing a migration, so that the same list runs on SQLite and on Po
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from string import Template
+from types import MappingProxyType
+from typing import NamedTuple
 
 BACKENDS = ("sqlite", "postgresql")
 #: how each backend spells the placeholders of the portable SQL
@@ -37,11 +39,10 @@ BOOTSTRAP = (
 )
 
 
-@dataclass(frozen=True)
-class Migration:
+class Migration(NamedTuple):
     version: str
     sql: str
-    per_backend: dict[str, str] = field(default_factory=dict)
+    per_backend: Mapping[str, str] = MappingProxyType({})
 
     def statements(self, backend: str) -> list[str]:
         """The migration's statements as `backend` runs them."""

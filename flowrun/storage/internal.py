@@ -7,10 +7,10 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+from flowrun.plain import Plain
 from flowrun.storage.backend import (
     LocalBackend,
     MissingFile,
@@ -263,13 +263,15 @@ class InternalStorage:
         return ScopedStorage(self, prefix, list(readable))
 
 
-@dataclass
-class ScopedStorage:
+class ScopedStorage(Plain):
     """One task run's view of internal storage (implements `flowrun.tasks.base.Storage`)."""
 
-    storage: InternalStorage
-    prefix: str
-    readable: list[str] = field(default_factory=list)
+    FIELDS = ("storage", "prefix", "readable")
+
+    def __init__(self, storage: InternalStorage, prefix: str, readable: list[str] | None = None) -> None:
+        self.storage = storage
+        self.prefix = prefix
+        self.readable: list[str] = [] if readable is None else readable
 
     def put_file(self, local_path: Path, name: str | None = None, *, hashed: bool = False) -> str:
         return self.storage.put_file(local_path, self.prefix, name, hashed=hashed)

@@ -6,12 +6,12 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flowrun.durations import DurationError, format_duration, parse_duration
 from flowrun.errors import ExitCode, FlowrunError
+from flowrun.plain import Plain
 from flowrun.state.protocol import StateStore
 
 if TYPE_CHECKING:
@@ -57,16 +57,18 @@ class KVConflictError(KVError):
     exit_code = ExitCode.FLOW_FAILED
 
 
-@dataclass
-class KVEntry:
+class KVEntry(Plain):
     """One stored value; `secret` entries are encrypted at rest and shown masked."""
 
-    key: str
-    type: str
-    value: Any
-    secret: bool
-    expires_at: str | None
-    updated_at: str
+    FIELDS = ("key", "type", "value", "secret", "expires_at", "updated_at")
+
+    def __init__(self, key: str, type: str, value: Any, secret: bool, expires_at: str | None, updated_at: str) -> None:
+        self.key = key
+        self.type = type
+        self.value = value
+        self.secret = secret
+        self.expires_at = expires_at
+        self.updated_at = updated_at
 
 
 def _now() -> datetime:

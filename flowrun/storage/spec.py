@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from flowrun.errors import UsageError
 
 
-@dataclass(frozen=True)
-class StorageSpec:
+class StorageSpec(NamedTuple):
     """A parsed `storage:` value: a directory, or a bucket and prefix."""
 
     path: Path | None = None

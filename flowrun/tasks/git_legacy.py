@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +168,7 @@ class Sync(GitTask):
             try:
                 load_flow(path, project.config.plugin_defaults)
             except InvalidFlowError as exc:
-                problems += [dataclasses.replace(p, file=flow.git_path) for p in exc.problems]
+                problems += [p.replace(file=flow.git_path) for p in exc.problems]
         if problems:
             raise InvalidFlowError(problems, hint="fix the flows in Git: nothing was synced")
         changes = plan_flow_changes(project, flows, namespace, False, True, (ctx.namespace, ctx.flow_id))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from flowrun.plain import Plain
 
 if TYPE_CHECKING:
     from flowrun.engine.services import Services
@@ -15,15 +16,18 @@ if TYPE_CHECKING:
     from flowrun.tasks.base import Task
 
 
-@dataclass
-class Scope:
+class Scope(Plain):
     """Where a task run sits: its loop values, parents and (inside WorkingDirectory) a shared dir."""
 
-    value_path: tuple[str, ...] = ()
-    parents: list[dict[str, Any]] = field(default_factory=list)
-    shared_dir: Path | None = None
-    parent_run: TaskRun | None = None
-    retry: Any = None
+    FIELDS = ("value_path", "parents", "shared_dir", "parent_run", "retry")
+
+    def __init__(self, value_path: tuple[str, ...] = (), parents: list[dict[str, Any]] | None = None,
+                 shared_dir: Path | None = None, parent_run: TaskRun | None = None, retry: Any = None) -> None:
+        self.value_path = value_path
+        self.parents: list[dict[str, Any]] = [] if parents is None else parents
+        self.shared_dir = shared_dir
+        self.parent_run = parent_run
+        self.retry = retry
 
     def child(self, parent_run: TaskRun) -> Scope:
         """The scope of a flowable's children: the flowable becomes their parent."""

@@ -6,7 +6,6 @@ import json
 import os
 import secrets
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -14,6 +13,7 @@ from flowrun.durations import DurationError, parse_duration
 from flowrun.errors import TaskError, TaskKilled
 from flowrun.model.base import Strict
 from flowrun.model.lite import Field, field_validator
+from flowrun.plain import Plain
 from flowrun.scripts import files as script_files
 from flowrun.scripts.environment import Environment, prepare_environment
 from flowrun.scripts.process import ProcessResult, run_program
@@ -313,15 +313,18 @@ class ScriptTask(Task):
         return TaskError(message, evidence=evidence, outputs=outputs)
 
 
-@dataclass
-class _Run:
+class _Run(Plain):
     """State of one attempt (tasks are shared models, so nothing is stored on them)."""
 
-    interpreter: list[str]
-    setup: Environment
-    hooks: AttemptHooks | None = None
-    program: str = ""
-    step: str | None = None
+    FIELDS = ("interpreter", "setup", "hooks", "program", "step")
+
+    def __init__(self, interpreter: list[str], setup: Environment, hooks: AttemptHooks | None = None,
+                 program: str = "", step: str | None = None) -> None:
+        self.interpreter = interpreter
+        self.setup = setup
+        self.hooks = hooks
+        self.program = program
+        self.step = step
 
 
 def _env_text(value: Any) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+
+from flowrun.plain import Plain
 
 from .errors import TemplateError
 
@@ -29,19 +30,25 @@ _PUNCT = "()[]{}?:.,="
 _PAIRS = {"(": ")", "[": "]", "{": "}"}
 
 
-@dataclass(slots=True)
-class Token:
-    kind: str  # name, num, str, interp, op, punct, end
-    value: object
-    line: int
+class Token(Plain):
+    __slots__ = ("kind", "value", "line")
+    FIELDS = __slots__
+
+    def __init__(self, kind: str, value: object, line: int) -> None:
+        self.kind = kind  # name, num, str, interp, op, punct, end
+        self.value = value
+        self.line = line
 
 
-@dataclass(slots=True)
-class Chunk:
-    kind: str  # text, print, tag
-    line: int
-    text: str = ""
-    tokens: list[Token] = field(default_factory=list)
+class Chunk(Plain):
+    __slots__ = ("kind", "line", "text", "tokens")
+    FIELDS = __slots__
+
+    def __init__(self, kind: str, line: int, text: str = "", tokens: list[Token] | None = None) -> None:
+        self.kind = kind  # text, print, tag
+        self.line = line
+        self.text = text
+        self.tokens: list[Token] = [] if tokens is None else tokens
 
 
 class _Source:

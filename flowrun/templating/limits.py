@@ -7,8 +7,7 @@ import contextvars
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flowrun.errors import TaskKilled
 
@@ -38,8 +37,7 @@ class LimitError(EvalError):
     """A template went over one of its resource bounds."""
 
 
-@dataclass(frozen=True)
-class Bounds:
+class Bounds(NamedTuple):
     """What the caller (a task attempt) lets rendering use: a cancel flag and a monotonic deadline."""
 
     cancel: threading.Event | None = None

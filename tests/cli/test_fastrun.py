@@ -91,7 +91,8 @@ def test_the_options_are_the_typer_commands_own() -> None:
 def test_a_cached_run_imports_no_typer(tmp_path: Path) -> None:
     """The fast path end to end: `flowrun run` of a cached flow never imports typer (nor PyYAML), nor pydantic (its
     models are plain classes: flowrun/model/lite.py), nor the state records that only schedules, purges and
-    listings use (their dataclasses cost ~4 ms to create)."""
+    listings use (their dataclasses cost ~4 ms to create), nor `dataclasses` and the `inspect` it imports (~13 ms:
+    the classes a run creates are plain, flowrun/plain.py)."""
     import os
     import subprocess
     import sys
@@ -103,7 +104,7 @@ def test_a_cached_run_imports_no_typer(tmp_path: Path) -> None:
                                                    encoding="utf-8")
     probe = ("import sys, atexit\n"
              "atexit.register(lambda: print('MODULES', ','.join(m for m in ('typer', 'yaml', 'flowrun.validate',"
-             " 'flowrun.state.records', 'pydantic')"
+             " 'flowrun.state.records', 'pydantic', 'dataclasses', 'inspect')"
              " if m in sys.modules), file=sys.stderr))\n"
              "sys.argv = ['flowrun', 'run', 'flows/hello.yaml']\nfrom flowrun.cli import main\nmain()\n")
     env = {**os.environ, "FLOWRUN_HOME": str(tmp_path / "home")}
