@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.errors import TaskError
 from flowrun.plain import Plain
-from flowrun.scripts.before_commands import plan_venv
-from flowrun.scripts.interpreters import Interpreter, default_python, find_python, image_python_version, probe
-from flowrun.scripts.kestra_lib import expose_kestra
-from flowrun.scripts.venvs import VenvError, VenvSpec, ensure_venv, normalize_requirements
+
+if TYPE_CHECKING:  # the interpreter and venv machinery is imported by the tasks that use it (not a plain shell task)
+    from flowrun.scripts.interpreters import Interpreter
 
 
 class Environment(Plain):
@@ -43,7 +40,7 @@ def _shim(state_dir: Path, interp: Interpreter) -> Path:
     if not (folder / "python3").exists():
         folder.mkdir(parents=True, exist_ok=True)
         for name in ("python", "python3"):
-            tmp = folder / f".{name}.{uuid.uuid4().hex}"
+            tmp = folder / f".{name}.{os.urandom(16).hex()}"
             tmp.unlink(missing_ok=True)
             tmp.symlink_to(interp.path)
             tmp.replace(folder / name)
@@ -52,6 +49,8 @@ def _shim(state_dir: Path, interp: Interpreter) -> Path:
 
 def choose_python(task: Any, ctx: Any, env: dict[str, str]) -> Interpreter | None:
     """The interpreter a Python task asked for (pythonVersion, else the image tag), else the PATH's python3."""
+    from flowrun.scripts.interpreters import default_python, find_python, image_python_version
+
     wanted = str(ctx.render(task.python_version)).strip() if task.python_version else None
     source = f"pythonVersion {wanted}"
     if not wanted:
@@ -78,6 +77,8 @@ def _dependencies(task: Any, ctx: Any, env: dict[str, str], interp: Interpreter,
     deps = task._list(ctx, task.dependencies, {})
     if not deps:
         return
+    from flowrun.scripts.venvs import VenvError, VenvSpec, ensure_venv, normalize_requirements
+
     reqs = normalize_requirements(deps) or tuple(sorted({d.strip() for d in deps if d.strip()}))
     spec = VenvSpec(interp, reqs)
     evidence["venv"] = str(ctx.state_dir / "venvs" / spec.key)
@@ -97,9 +98,16 @@ def _dependencies(task: Any, ctx: Any, env: dict[str, str], interp: Interpreter,
 def _serve_before_commands(ctx: Any, wd: Path, env: dict[str, str], lines: list[str],
                            evidence: dict) -> list[int] | None:
     """Serve a venv-building beforeCommands from the cache; the indexes it replaced, or None."""
+    from flowrun.scripts.before_commands import plan_venv
+
     plan = plan_venv(lines, wd)
     if plan is None:
         return None
+    import shutil
+
+    from flowrun.scripts.interpreters import probe
+    from flowrun.scripts.venvs import VenvError, VenvSpec, ensure_venv
+
     link = wd / plan.venv_dir
     if os.path.lexists(link):
         return None
@@ -129,6 +137,11 @@ def prepare_environment(task: Any, ctx: Any, wd: Path, env: dict[str, str], befo
     """Pick interpreters and venvs, update `env` in place, and say which beforeCommands still run."""
     evidence: dict[str, Any] = {}
     if task.python:
+        import shutil
+
+        from flowrun.scripts.interpreters import default_python
+        from flowrun.scripts.kestra_lib import expose_kestra
+
         env.update({"PYTHONUNBUFFERED": "true", "PIP_ROOT_USER_ACTION": "ignore",
                     "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
         interp = choose_python(task, ctx, env)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import tempfile
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -242,6 +240,8 @@ class ScriptTask(Task):
         markers = Path(interpreter[0]).name in _SHELLS and bool(setup.before)
         step_file = None
         if markers:
+            import tempfile
+
             fd, step_file = tempfile.mkstemp(prefix="flowrun-step-")
             os.close(fd)
             env["FLOWRUN_STEP_FILE"] = step_file
@@ -356,7 +356,7 @@ class _ScriptMixin:
         if self.script_runner is None:
             return [body]
         wd = Path(extra["workingDir"])
-        path = wd / f"{secrets.token_hex(8)}{self.script_suffix}"
+        path = wd / f"{os.urandom(8).hex()}{self.script_suffix}"
         path.write_text(body, encoding="utf-8")
         own.append(path)
         return [f"{self.script_runner} {path}"]
