@@ -1,4 +1,5 @@
-"""The validated-flow cache: a flow file's validated, defaults-applied `Flow`, kept under the state dir.
+"""The validated-flow cache: a flow file's validated, defaults-applied `Flow`, kept under the state dir; and,
+beside it, the project's validated `flowrun.yaml`.
 
 A later load of the same bytes skips YAML parsing and model validation: the entry is a pickle of the `Flow`,
 whose models are plain classes (flowrun/model/lite.py), so restoring it imports no pydantic. It measured
@@ -19,13 +20,15 @@ import pickle
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from flowrun.model.base import PluginDefault
     from flowrun.model.flow import Flow
 
 CACHE_DIR = "cache/flows"
+CONFIG_DIR = "cache/config"
+T = TypeVar("T")
 _FORMAT = b"flowrun-flow-cache 2\n"
 _fingerprint: bytes | None = None
 
@@ -84,14 +87,15 @@ def cache_key(path: Path, source: bytes, config: bytes, defaults: Sequence[Plugi
     return digest.digest()
 
 
-def entry_path(cache_root: Path, path: Path) -> Path:
-    """One entry per flow file (its resolved path hashed): a changed file overwrites its own entry."""
+def entry_path(cache_root: Path, path: Path, folder: str = CACHE_DIR) -> Path:
+    """One entry per file (its resolved path hashed): a changed file overwrites its own entry."""
     name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
-    return cache_root / CACHE_DIR / f"{name}.pickle"
+    return cache_root / folder / f"{name}.pickle"
 
 
-def read_entry(entry: Path, key: bytes) -> Flow | None:
-    """The cached Flow when the entry exists and holds exactly this key; None for anything else."""
+def read_entry(entry: Path, key: bytes, kind: type | None = None) -> Any:
+    """The cached value (a Flow unless `kind` is given) when the entry exists and holds exactly this key; None
+    for anything else."""
     try:
         blob = entry.read_bytes()
     except OSError:
@@ -100,19 +104,21 @@ def read_entry(entry: Path, key: bytes) -> Flow | None:
     if blob[:head] != _FORMAT + key:
         return None
     try:
-        flow = pickle.loads(blob[head:])
+        value = pickle.loads(blob[head:])
     except Exception:  # noqa: BLE001 - a corrupt entry of any kind is rebuilt, never an error
         return None
-    from flowrun.model.flow import Flow
+    if kind is None:
+        from flowrun.model.flow import Flow
 
-    return flow if isinstance(flow, Flow) else None
+        kind = Flow
+    return value if isinstance(value, kind) else None
 
 
-def write_entry(entry: Path, key: bytes, flow: Flow) -> None:
+def write_entry(entry: Path, key: bytes, value: Any) -> None:
     """Store the entry atomically (a temporary file renamed over it); a failure to store is ignored."""
     temporary = entry.with_name(f"{entry.name}.{os.getpid()}.tmp")
     try:
-        blob = _FORMAT + key + pickle.dumps(flow, protocol=pickle.HIGHEST_PROTOCOL)
+        blob = _FORMAT + key + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         entry.parent.mkdir(parents=True, exist_ok=True)
         temporary.write_bytes(blob)
         os.replace(temporary, entry)
@@ -133,3 +139,17 @@ def cached_flow(cache_root: Path, path: Path, source: bytes, config: bytes, defa
         flow = validate(source)
         write_entry(entry, key, flow)
     return flow
+
+
+def cached_config(cache_root: Path, path: Path, source: bytes, kind: type[T], validate: Callable[[], T],
+                  keep: Callable[[T], bool]) -> T:
+    """The validated `flowrun.yaml` of `source` from the cache under `cache_root`, else `validate()`, stored for
+    the next load when `keep` says this is its place (the key: the file's path and bytes and the code)."""
+    key = cache_key(path, source, b"", ())
+    entry = entry_path(cache_root, path, CONFIG_DIR)
+    config = read_entry(entry, key, kind)
+    if config is None:
+        config = validate()
+        if keep(config):
+            write_entry(entry, key, config)
+    return config  # type: ignore[no-any-return]

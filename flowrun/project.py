@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,7 @@ class Project(Plain):
 
     def __init__(self, root: Path, config: ProjectConfig | None = None, home: Path = Path(".flowrun")) -> None:
         self.root = root
-        self.config = ProjectConfig() if config is None else config
+        self.config = ProjectConfig.model_construct() if config is None else config
         self.home = home
 
     @property
@@ -197,17 +198,34 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
-def load_config(root: Path) -> ProjectConfig:
-    """`flowrun.yaml` validated; all defaults when it is absent, empty or holds only comments."""
+def load_config(root: Path, cache_root: Path | None = None,
+                keep: Callable[[ProjectConfig], bool] = lambda config: True) -> ProjectConfig:
+    """`flowrun.yaml` validated; all defaults when it is absent, empty or holds only comments.
+
+    With `cache_root` (a state dir), the validated config is kept under it for the next load of the same bytes
+    (flow_cache.cached_config), where `keep` accepts it: a run of an unchanged project imports neither PyYAML
+    nor pydantic (~100 ms)."""
     path = root / CONFIG_FILE
     if not path.is_file():
         return defaults()
+    try:
+        source = path.read_bytes()
+    except OSError as exc:
+        raise InvalidFlowError([Problem(f"cannot read the project config: {exc}", file=str(path))]) from None
+    if cache_root is None:
+        return _validate_config(path, source)
+    from flowrun.flow_cache import cached_config
+
+    return cached_config(cache_root, path, source, ProjectConfig, lambda: _validate_config(path, source), keep)
+
+
+def _validate_config(path: Path, source: bytes) -> ProjectConfig:
     from flowrun.model.parse import parse_yaml
     from flowrun.model.problems import pydantic_problems
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = source.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads
+    except UnicodeDecodeError as exc:
         raise InvalidFlowError([Problem(f"cannot read the project config: {exc}", file=str(path))]) from None
     if _holds_nothing(text):
         return defaults()
@@ -253,12 +271,14 @@ def open_project(home: str | None = None, start: Path | None = None) -> Project:
     """
     start = start or Path.cwd()
     root = find_root(start) or Path.cwd().resolve()
-    config = load_config(root)
-    chosen = home or os.environ.get("FLOWRUN_HOME") or config.home
-    state = Path(chosen).expanduser() if chosen else root / ".flowrun"
-    if not state.is_absolute():
-        state = (Path.cwd() if (home or os.environ.get("FLOWRUN_HOME")) else root) / state
-    return Project(root=root, config=config, home=state)
+    explicit = home or os.environ.get("FLOWRUN_HOME")
+    if explicit:
+        state = Path.cwd() / Path(explicit).expanduser()  # an absolute path stays itself
+        return Project(root=root, config=load_config(root, state), home=state)
+    default = root / ".flowrun"
+    # the config is kept in the default state dir only when it names no other (the next load finds it there)
+    config = load_config(root, default, keep=lambda found: found.home is None)
+    return Project(root=root, config=config, home=root / Path(config.home).expanduser() if config.home else default)
 
 
 def resolve_flow_ref(ref: str, home: str | None = None) -> tuple[Path, Project]:
