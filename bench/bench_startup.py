@@ -36,6 +36,7 @@ def cache_row(tiny: bool) -> dict[str, Any]:
 
     from flowrun.flow_cache import cached_flow, entry_path
     from flowrun.load import load_flow, load_project_flow
+    from flowrun.model.flow import Flow
     from flowrun.project import open_project
 
     root = workdir("bench-cache-")
@@ -48,7 +49,7 @@ def cache_row(tiny: bool) -> dict[str, Any]:
 
         def restore() -> float:
             start = time.perf_counter()
-            cached_flow(project.home, path, path.read_bytes(), b"", (), lambda _: pickle.loads(b"bad"))
+            cached_flow(project.home, path, path.read_bytes(), b"", (), lambda _: pickle.loads(b"bad"), Flow)
             return time.perf_counter() - start
 
         def validate() -> float:

@@ -20,11 +20,7 @@ import pickle
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from flowrun.model.base import PluginDefault
-    from flowrun.model.flow import Flow
+from typing import Any, TypeVar
 
 CACHE_DIR = "cache/flows"
 CONFIG_DIR = "cache/config"
@@ -78,7 +74,7 @@ def _source_files(root: str) -> list[str]:
     return found
 
 
-def cache_key(path: Path, source: bytes, config: bytes, defaults: Sequence[PluginDefault]) -> bytes:
+def cache_key(path: Path, source: bytes, config: bytes, defaults: Sequence[Any]) -> bytes:
     """The exact key of a flow file's validated form (see the module docstring)."""
     digest = hashlib.sha256(code_fingerprint())
     for part in (str(path).encode(), source, config, repr([(d.type, d.values, d.forced) for d in defaults]).encode()):
@@ -93,9 +89,8 @@ def entry_path(cache_root: Path, path: Path, folder: str = CACHE_DIR) -> Path:
     return cache_root / folder / f"{name}.pickle"
 
 
-def read_entry(entry: Path, key: bytes, kind: type | None = None) -> Any:
-    """The cached value (a Flow unless `kind` is given) when the entry exists and holds exactly this key; None
-    for anything else."""
+def read_entry(entry: Path, key: bytes, kind: type) -> Any:
+    """The cached value, a `kind`, when the entry exists and holds exactly this key; None for anything else."""
     try:
         blob = entry.read_bytes()
     except OSError:
@@ -107,10 +102,6 @@ def read_entry(entry: Path, key: bytes, kind: type | None = None) -> Any:
         value = pickle.loads(blob[head:])
     except Exception:  # noqa: BLE001 - a corrupt entry of any kind is rebuilt, never an error
         return None
-    if kind is None:
-        from flowrun.model.flow import Flow
-
-        kind = Flow
     return value if isinstance(value, kind) else None
 
 
@@ -129,12 +120,13 @@ def write_entry(entry: Path, key: bytes, value: Any) -> None:
             pass
 
 
-def cached_flow(cache_root: Path, path: Path, source: bytes, config: bytes, defaults: Sequence[PluginDefault],
-                validate: Callable[[bytes], Flow]) -> Flow:
-    """The flow of `source` from the cache, else `validate(source)` stored for the next load."""
+def cached_flow(cache_root: Path, path: Path, source: bytes, config: bytes, defaults: Sequence[Any],
+                validate: Callable[[bytes], T], kind: type[T]) -> T:
+    """The flow of `source` (a `kind`: the Flow class, which this module does not import) from the cache, else
+    `validate(source)` stored for the next load. `defaults` are the PluginDefaults handed to validation."""
     key = cache_key(path, source, config, defaults)
     entry = entry_path(cache_root, path)
-    flow = read_entry(entry, key)
+    flow: T | None = read_entry(entry, key, kind)
     if flow is None:
         flow = validate(source)
         write_entry(entry, key, flow)

@@ -64,6 +64,7 @@ def load_flow(path: Path, global_defaults: Sequence[PluginDefault] = ()) -> Flow
 def load_project_flow(path: Path, project: Project) -> Flow:
     """`load_flow` with the project's plugin defaults, through the validated-flow cache under its state dir."""
     from flowrun.flow_cache import cached_flow
+    from flowrun.model.flow import Flow
     from flowrun.project import CONFIG_FILE
 
     defaults = project.config.plugin_defaults
@@ -73,4 +74,4 @@ def load_project_flow(path: Path, project: Project) -> Flow:
     except OSError:
         config = b""
     return cached_flow(project.home, path, source, config, defaults,
-                       lambda data: _validate(data, path, defaults))
+                       lambda data: _validate(data, path, defaults), Flow)

@@ -49,9 +49,10 @@ def task_outputs(execution: dict[str, Any], task_id: str) -> dict[str, Any]:
 
 def local_files(home: Path) -> list[Path]:
     """Files under a state dir's default storage and storage cache (which a shared storage leaves empty); the
-    validated-flow cache (cache/flows) holds no storage file."""
+    validated-flow and config caches (cache/flows, cache/config) hold no storage file."""
+    validated = (home / "cache" / "flows", home / "cache" / "config")
     return [p for sub in ("storage", "cache") for p in (home / sub).rglob("*")
-            if p.is_file() and (home / "cache" / "flows") not in p.parents]
+            if p.is_file() and not any(folder in p.parents for folder in validated)]
 
 
 def test_gcs_storage_carries_outputs_inputs_and_namespace_files_across_homes(
