@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -85,6 +86,9 @@ class Cipher:
         self.key_file = Path(key_file) if key_file is not None else None
         self.guard = guard
         self._fernet: Any = None
+        #: one thread loads or creates the key: a second one checking at the same time would find the first one's
+        #: value encrypted, no key file yet, and refuse the key as lost
+        self._loading = threading.Lock()
 
     @property
     def key_path(self) -> Path:
@@ -120,7 +124,9 @@ class Cipher:
 
     def _cipher(self) -> Any:
         if self._fernet is None:
-            self._fernet = _fernet(self._load_or_create_key(), self.key_path)
+            with self._loading:
+                if self._fernet is None:
+                    self._fernet = _fernet(self._load_or_create_key(), self.key_path)
         return self._fernet
 
     def _load_or_create_key(self) -> bytes:

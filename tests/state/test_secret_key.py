@@ -230,3 +230,47 @@ def test_rotate_key_also_reencrypts_the_pre_migration_backup(project: Project) -
     token = json.loads(text)["tok"]["$secret"]
     assert json.loads(Fernet(new_key).decrypt(token[len(MARKER):].encode())) == "s3cr3t"
     assert recorded == fingerprint(new_key)
+
+
+def test_threads_sharing_a_cipher_on_a_fresh_state_create_one_key(tmp_path: Path) -> None:
+    """Two threads of one run use the cipher first at the same time (a task sealing a value while the recorder
+    seals another): one creates the key while the other waits, instead of checking for it, finding the first
+    thread's value already encrypted and no key file yet, and refusing the key as lost (seen once in CI)."""
+    import threading
+
+    from flowrun.storage.kv import KVStore
+
+    db = Database(tmp_path / "state.db")
+    cipher = Cipher(tmp_path, guard=KeyLedger(db))
+    checking, written, errors = threading.Event(), threading.Event(), []
+    real_refuse = cipher._refuse_if_values
+
+    def slow_refuse(problem: str, refused: str) -> None:  # the first thread to check is overtaken here
+        if not checking.is_set():
+            checking.set()
+            written.wait(1.0)
+        real_refuse(problem, refused)
+
+    cipher._refuse_if_values = slow_refuse  # type: ignore[method-assign]
+
+    def first() -> None:
+        try:
+            cipher.encrypt("checked")
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    def second() -> None:
+        checking.wait(1.0)
+        try:
+            KVStore(db, cipher).set("t", "token", "s3cr3t", secret=True)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        written.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert errors == []
+    assert KVStore(db, cipher).get("t", "token") == "s3cr3t" and (tmp_path / "secret.key").is_file()
