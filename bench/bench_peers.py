@@ -39,22 +39,20 @@ PIPELINES = [
 FAN_IDEAL_GOAL = 1.1
 #: where flowrun's time goes beyond doit's, from cProfile and `python -X importtime` runs of these pipelines
 NOTES = {
-    "hello": "start-up dominates (a cached run: no typer, PyYAML or validation; see the import profile row of "
-             "bench_startup). Of ~140 ms of self import time under `python -X importtime`, pydantic with "
-             "pydantic_core, annotated_types and typing_inspection is ~40 ms: any model class pulls in "
-             "pydantic.fields -> pydantic.types -> annotated_types, and a cached flow is unpickled into the "
-             "task models, so they cannot be skipped; flowrun's own ~90 modules are ~45 ms (state store mixins "
-             "and records 12, models 10, tasks 6, engine 5, project 4); the execution itself is ~10 ms. "
-             "Garbage collection is paused while flowrun loads (cli/startup.py): ~7 ms less",
-    "chain": "start-up as for hello (script tasks no longer import importlib.metadata: ~8 ms less); per shell task, a plain vfork spawn of /bin/sh (~1 ms, more when the "
-             "machine is loaded, since vfork waits until the child execs), the task's working dir (mkdtemp + "
-             "rmtree), three guardian lines and the recorder's two commits (the task run RUNNING with its process "
-             "row, then the attempt's end with its logs and the row deleted)",
-    "count": "start-up as for hello, plus the execution (~60 ms span under load): importing the template "
-             "compiler (~10 ms once, its node classes no longer dataclasses) and compiling each task's distinct template (~0.1 ms); the state writes are "
-             "a few transactions in all (a Return is pure: its start, end, metrics are held and written together)",
-    "fan": "start-up as for hello; the execution spans ~2.08 s (2 waves of sleep 1, the default cap "
-           "max(32, 8 x CPUs) does not throttle `concurrent: 8`)",
+    "hello": "start-up dominates. A cached run imports no typer, PyYAML, pydantic (its models are plain classes, "
+             "flowrun/model/lite.py; pydantic validates only on a cache miss) or dataclasses (records are "
+             "flowrun/plain.py classes), and flowrun.yaml's validated form is cached too: see the import profile "
+             "row of bench_startup. Garbage collection is paused while flowrun loads (cli/startup.py)",
+    "chain": "start-up as for hello (a shell task imports no venv or interpreter machinery); per shell task, a "
+             "plain vfork spawn of /bin/sh (~1 ms, more when the machine is loaded, since vfork waits until the "
+             "child execs), the task's working dir (mkdir of a random name + rmtree), three guardian lines and the "
+             "recorder's two commits (the task run RUNNING with its process row, then the attempt's end with its "
+             "logs and the row deleted)",
+    "count": "start-up as for hello, plus the execution: importing the template compiler once and compiling each "
+             "task's distinct template (~0.1 ms); the state writes are a few transactions in all (a Return is "
+             "pure: its start, end, metrics are held and written together)",
+    "fan": "start-up as for hello; the execution spans ~2.05 s (2 waves of sleep 1, ~15 ms per task to spawn "
+           "and record it; the default cap max(32, 8 x CPUs) does not throttle `concurrent: 8`)",
 }
 
 
