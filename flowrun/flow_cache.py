@@ -84,8 +84,9 @@ def cache_key(path: Path, source: bytes, config: bytes, defaults: Sequence[Any])
 
 
 def entry_path(cache_root: Path, path: Path, folder: str = CACHE_DIR) -> Path:
-    """One entry per file (its resolved path hashed): a changed file overwrites its own entry."""
-    name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    """One entry per file and spelling of its path (a relative and an absolute one each have theirs: the entry
+    holds the path as given): a changed file overwrites its own entry."""
+    name = hashlib.sha256(f"{path.resolve()}\0{path}".encode()).hexdigest()[:32]
     return cache_root / folder / f"{name}.pickle"
 
 

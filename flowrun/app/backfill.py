@@ -25,6 +25,10 @@ def backfill(request: BackfillRequest, progress: Progress | None = None) -> Back
         request = replace(request, parallel=IN_FLIGHT if celery else 1)
     check_request(request)
     flow = load_project_flow(path, project)
+    if request.parallel > 1 and not request.dry_run and not celery:
+        # the worker processes load the file by its resolved path: cached under that spelling too, their first
+        # job does not validate it again (each would import pydantic and the validator: ~0.25 s of CPU)
+        load_project_flow(path.resolve(), project)
     specs = backfill_specs(flow, request)
     pool: Any = COMMAND
     if celery and not request.dry_run:

@@ -224,6 +224,8 @@ class Database(SqliteExecutions, SqliteLogSearch, SqliteConcurrency, SqliteProce
         return self.conn.execute(sql, params).fetchone()
 
     def _migrate(self) -> None:
+        if self._up_to_date():
+            return
         with self.write() as conn:
             integrity.check_schema(conn, self.path)
             for statement in bootstrap("sqlite"):
@@ -237,6 +239,16 @@ class Database(SqliteExecutions, SqliteLogSearch, SqliteConcurrency, SqliteProce
                     conn.execute(statement)
                 conn.execute("INSERT INTO migrations (version, applied_at) VALUES (?, ?)",
                              (migration.version, time.time()))
+
+    def _up_to_date(self) -> bool:
+        """Every migration is recorded: a plain read, which waits for no writer (WAL), where a write transaction
+        would queue behind every other process's (a backfill's workers open the DB once per execution)."""
+        try:
+            rows = self.conn.execute("SELECT version FROM migrations").fetchall()
+        except sqlite3.OperationalError:  # no migrations table: a new DB, or not flowrun's (check_schema says)
+            return False
+        done = {row[0] for row in rows}
+        return all(migration.version in done for migration in MIGRATIONS)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
