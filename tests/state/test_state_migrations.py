@@ -98,3 +98,25 @@ def test_the_same_list_applies_to_a_real_postgres(pg_db: PgDatabase) -> None:
         assert columns == 23  # 22 and, on Postgres only, the `rowid` the shared queries order by (0008)
         assert [r[0] for r in conn.execute("SELECT version FROM migrations ORDER BY version")] == \
             [m.version for m in MIGRATIONS]
+
+
+def test_opening_a_migrated_db_waits_for_no_writer(tmp_path: Path) -> None:
+    """A backfill's workers open the state DB once per execution while the others write: an up-to-date DB is
+    checked with a plain read, so opening it never queues behind another connection's write transaction."""
+    import sqlite3
+    import time
+
+    from flowrun.state.db import Database
+
+    Database(tmp_path / "state.db").close()
+    writer = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process, mid-transaction
+    try:
+        started = time.monotonic()
+        opened = Database(tmp_path / "state.db", busy_timeout_ms=2_000)
+        assert time.monotonic() - started < 1.0
+        assert opened.query_one("SELECT COUNT(*) FROM migrations")[0] >= 1
+        opened.close()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
